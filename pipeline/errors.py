@@ -1,0 +1,51 @@
+"""Errors a user can act on: shown as one line, never as a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PipelineError(Exception):
+    """A problem with the user's input or settings, printed as `file:line: field: message`."""
+
+    def __init__(
+        self,
+        message: str,
+        path: Path | str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.field = field
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path + (f":{self.line}" if self.line else "") + ": "
+        what = f"{self.field}: " if self.field else ""
+        # One line, whatever the input held.
+        text = f"{where}{what}{self.message}"
+        return " ".join(text.splitlines())
+
+    def __reduce__(self) -> tuple[type, tuple[str, str | None, int | None, str | None]]:
+        # Keeps path/line/field when the error crosses a process boundary.
+        return (type(self), (self.message, self.path, self.line, self.field))
+
+
+class SourceError(PipelineError):
+    """The post file or its front matter cannot be used."""
+
+
+class ConfigError(PipelineError):
+    """The [tool.pipeline] settings are wrong."""
+
+
+class ConversionError(PipelineError):
+    """An external converter (pandoc, WeasyPrint) failed or timed out on a post."""
+
+
+class RenderError(PipelineError):
+    """An output could not be produced from a valid episode."""

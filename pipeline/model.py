@@ -1,0 +1,111 @@
+"""The format-neutral episode: what every output is rendered from. No I/O here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of inline text with one set of marks; `url` makes it (part of) a link."""
+
+    text: str
+    url: str | None = None
+    strong: bool = False
+    emph: bool = False
+    code: bool = False
+
+
+Inlines = tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    spans: Inlines
+
+
+@dataclass(frozen=True)
+class ListItem:
+    spans: Inlines
+    children: tuple[ListItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class BulletList:
+    items: tuple[ListItem, ...]
+    ordered: bool = False
+
+
+Block = Paragraph | BulletList
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter marker: start in whole seconds and its title as written."""
+
+    start: int
+    title: str
+
+
+SectionKind = Literal["summary", "chapters", "links", "text"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the body: the summary (no heading), the chapters, or a headed block."""
+
+    kind: SectionKind
+    heading: str | None
+    blocks: tuple[Block, ...] = ()
+
+
+@dataclass(frozen=True)
+class Note:
+    """One entry of a post's normalization report (nothing is dropped without one)."""
+
+    kind: Literal["dropped", "merged", "reworded", "moved", "changed", "warning"]
+    message: str
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A canonical episode, normalized from one post file."""
+
+    stem: str
+    source_name: str
+    title: str
+    date: dt.datetime
+    youtube_id: str | None
+    substack_url: str | None
+    description: str | None
+    categories: tuple[str, ...]
+    duration: int | None
+    sections: tuple[Section, ...]
+    chapters: tuple[Chapter, ...]
+    chapter_problems: tuple[str, ...]
+    front_matter_text: str
+    """The original front matter (between the `---` lines), plus keys normalization added."""
+    notes: tuple[Note, ...] = field(default=())
+
+    @property
+    def summary(self) -> tuple[Block, ...]:
+        """The summary paragraphs (the body before the first headed section)."""
+        return tuple(b for s in self.sections if s.kind == "summary" for b in s.blocks)
+
+    @property
+    def chapters_valid(self) -> bool:
+        return bool(self.chapters) and not self.chapter_problems
+
+    @property
+    def video_url(self) -> str | None:
+        if self.youtube_id is None:
+            return None
+        return f"https://www.youtube.com/watch?v={self.youtube_id}"
+
+    def chapter_url(self, chapter: Chapter) -> str | None:
+        """The video at this chapter's start, or None without a video."""
+        if self.video_url is None:
+            return None
+        return f"{self.video_url}&t={chapter.start}s"
