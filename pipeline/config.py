@@ -8,7 +8,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
@@ -50,12 +49,12 @@ class Settings:
     site_url: str = ""
     baseurl: str = ""
     permalink: str = "/:year/:month/:day/:title.html"
-    formats: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    formats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
 
     def table(self, name: str) -> Mapping[str, Any]:
         """The raw `[tool.pipeline.<name>]` table of one output format (empty when absent)."""
-        return self.formats.get(name, MappingProxyType({}))
+        return self.formats.get(name, {})
 
     def fingerprint(self) -> str:
         """A stable hash of every setting, for the incremental build manifest."""
@@ -87,14 +86,14 @@ def settings_from_table(table: Mapping[str, Any], source: str) -> Settings:
                 problems.append(f"{key}: expected a list of strings")
         elif key in FORMAT_TABLES:
             if isinstance(value, dict):
-                formats[key] = MappingProxyType(dict(value))
+                formats[key] = dict(value)
             else:
                 problems.append(f"{key}: expected a table [tool.pipeline.{key}]")
         else:
             problems.append(f"{key}: unknown setting")
     if problems:
         raise ConfigError("; ".join(problems), path=source, field="[tool.pipeline]")
-    return Settings(**values, formats=MappingProxyType(formats), source=source)
+    return Settings(**values, formats=formats, source=source)
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -88,6 +88,8 @@ class Episode:
     front_matter_text: str
     """The original front matter (between the `---` lines), plus keys normalization added."""
     notes: tuple[Note, ...] = field(default=())
+    chapter_lines: tuple[str, ...] = field(default=())
+    """The chapter list as written in the body (`00:46 Title`), invalid lines included."""
 
     @property
     def summary(self) -> tuple[Block, ...]:

@@ -1,0 +1,343 @@
+"""Discover posts, skip the unchanged ones, build the rest in worker processes, write atomically.
+
+MkDocs-style: every post is read and rendered completely in memory before any of its files is
+written, so a failing post leaves its previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+from .config import TEMPLATES_DIR, Settings
+from .errors import PipelineError, SourceError
+from .formats import FORMATS, load_format
+
+log = logging.getLogger(__name__)
+
+POST_SUFFIXES = (".md", ".markdown")
+MANIFEST = ".manifest.json"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class PostResult:
+    """What building one post did; crosses the process boundary, so plain data only."""
+
+    stem: str
+    source: str
+    status: str = "built"  # built | skipped | failed
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    bug: str | None = None  # a traceback: not the user's fault
+    timings: dict[str, float] = field(default_factory=dict)
+    digest: str = ""
+
+
+@dataclass
+class BuildSummary:
+    results: list[PostResult]
+    removed: list[str]
+    stale: list[str]
+    seconds: float
+
+    @property
+    def failed(self) -> list[PostResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(len(r.warnings) for r in self.results)
+
+
+class Reporter:
+    """Receives progress; the CLI layer decides how to show it."""
+
+    def start(self, total: int, to_build: int) -> None:
+        """Called once, before any post is built."""
+
+    def post_done(self, result: PostResult) -> None:
+        """Called once per post, in a stable order."""
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def discover(src: Path) -> tuple[list[Path], list[PostResult]]:
+    """The posts under `src` (a file or a folder), sorted; and posts that cannot be built at all."""
+    if not src.exists():
+        raise PipelineError("no such file or folder", path=src)
+    if src.is_file():
+        return [src], []
+    root = src.resolve()
+    posts: list[Path] = []
+    rejected: list[PostResult] = []
+    for path in sorted(src.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in POST_SUFFIXES:
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            error = SourceError("a symbolic link to outside the posts folder; not read", path=path)
+            rejected.append(PostResult(path.stem, str(path), "failed", error=str(error)))
+            continue
+        if path.is_file():
+            posts.append(path)
+    by_stem: dict[str, list[Path]] = {}
+    for path in posts:
+        by_stem.setdefault(safe_stem(path).casefold(), []).append(path)
+    clean: list[Path] = []
+    for path in posts:
+        same = by_stem[safe_stem(path).casefold()]
+        if len(same) > 1:
+            others = ", ".join(p.name for p in same if p != path)
+            error = SourceError(f"its output folder would collide with {others}; rename one", path=path)
+            rejected.append(PostResult(safe_stem(path), str(path), "failed", error=str(error)))
+        else:
+            clean.append(path)
+    return clean, rejected
+
+
+def safe_stem(path: Path) -> str:
+    """The output folder name: the file's stem, made safe as a single path component."""
+    stem = path.stem
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip(".-")
+    return cleaned[:200] or "post"
+
+
+def output_dir(out: Path, path: Path) -> Path:
+    """`out/<stem>`, checked to stay inside `out`."""
+    target = (out / safe_stem(path)).resolve()
+    if not target.is_relative_to(out.resolve()) or target == out.resolve():
+        raise SourceError("the output folder would fall outside the output directory", path=path)
+    return target
+
+
+# --- fingerprints ----------------------------------------------------------------------------
+
+
+def _hash_tree(folder: Path, pattern: str) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob(pattern)):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _renderer_versions() -> str:
+    versions = []
+    for package in ("pypandoc-binary", "weasyprint", "pydyf", "fonttools", "jinja2", "css-inline", "nh3", "segno"):
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=none")
+    return ";".join(versions)
+
+
+def build_fingerprint(settings: Settings, formats: Sequence[str]) -> str:
+    """Everything besides the post's own bytes that its outputs depend on."""
+    parts = [
+        _hash_tree(PACKAGE_DIR, "*"),
+        _hash_tree(TEMPLATES_DIR, "*") if TEMPLATES_DIR.is_dir() else "",
+        settings.fingerprint(),
+        _renderer_versions(),
+        ",".join(formats),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def post_digest(data: bytes, fingerprint: str) -> str:
+    return hashlib.sha256(fingerprint.encode() + b"\0" + data).hexdigest()
+
+
+# --- one post --------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write through a temporary file in the same folder; False when the bytes were already there."""
+    try:
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def render_post(path: Path, settings: Settings, formats: Sequence[str]) -> tuple[dict[str, bytes], list[str], list[str], dict[str, float]]:
+    """Normalize one post and render every requested format in memory."""
+    from .normalize import normalize_file
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    episode = normalize_file(path, settings)
+    timings["normalize"] = time.perf_counter() - started
+    files: dict[str, bytes] = {}
+    warnings = [n.message for n in episode.notes if n.kind == "warning"]
+    notes = [f"{n.kind}: {n.message}" for n in episode.notes if n.kind != "warning"]
+    for name in formats:
+        started = time.perf_counter()
+        rendered = load_format(name).render(episode, settings)
+        timings[name] = time.perf_counter() - started
+        files.update(rendered.files)
+        warnings.extend(f"{name}: {w}" for w in rendered.warnings)
+    return files, warnings, notes, timings
+
+
+def build_one(path: Path, out: Path, settings: Settings, formats: Sequence[str], strict: bool, digest: str, previous: Sequence[str]) -> PostResult:
+    """Build one post's outputs; never raises for the user's mistakes."""
+    result = PostResult(safe_stem(path), str(path), digest=digest)
+    try:
+        target = output_dir(out, path)
+        files, result.warnings, result.notes, result.timings = render_post(path, settings, formats)
+        if strict and result.warnings:
+            raise PipelineError(f"{len(result.warnings)} warning(s) and --strict is on", path=path)
+        started = time.perf_counter()
+        target.mkdir(parents=True, exist_ok=True)
+        for name in sorted(files):
+            write_atomic(target / name, files[name])
+        for name in previous:
+            if name not in files:
+                (target / name).unlink(missing_ok=True)
+        result.timings["write"] = time.perf_counter() - started
+        result.files = sorted(files)
+    except PipelineError as exc:
+        result.status, result.error = "failed", str(exc)
+    except Exception as exc:  # a bug, not the user's mistake: keep the traceback
+        result.status = "failed"
+        result.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
+        result.bug = traceback.format_exc()
+    return result
+
+
+def _build_job(job: tuple[Path, Path, Settings, tuple[str, ...], bool, str, tuple[str, ...]]) -> PostResult:
+    return build_one(*job)
+
+
+# --- the whole build -------------------------------------------------------------------------
+
+
+def _load_manifest(out: Path) -> dict[str, dict[str, object]]:
+    try:
+        data = json.loads((out / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    posts = data.get("posts", {}) if isinstance(data, dict) else {}
+    return posts if isinstance(posts, dict) else {}
+
+
+def _save_manifest(out: Path, posts: dict[str, dict[str, object]]) -> None:
+    text = json.dumps({"version": 1, "posts": dict(sorted(posts.items()))}, indent=1, sort_keys=True) + "\n"
+    write_atomic(out / MANIFEST, text.encode())
+
+
+def _run(jobs: list[tuple[Path, Path, Settings, tuple[str, ...], bool, str, tuple[str, ...]]], workers: int) -> Iterator[PostResult]:
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield _build_job(job)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        # map keeps submission order, so output and errors are reported deterministically.
+        yield from pool.map(_build_job, jobs, chunksize=1)
+
+
+def build(
+    src: Path,
+    out: Path,
+    settings: Settings,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    only: Sequence[str] | None = None,
+    strict: bool = False,
+    prune: bool = False,
+    reporter: Reporter | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> BuildSummary:
+    """Build every post under `src` into `out/<stem>/`; unchanged posts are skipped."""
+    started = clock()
+    reporter = reporter or Reporter()
+    formats = tuple(only) if only else tuple(FORMATS)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise PipelineError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}", field="--only")
+    if "post" not in formats:
+        formats = ("post", *formats)
+    posts, rejected = discover(src)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {} if force else _load_manifest(out)
+    fingerprint = build_fingerprint(settings, formats)
+
+    results: dict[str, PostResult] = {r.stem: r for r in rejected}
+    pending = []
+    for path in posts:
+        stem = safe_stem(path)
+        try:
+            digest = post_digest(path.read_bytes(), fingerprint)
+        except OSError as exc:
+            results[stem] = PostResult(stem, str(path), "failed", error=f"{path}: cannot read the file: {exc.strerror}")
+            continue
+        entry = manifest.get(stem, {})
+        previous_files = tuple(entry.get("files", ())) if isinstance(entry, dict) else ()  # type: ignore[arg-type]
+        if entry.get("digest") == digest and all((out / stem / f).is_file() for f in previous_files):
+            results[stem] = PostResult(stem, str(path), "skipped", files=list(previous_files), digest=digest)
+            continue
+        pending.append((path, out, settings, formats, strict, digest, previous_files))
+
+    reporter.start(len(posts) + len(rejected), len(pending))
+    for skipped in sorted((r for r in results.values() if r.status != "built"), key=lambda r: r.source):
+        reporter.post_done(skipped)
+    workers = jobs_default() if jobs is None else max(1, jobs)
+    for result in _run(pending, workers):
+        results[result.stem] = result
+        reporter.post_done(result)
+
+    new_manifest: dict[str, dict[str, object]] = {}
+    for stem, result in results.items():
+        if result.status in ("built", "skipped"):
+            new_manifest[stem] = {"digest": result.digest, "files": result.files, "source": Path(result.source).name}
+        elif stem in manifest:
+            new_manifest[stem] = manifest[stem]  # its previous outputs are still there
+    current = {safe_stem(p) for p in posts} | {r.stem for r in rejected}
+    stale = sorted(stem for stem in manifest if stem not in current)
+    removed: list[str] = []
+    for stem in stale:
+        if prune:
+            shutil.rmtree(out / stem, ignore_errors=True)
+            removed.append(stem)
+        else:
+            new_manifest[stem] = manifest[stem]
+    _save_manifest(out, new_manifest)
+    ordered = sorted(results.values(), key=lambda r: r.source)
+    return BuildSummary(ordered, removed, [s for s in stale if s not in removed], clock() - started)
+
+
+def jobs_default() -> int:
+    """One worker per available core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

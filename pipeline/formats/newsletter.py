@@ -1,0 +1,472 @@
+"""The newsletter edition: an email-safe HTML page, its plain-text twin, and both as one `.eml`."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import re
+import textwrap
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, getaddresses
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import css_inline
+
+from ..blocks import blocks_to_html, blocks_to_text, first_sentence
+from ..chapters import format_time
+from ..config import Settings
+from ..errors import ConfigError, RenderError
+from ..model import Block, BulletList, Episode, ListItem, Paragraph, Span
+from ..templating import render_template
+from . import Rendered
+
+log = logging.getLogger(__name__)
+
+# Gmail clips a message whose HTML passes about 102 KB; keep a margin below it.
+DEFAULT_MAX_HTML_BYTES = 90 * 1024
+THUMBNAIL_WIDTH = 536  # the 600 px column minus 2 x 32 px padding
+THUMBNAIL_HEIGHT = 402  # hqdefault.jpg is 480 x 360 (4:3)
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+_HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+$")
+# Merge tags that email services put in place of a per-subscriber link: Mailchimp `*|UNSUB|*`,
+# Buttondown/Kit/Brevo `{{ unsubscribe_url }}`, Sendy `[unsubscribe]`, `%unsubscribe%`.
+_MERGE_TAG = re.compile(r"^(\*\|[A-Z0-9_:]+\|\*|\{\{\s*[\w.]+\s*\}\}|\[[\w-]+\]|%[\w-]+%)$")
+
+
+@dataclass(frozen=True)
+class NewsletterOptions:
+    """The validated `[tool.pipeline.newsletter]` table."""
+
+    thumbnail_url: str = "https://i.ytimg.com/vi/{youtube_id}/hqdefault.jpg"
+    unsubscribe_url: str = "https://example.com/unsubscribe?id=*|UNIQID|*"
+    from_address: str = "newsletter@example.com"
+    to_address: str = "subscribers@example.com"
+    message_id_domain: str = "newsletter.example.com"
+    footer_text: str = ""
+    accent_color: str = "#1a56db"
+    max_html_bytes: int = DEFAULT_MAX_HTML_BYTES
+    text_width: int = 72
+
+
+_FIELD_TYPES: dict[str, type] = {
+    f.name: type(f.default) for f in dataclasses.fields(NewsletterOptions)
+}
+
+
+def _is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback IP literals."""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _web_url_problem(value: str, *, allow_loopback_http: bool = False) -> str | None:
+    """Why `value` is not an absolute https URL (None when it is)."""
+    if any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
+        return "must not contain spaces or control characters"
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if allow_loopback_http and parts.scheme == "http" and _is_loopback(parts.hostname or ""):
+        return None
+    return "expected an absolute https:// URL"
+
+
+def _address_problem(value: str) -> str | None:
+    """Why `value` is not one email address (`a@b.c` or `Name <a@b.c>`)."""
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        return "must not contain control characters"
+    parsed = getaddresses([value])
+    if len(parsed) != 1 or not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", parsed[0][1]):
+        return "expected one email address such as 'Show <news@example.com>'"
+    return None
+
+
+def _value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one option value whose type is already right (None when fine)."""
+    if key == "thumbnail_url":
+        try:
+            sample = value.format(youtube_id="IOC2k5k8oto")
+        except (KeyError, IndexError, ValueError):
+            return "only the placeholder {youtube_id} is allowed"
+        return _web_url_problem(sample, allow_loopback_http=True)
+    if key == "unsubscribe_url":
+        if _MERGE_TAG.match(value):
+            return None
+        if value.startswith("mailto:"):
+            return _address_problem(value.removeprefix("mailto:").split("?")[0])
+        return _web_url_problem(value)
+    if key in ("from_address", "to_address"):
+        return _address_problem(value)
+    if key == "message_id_domain" and not _DOMAIN.match(value):
+        return "expected a domain name such as 'newsletter.example.com'"
+    if key == "accent_color" and not _HEX_COLOUR.match(value):
+        return "expected a colour such as '#1a56db'"
+    if key == "max_html_bytes" and value < 1024:
+        return "expected at least 1024"
+    if key == "text_width" and not 40 <= value <= 200:
+        return "expected a number of columns between 40 and 200"
+    if key == "footer_text" and any(unicodedata.category(c) == "Cc" and c != "\n" for c in value):
+        return "must not contain control characters"
+    return None
+
+
+def options_from_table(table: Mapping[str, Any], source: str = "settings") -> NewsletterOptions:
+    """Check `[tool.pipeline.newsletter]`: every unknown key and bad value reported at once."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        expected = _FIELD_TYPES.get(key)
+        if expected is None:
+            problems.append(f"{key}: unknown setting (known: {', '.join(sorted(_FIELD_TYPES))})")
+        elif not isinstance(value, expected) or isinstance(value, bool):
+            wanted = "an integer" if expected is int else "a string"
+            problems.append(f"{key}: expected {wanted}, got {type(value).__name__}")
+        elif (problem := _value_problem(key, value)) is not None:
+            problems.append(f"{key}: {problem}")
+        else:
+            values[key] = value
+    if problems:
+        raise ConfigError("; ".join(problems), path=source, field="[tool.pipeline.newsletter]")
+    return NewsletterOptions(**values)
+
+
+def newsletter_options(settings: Settings) -> NewsletterOptions:
+    """The newsletter options of these settings, validated."""
+    return options_from_table(settings.table("newsletter"), settings.source)
+
+
+# --- content, converted in Python before the templates ------------------------------------
+
+
+def _link_problem(url: str) -> str | None:
+    """Why a link in the body cannot go into an email (None when it can)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    if parts.scheme == "mailto" and "@" in parts.path:
+        return None
+    return "not an absolute http(s) or mailto link"
+
+
+def _safe_spans(spans: tuple[Span, ...], warnings: list[str]) -> tuple[Span, ...]:
+    """The spans with every unusable link turned into plain text (and a warning each)."""
+    out = []
+    for span in spans:
+        if span.url is not None and (problem := _link_problem(span.url)) is not None:
+            warnings.append(f"newsletter: link {span.url!r} kept as text only: {problem}")
+            span = dataclasses.replace(span, url=None)
+        out.append(span)
+    return tuple(out)
+
+
+def _safe_item(item: ListItem, warnings: list[str]) -> ListItem:
+    """A list item (and its children) with unusable links unlinked."""
+    children = tuple(_safe_item(child, warnings) for child in item.children)
+    return ListItem(_safe_spans(item.spans, warnings), children)
+
+
+def _safe_blocks(blocks: Iterable[Block], warnings: list[str]) -> tuple[Block, ...]:
+    """Blocks whose links all work in a mail client (relative, `javascript:` … become text)."""
+    out: list[Block] = []
+    for block in blocks:
+        if isinstance(block, Paragraph):
+            out.append(Paragraph(_safe_spans(block.spans, warnings)))
+        elif isinstance(block, BulletList):
+            out.append(
+                BulletList(tuple(_safe_item(i, warnings) for i in block.items), block.ordered)
+            )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _ChapterRow:
+    time: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class _Section:
+    heading: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class _Content:
+    """Everything both templates show, already checked: the HTML and text differ only in form."""
+
+    title: str
+    date: str
+    preheader: str
+    video_url: str | None
+    thumbnail_url: str | None
+    substack_url: str | None
+    summary: tuple[Block, ...]
+    chapters_heading: str
+    chapters: tuple[_ChapterRow, ...]
+    chapter_blocks: tuple[Block, ...]
+    sections: tuple[_Section, ...]
+
+
+def display_date(episode: Episode) -> str:
+    """The post date as people read it: `28 May 2025` (no locale, so always the same bytes)."""
+    d = episode.date
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def _chapter_rows(episode: Episode) -> tuple[_ChapterRow, ...]:
+    """Chapters with their times (`H:MM:SS` for all when any passes an hour) and video links."""
+    long = any(c.start >= 3600 for c in episode.chapters)
+    return tuple(
+        _ChapterRow(
+            format_time(c.start, hours=long, pad_minutes=not long), c.title, episode.chapter_url(c)
+        )
+        for c in episode.chapters
+    )
+
+
+def _content(
+    episode: Episode, settings: Settings, opts: NewsletterOptions, warnings: list[str]
+) -> _Content:
+    """Gather and check what the newsletter shows, in the order it shows it."""
+    video_url = thumbnail = None
+    if episode.youtube_id is not None:
+        if not _YOUTUBE_ID.match(episode.youtube_id):
+            raise RenderError(
+                f"{episode.youtube_id!r} is not a YouTube video id",
+                path=episode.source_name,
+                field="youtubeID",
+            )
+        video_url = episode.video_url
+        thumbnail = opts.thumbnail_url.format(youtube_id=quote(episode.youtube_id, safe=""))
+    substack = episode.substack_url
+    if substack is not None and _web_url_problem(substack) is not None:
+        warnings.append(f"newsletter: substack_url {substack!r} left out: not an https URL")
+        substack = None
+    summary = _safe_blocks(episode.summary, warnings)
+    preheader = " ".join((episode.description or first_sentence(summary)).split())
+    if not preheader:
+        warnings.append("newsletter: no description and no summary, so the inbox preview is empty")
+    chapters_heading = settings.chapters_heading
+    chapter_blocks: tuple[Block, ...] = ()
+    sections: list[_Section] = []
+    for section in episode.sections:
+        if section.kind == "chapters":
+            chapters_heading = section.heading or chapters_heading
+            chapter_blocks = _safe_blocks(section.blocks, warnings)
+        elif section.kind != "summary":
+            blocks = _safe_blocks(section.blocks, warnings)
+            if blocks or section.heading:
+                sections.append(_Section(section.heading or "", blocks))
+    return _Content(
+        title=" ".join(episode.title.split()),
+        date=display_date(episode),
+        preheader=preheader,
+        video_url=video_url,
+        thumbnail_url=thumbnail,
+        substack_url=substack,
+        summary=summary,
+        chapters_heading=chapters_heading,
+        chapters=_chapter_rows(episode),
+        # Chapter lines normalization could not read stay as the author wrote them.
+        chapter_blocks=() if episode.chapters else chapter_blocks,
+        sections=tuple(sections),
+    )
+
+
+def _footer_text(settings: Settings, opts: NewsletterOptions) -> str:
+    """The footer sentence: configured, or one naming the show."""
+    if opts.footer_text:
+        return opts.footer_text
+    show = settings.show_name or "this newsletter"
+    return f"You are receiving this email because you subscribed to {show}."
+
+
+# --- the three files ----------------------------------------------------------------------
+
+
+def _inline_css(document: str) -> str:
+    """Move every rule into `style` attributes; only `@media` blocks stay in the head."""
+    inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True)
+    return str(inliner.inline(document))
+
+
+def _html(content: _Content, settings: Settings, opts: NewsletterOptions) -> str:
+    """The email-safe HTML document, CSS inlined."""
+    document = render_template(
+        "newsletter.html.j2",
+        lang=settings.language or "en",
+        show_name=settings.show_name,
+        accent=opts.accent_color,
+        c=content,
+        # Only HTML made by blocks.py from checked blocks is marked safe in the template.
+        summary_html=blocks_to_html(content.summary),
+        chapter_blocks_html=blocks_to_html(content.chapter_blocks),
+        sections_html=[(s.heading, blocks_to_html(s.blocks)) for s in content.sections],
+        thumbnail_width=THUMBNAIL_WIDTH,
+        thumbnail_height=THUMBNAIL_HEIGHT,
+        footer_text=_footer_text(settings, opts),
+        unsubscribe_url=opts.unsubscribe_url,
+    )
+    return _inline_css(document)
+
+
+def _wrap(text: str, width: int, indent: str = "") -> str:
+    """Wrap one paragraph without breaking words or URLs."""
+    return textwrap.fill(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _chapter_lines(rows: tuple[_ChapterRow, ...], width: int) -> list[tuple[str, str]]:
+    """Each chapter as (`time  title`, wrapped under the title, and the indented link line)."""
+    indent = " " * (max((len(r.time) for r in rows), default=0) + 2)
+    return [
+        (
+            textwrap.fill(
+                row.title,
+                width,
+                initial_indent=row.time.ljust(len(indent)),
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            ),
+            indent + row.url if row.url else "",
+        )
+        for row in rows
+    ]
+
+
+def _text(content: _Content, settings: Settings, opts: NewsletterOptions) -> str:
+    """The plain-text alternative: wrapped paragraphs, URLs kept, chapters with times and links."""
+    width = opts.text_width
+    title = _wrap(content.title, width) or "(untitled)"
+    text = render_template(
+        "newsletter.txt.j2",
+        show_name=settings.show_name,
+        c=content,
+        title=title,
+        rule="=" * max(len(line) for line in title.splitlines()),
+        summary=blocks_to_text(content.summary, width),
+        chapters=_chapter_lines(content.chapters, width),
+        chapter_blocks=blocks_to_text(content.chapter_blocks, width),
+        sections=[(s.heading, blocks_to_text(s.blocks, width)) for s in content.sections],
+        watch=_wrap(f"Watch the episode: {content.video_url}", width) if content.video_url else "",
+        buttons=[
+            _wrap(f"{label}: {url}", width)
+            for label, url in (
+                ("Watch on YouTube", content.video_url),
+                ("Read on Substack", content.substack_url),
+            )
+            if url
+        ],
+        footer_text=_wrap(_footer_text(settings, opts), width),
+        unsubscribe=_wrap(f"Unsubscribe: {opts.unsubscribe_url}", width),
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+@dataclass
+class NewsletterParts:
+    """The two bodies of one newsletter and what the user should hear about them."""
+
+    html: str
+    text: str
+    warnings: list[str]
+
+
+def render_parts(episode: Episode, settings: Settings) -> NewsletterParts:
+    """The HTML and plain-text bodies of one episode's newsletter."""
+    opts = newsletter_options(settings)
+    warnings: list[str] = []
+    content = _content(episode, settings, opts, warnings)
+    html = _html(content, settings, opts)
+    return NewsletterParts(html, _text(content, settings, opts), warnings)
+
+
+def subject_line(title: str) -> str:
+    """The title as one header-safe line: control characters (CR, LF, NUL …) become spaces."""
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in title)
+    return " ".join(cleaned.split())
+
+
+def _address(value: str) -> Address:
+    """One configured address as a header object (validated by `options_from_table`)."""
+    name, addr = getaddresses([value])[0]
+    return Address(display_name=name, addr_spec=addr)
+
+
+def message_id(episode: Episode, domain: str) -> str:
+    """A Message-ID that depends only on the post: the same episode always gets the same one."""
+    digest = hashlib.sha256(f"{episode.stem}\n{episode.date.isoformat()}".encode()).hexdigest()
+    return f"<{digest[:32]}@{domain}>"
+
+
+def build_message(
+    episode: Episode,
+    settings: Settings,
+    *,
+    to: str | None = None,
+    parts: NewsletterParts | None = None,
+) -> EmailMessage:
+    """The newsletter as one multipart/alternative message (text first, HTML last)."""
+    opts = newsletter_options(settings)
+    parts = parts if parts is not None else render_parts(episode, settings)
+    msg = EmailMessage(policy=SMTP)
+    from_address = opts.from_address
+    if "<" not in from_address and settings.show_name:
+        from_address = str(Address(display_name=settings.show_name, addr_spec=from_address))
+    msg["From"] = _address(from_address)
+    msg["To"] = _address(to if to is not None else opts.to_address)
+    msg["Subject"] = subject_line(episode.title)
+    msg["Date"] = format_datetime(episode.date)
+    msg["Message-ID"] = message_id(episode, opts.message_id_domain)
+    # Quoted-printable: 7-bit safe for any relay, and deterministic (no 8BITMIME negotiation).
+    msg.set_content(parts.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(parts.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    # A boundary from the content, not from `random`: the same episode gives the same bytes.
+    digest = hashlib.sha256(f"{parts.text}\0{parts.html}".encode()).hexdigest()
+    msg.set_boundary(f"==_newsletter_{digest[:40]}")
+    return msg
+
+
+def render(episode: Episode, settings: Settings) -> Rendered:
+    """`newsletter.html`, `newsletter.txt` and `newsletter.eml` for one episode."""
+    opts = newsletter_options(settings)
+    parts = render_parts(episode, settings)
+    result = Rendered(warnings=list(parts.warnings))
+    html_bytes = parts.html.encode("utf-8")
+    if len(html_bytes) > opts.max_html_bytes:
+        result.warnings.append(
+            f"newsletter.html is {len(html_bytes):,} bytes, over the {opts.max_html_bytes:,} byte "
+            "budget: Gmail clips messages over about 102 KB"
+        )
+    result.files["newsletter.html"] = html_bytes
+    result.files["newsletter.txt"] = parts.text.encode("utf-8")
+    result.files["newsletter.eml"] = build_message(episode, settings, parts=parts).as_bytes()
+    for warning in result.warnings:
+        log.debug("%s: %s", episode.source_name, warning)
+    return result

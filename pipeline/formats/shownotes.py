@@ -1,0 +1,437 @@
+"""PDF show notes (`show-notes.pdf`): WeasyPrint renders a print template of one Episode.
+
+WeasyPrint is imported lazily and only here (importing it costs about half a second), and the
+parsed stylesheet and font configuration are kept for the life of the process. Everything the
+renderer fetches goes through `pipeline.fetcher.SafeURLFetcher`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from ..blocks import blocks_to_html, first_sentence
+from ..chapters import format_time
+from ..config import TEMPLATES_DIR, Settings
+from ..errors import ConfigError, RenderError
+from ..model import Block, BulletList, Chapter, Episode, ListItem, Paragraph, Span
+from ..templating import render_template
+from . import Rendered
+
+if TYPE_CHECKING:
+    from ..fetcher import FetchPolicy
+
+log = logging.getLogger(__name__)
+
+FILENAME = "show-notes.pdf"
+TEMPLATE = "show-notes.html.j2"
+STYLESHEET = TEMPLATES_DIR / "show-notes.css"
+
+PAGE_SIZES = ("A4", "Letter")
+PDF_VARIANTS = ("pdf/ua-1", "pdf/ua-2", "none")
+ON_REFUSED = ("warn", "fail")
+_CHOICES: Mapping[str, Sequence[str]] = {
+    "page_size": PAGE_SIZES,
+    "pdf_variant": PDF_VARIANTS,
+    "on_refused_resource": ON_REFUSED,
+}
+_LINK_SCHEMES = ("http://", "https://", "mailto:")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PdfOptions:
+    """The `[tool.pipeline.pdf]` table, checked."""
+
+    page_size: str = "A4"
+    author: str = ""
+    summary_heading: str = "Summary"
+    pdf_variant: str = "pdf/ua-1"
+    qr_code: bool = True
+    on_refused_resource: str = "warn"
+    network: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    max_resource_bytes: int = 5_000_000
+    max_image_pixels: int = 20_000_000
+    network_timeout: float = 10.0
+
+
+_DEFAULTS = PdfOptions()
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def _check_value(key: str, value: object) -> tuple[object, str | None]:
+    """The value converted to the option's type, or a problem message."""
+    default = getattr(_DEFAULTS, key)
+    if isinstance(default, bool):
+        return (value, None) if isinstance(value, bool) else (None, "expected true or false")
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            return None, "expected a positive integer"
+        return value, None
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            return None, "expected a positive number"
+        return float(value), None
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return None, "expected a list of strings"
+        bad = [v for v in value if not _HOST.match(v.lower())]
+        if bad:
+            return None, f"not host names: {', '.join(map(repr, bad))} (write `example.org`)"
+        return tuple(v.lower() for v in value), None
+    if not isinstance(value, str):
+        return None, f"expected a string, got {type(value).__name__}"
+    choices = _CHOICES.get(key)
+    if choices is None:
+        return value, None
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice, None
+    return None, f"expected one of {', '.join(map(repr, choices))}, got {value!r}"
+
+
+def pdf_options(settings: Settings) -> PdfOptions:
+    """Check `[tool.pipeline.pdf]`, reporting every unknown key or bad value at once."""
+    known = {f.name for f in fields(PdfOptions)}
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, value in settings.table("pdf").items():
+        if key not in known:
+            problems.append(f"{key}: unknown setting (known: {', '.join(sorted(known))})")
+            continue
+        converted, problem = _check_value(key, value)
+        if problem:
+            problems.append(f"{key}: {problem}")
+        else:
+            values[key] = converted
+    if values.get("network") and not values.get("allowed_hosts"):
+        problems.append("network: true needs a non-empty allowed_hosts list")
+    if problems:
+        raise ConfigError("; ".join(problems), path=settings.source, field="[tool.pipeline.pdf]")
+    return PdfOptions(**values)
+
+
+def _fetch_policy(options: PdfOptions) -> FetchPolicy:
+    """The fetcher policy that the options describe."""
+    from ..fetcher import FetchPolicy
+
+    return FetchPolicy(
+        assets_dir=TEMPLATES_DIR,
+        network=options.network,
+        allowed_hosts=frozenset(options.allowed_hosts),
+        max_bytes=options.max_resource_bytes,
+        max_image_pixels=options.max_image_pixels,
+        timeout=options.network_timeout,
+        fatal=options.on_refused_resource == "fail",
+    )
+
+
+# --- the episode as template context --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TitleParts:
+    """The usual title shape: `Guest: Topic | Show #12` or `Guest | Topic | Show #13`."""
+
+    guest: str
+    topic: str
+    show: str
+    number: int
+
+
+_NUMBERED = re.compile(r"^(?P<show>.*?)\s*#\s*(?P<number>\d+)$")
+
+
+def parse_title(title: str) -> TitleParts | None:
+    """Guest, topic, show and number from a title of the usual shape, else None."""
+    parts = [p.strip() for p in re.split(r"\s+\|\s+", title.strip())]
+    numbered = _NUMBERED.match(parts[-1]) if len(parts) in (2, 3) else None
+    if numbered is None:
+        return None
+    if len(parts) == 3:
+        guest, topic = parts[0], parts[1]
+    else:
+        guest, sep, topic = parts[0].partition(": ")
+        if not sep:
+            return None
+    if not guest.strip() or not topic.strip():
+        return None
+    return TitleParts(guest.strip(), topic.strip(), numbered["show"], int(numbered["number"]))
+
+
+@dataclass(frozen=True)
+class ChapterRow:
+    time: str
+    url: str | None
+    title: str
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """One part of the page: a heading, its HTML, and the chapter table when it is one."""
+
+    kind: str
+    heading: str | None
+    html: Markup
+    chapters: tuple[ChapterRow, ...] = ()
+
+
+def _safe_spans(spans: Sequence[Span]) -> tuple[Span, ...]:
+    """Keep only web and mail links; other URLs (javascript:, file:, relative) become text."""
+    return tuple(
+        Span(s.text, None, s.strong, s.emph, s.code)
+        if s.url is not None and not s.url.lower().startswith(_LINK_SCHEMES)
+        else s
+        for s in spans
+    )
+
+
+def _safe_item(item: ListItem) -> ListItem:
+    return ListItem(_safe_spans(item.spans), tuple(_safe_item(c) for c in item.children))
+
+
+def _safe_blocks(blocks: Sequence[Block]) -> tuple[Block, ...]:
+    """The blocks with `_safe_spans` applied throughout."""
+    return tuple(
+        Paragraph(_safe_spans(b.spans))
+        if isinstance(b, Paragraph)
+        else BulletList(tuple(_safe_item(i) for i in b.items), b.ordered)
+        for b in blocks
+    )
+
+
+def _chapter_rows(episode: Episode) -> tuple[ChapterRow, ...]:
+    """Chapter rows with `H:MM:SS` or `MM:SS` times linked to the video."""
+    hours = any(c.start >= 3600 for c in episode.chapters)
+
+    def row(chapter: Chapter) -> ChapterRow:
+        time = format_time(chapter.start, hours=hours, pad_minutes=not hours)
+        return ChapterRow(time, episode.chapter_url(chapter), chapter.title)
+
+    return tuple(row(c) for c in episode.chapters)
+
+
+def _sections(episode: Episode, settings: Settings, options: PdfOptions) -> list[SectionView]:
+    """The summary, then each section in order; the chapter table where its section was."""
+    views = [SectionView("summary", options.summary_heading, _html(episode.summary))]
+    chapters = _chapter_rows(episode)
+    placed = False
+    for section in episode.sections:
+        if section.kind == "summary":
+            continue
+        if section.kind == "chapters":
+            heading = section.heading or settings.chapters_heading
+            views.append(SectionView("chapters", heading, _html(section.blocks), chapters))
+            placed = True
+        else:
+            views.append(SectionView(section.kind, section.heading, _html(section.blocks)))
+    if chapters and not placed:
+        views.insert(1, SectionView("chapters", settings.chapters_heading, Markup(""), chapters))
+    return [v for v in views if v.html or v.chapters]
+
+
+def _html(blocks: Sequence[Block]) -> Markup:
+    """Escaped HTML for blocks, links limited to http(s) and mailto."""
+    return Markup(blocks_to_html(_safe_blocks(blocks)))
+
+
+def _qr_data_uri(url: str) -> str:
+    """An SVG QR code of `url` as a data: URI, made locally."""
+    import segno
+
+    code = segno.make(url, error="m", micro=False)
+    uri: str = code.svg_data_uri(scale=1, border=0, dark="#1d2433", title=None)
+    return uri
+
+
+def _date_text(date: dt.datetime) -> str:
+    """`28 May 2025`, the same whatever the process locale."""
+    return f"{date.day} {_MONTHS[date.month - 1]} {date.year}"
+
+
+def episode_html(episode: Episode, settings: Settings, options: PdfOptions) -> str:
+    """The print HTML of one episode (content only; layout lives in the stylesheet)."""
+    parts = parse_title(episode.title)
+    video_url = episode.video_url
+    html: str = render_template(
+        TEMPLATE,
+        lang=settings.language or "en",
+        title=episode.title,
+        show_name=settings.show_name or (parts.show if parts else ""),
+        heading=parts.topic if parts else episode.title,
+        guest=parts.guest if parts else None,
+        number=parts.number if parts else None,
+        author=options.author or settings.author,
+        description=first_sentence(episode.summary),
+        keywords=", ".join(episode.categories),
+        date_iso=episode.date.isoformat(timespec="seconds"),
+        date_text=_date_text(episode.date),
+        video_url=video_url,
+        qr_src=_qr_data_uri(video_url) if video_url and options.qr_code else None,
+        sections=_sections(episode, settings, options),
+    )
+    return html
+
+
+# --- WeasyPrint ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PdfOutput:
+    pdf: bytes
+    warnings: list[str]
+
+
+_RENDER_LOCK = threading.Lock()
+
+
+def _weasyprint() -> Any:
+    """The weasyprint module, imported on first use (once per process)."""
+    import weasyprint
+
+    return weasyprint
+
+
+@lru_cache(maxsize=1)
+def _font_config() -> Any:
+    """One FontConfiguration for every render (it caches font lookups)."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@lru_cache(maxsize=len(PAGE_SIZES))
+def _stylesheets(page_size: str) -> tuple[Any, ...]:
+    """The parsed print stylesheet and the page size rule, parsed once per process."""
+    from ..fetcher import SafeURLFetcher
+
+    weasyprint = _weasyprint()
+    fetcher = SafeURLFetcher()
+    font_config = _font_config()
+    main = weasyprint.CSS(
+        string=STYLESHEET.read_text(encoding="utf-8"),
+        base_url=STYLESHEET.as_uri(),
+        url_fetcher=fetcher,
+        font_config=font_config,
+    )
+    size = weasyprint.CSS(string=f"@page {{ size: {page_size}; }}", font_config=font_config)
+    return main, size
+
+
+class _Collect(logging.Handler):
+    """Keep WeasyPrint's warnings and errors for the render that is running."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def _render_environment(date: dt.datetime | None, max_pixels: int) -> Iterator[_Collect]:
+    """Capture the `weasyprint` logger, pin SOURCE_DATE_EPOCH and cap image pixels."""
+    from PIL import Image
+
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    saved_epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    saved_pixels = Image.MAX_IMAGE_PIXELS
+    with _RENDER_LOCK:
+        logger.addHandler(handler)
+        # fontTools stamps the subset fonts with the time unless this is set.
+        epoch = int(date.timestamp()) if date else 0
+        os.environ["SOURCE_DATE_EPOCH"] = str(max(epoch, 0))
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            yield handler
+        finally:
+            logger.removeHandler(handler)
+            Image.MAX_IMAGE_PIXELS = saved_pixels
+            if saved_epoch is None:
+                del os.environ["SOURCE_DATE_EPOCH"]
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = saved_epoch
+
+
+def _warnings(records: Sequence[logging.LogRecord], refused: Sequence[str]) -> list[str]:
+    """One message per problem: refusals, then WeasyPrint's own, missing glyphs summed up."""
+    messages = list(refused)
+    missing: list[str] = []
+    for record in records:
+        if record.msg.startswith(".notdef glyph") and isinstance(record.args, tuple):
+            char = str(record.args[0])
+            if char not in missing:
+                missing.append(char)
+            continue
+        text = " ".join(record.getMessage().split())
+        if any(r in text for r in refused) or text in messages:
+            continue
+        messages.append(text)
+    if missing:
+        shown = " ".join(f"{c} (U+{ord(c):04X})" for c in missing[:20])
+        more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+        messages.append(f"no installed font has these characters: {shown}{more}")
+    return messages
+
+
+def html_to_pdf(
+    html: str,
+    settings: Settings,
+    *,
+    identifier: str = "show-notes",
+    date: dt.datetime | None = None,
+) -> PdfOutput:
+    """Render print HTML to PDF bytes through the locked-down fetcher; collect warnings."""
+    from ..fetcher import SafeURLFetcher
+
+    options = pdf_options(settings)
+    weasyprint = _weasyprint()
+    fetcher = SafeURLFetcher(_fetch_policy(options))
+    variant = None if options.pdf_variant == "none" else options.pdf_variant
+    with _render_environment(date, options.max_image_pixels) as collected:
+        try:
+            document = weasyprint.HTML(
+                string=html, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=fetcher
+            )
+            pdf: bytes = document.write_pdf(
+                stylesheets=list(_stylesheets(options.page_size)),
+                font_config=_font_config(),
+                pdf_variant=variant,
+                pdf_tags=True,
+                pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode(),
+            )
+        except weasyprint.urls.FatalURLFetchingError as exc:
+            reason = fetcher.refused[-1] if fetcher.refused else str(exc)
+            raise RenderError(f"{FILENAME}: {reason}") from None
+    return PdfOutput(pdf, _warnings(collected.records, fetcher.refused))
+
+
+def render(episode: Episode, settings: Settings) -> Rendered:
+    """`show-notes.pdf` for one episode, with WeasyPrint's warnings."""
+    options = pdf_options(settings)
+    html = episode_html(episode, settings, options)
+    try:
+        output = html_to_pdf(html, settings, identifier=episode.stem, date=episode.date)
+    except RenderError as exc:
+        raise RenderError(exc.message, path=episode.source_name) from None
+    return Rendered({FILENAME: output.pdf}, [f"{FILENAME}: {w}" for w in output.warnings])

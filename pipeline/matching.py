@@ -1,0 +1,155 @@
+"""Sentence-level matching of the feed's HTML copy against the edited Markdown copy.
+
+Tolerant of white space, entities, typographic quotes and dashes, emphasis, paragraph splits
+and merges, small rewordings and a copy cut off mid-word.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from .model import Span
+
+FUZZY_RATIO = 0.8
+SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
+FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
+                      "‐": "-", "−": "-", "…": "...", "\u00a0": " "})
+
+
+def sentence_key(text: str) -> str:
+    """A comparison key: case, accents, punctuation and spacing folded away."""
+    text = unicodedata.normalize("NFKD", text.translate(FOLD))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of a paragraph's text."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for match in SENTENCE_END.finditer(text):
+        following = text[match.end() : match.end() + 2]
+        if following and (following[0].isupper() or following[0].isdigit() or following[0] in "\"“‘'(["):
+            bounds.append((start, match.end()))
+            start = match.end()
+    if start < len(text) and text[start:].strip():
+        bounds.append((start, len(text)))
+    return bounds
+
+
+def slice_spans(spans: tuple[Span, ...], start: int, end: int) -> tuple[Span, ...]:
+    """The spans covering text[start:end] of their joined text, marks and links kept."""
+    out: list[Span] = []
+    position = 0
+    for span in spans:
+        s, e = position, position + len(span.text)
+        position = e
+        lo, hi = max(s, start), min(e, end)
+        if lo < hi:
+            out.append(Span(span.text[lo - s : hi - s], span.url, span.strong, span.emph, span.code))
+    return tuple(out)
+
+
+@dataclass
+class MdSentence:
+    paragraph: int
+    text: str
+    key: str
+    matched: bool = False
+
+
+@dataclass
+class SentenceMatch:
+    """How one HTML sentence relates to the Markdown copy."""
+
+    text: str
+    start: int
+    end: int
+    md: int | None = None  # global index of the Markdown sentence it matches
+    kind: str = "unmatched"  # exact | fuzzy | truncated | reworded | unmatched
+
+
+@dataclass
+class MarkdownIndex:
+    """Every sentence of the Markdown copy, in order."""
+
+    sentences: list[MdSentence] = field(default_factory=list)
+    by_key: dict[str, int] = field(default_factory=dict)
+
+    def add_paragraph(self, paragraph: int, text: str) -> None:
+        for start, end in sentence_bounds(text):
+            sentence = text[start:end].strip()
+            key = sentence_key(sentence)
+            if key:
+                self.by_key.setdefault(key, len(self.sentences))
+                self.sentences.append(MdSentence(paragraph, sentence, key))
+
+    def find(self, key: str, allow_prefix: bool) -> tuple[int | None, str]:
+        if key in self.by_key:
+            return self.by_key[key], "exact"
+        best, best_ratio = None, 0.0
+        for index, candidate in enumerate(self.sentences):
+            matcher = SequenceMatcher(None, key, candidate.key, autojunk=False)
+            if matcher.real_quick_ratio() < FUZZY_RATIO or matcher.quick_ratio() < FUZZY_RATIO:
+                continue
+            ratio = matcher.ratio()
+            if ratio > best_ratio:
+                best, best_ratio = index, ratio
+        if best is not None and best_ratio >= FUZZY_RATIO:
+            return best, "fuzzy"
+        if allow_prefix and len(key) >= 8:
+            for index, candidate in enumerate(self.sentences):
+                if candidate.key.startswith(key):
+                    return index, "truncated"
+        return None, "unmatched"
+
+
+def match_paragraph(index: MarkdownIndex, text: str, may_be_cut: bool) -> list[SentenceMatch]:
+    """Match each sentence of one HTML paragraph; the last one may be a cut-off prefix."""
+    bounds = sentence_bounds(text)
+    matches: list[SentenceMatch] = []
+    for number, (start, end) in enumerate(bounds):
+        sentence = text[start:end].strip()
+        key = sentence_key(sentence)
+        if not key:
+            matches.append(SentenceMatch(sentence, start, end, None, "empty"))
+            continue
+        last = number == len(bounds) - 1
+        found, kind = index.find(key, allow_prefix=may_be_cut and last)
+        matches.append(SentenceMatch(sentence, start, end, found, kind))
+        if found is not None:
+            index.sentences[found].matched = True
+    return matches
+
+
+def resolve_rewordings(index: MarkdownIndex, matches: list[SentenceMatch]) -> None:
+    """Unmatched HTML sentences that stand where the Markdown has unmatched ones are rewordings."""
+    matched = [m for m in matches if m.md is not None]
+    if not matched:
+        return
+    for position, match in enumerate(matches):
+        if match.md is not None or match.kind == "empty":
+            continue
+        before = next((m.md for m in reversed(matches[:position]) if m.md is not None), None)
+        after = next((m.md for m in matches[position + 1 :] if m.md is not None), None)
+        anchor = before if before is not None else after
+        assert anchor is not None
+        paragraph = index.sentences[anchor].paragraph
+        lo = before + 1 if before is not None else _paragraph_start(index, paragraph)
+        hi = after if after is not None else _paragraph_end(index, paragraph)
+        gap = [g for g in range(lo, hi) if not index.sentences[g].matched]
+        if gap:
+            match.md = gap[0]
+            match.kind = "reworded"
+            index.sentences[gap[0]].matched = True
+
+
+def _paragraph_start(index: MarkdownIndex, paragraph: int) -> int:
+    return next(i for i, s in enumerate(index.sentences) if s.paragraph == paragraph)
+
+
+def _paragraph_end(index: MarkdownIndex, paragraph: int) -> int:
+    return max(i for i, s in enumerate(index.sentences) if s.paragraph == paragraph) + 1

@@ -1,0 +1,109 @@
+"""Invoke tasks: parse flags, call the pipeline, turn PipelineError into a one-line exit."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from invoke import Context, Exit, task
+
+SAMPLES = "samples"
+
+
+def _settings(config: str | None):  # type: ignore[no-untyped-def]
+    from pipeline.config import load_settings
+
+    return load_settings(Path(config) if config else None)
+
+
+def _fail(exc: Exception) -> Exit:
+    return Exit(f"error: {exc}", code=1)
+
+
+@task(
+    help={
+        "src": "a post file or a folder of posts (.md, .markdown); default: the bundled samples/",
+        "out": "output folder; each post gets out/<file stem>/ (default: out)",
+        "jobs": "worker processes (default: one per core)",
+        "force": "rebuild every post, even unchanged ones",
+        "only": "comma-separated formats to build: post,chapters,newsletter,pdf,youtube,podcast",
+        "strict": "treat warnings as errors: a post with warnings gets no outputs",
+        "prune": "remove the outputs of posts that no longer exist",
+        "verbose": "also print each post's normalization report",
+        "config": "pyproject.toml to read [tool.pipeline] from (default: ./pyproject.toml)",
+    }
+)
+def build(c: Context, src: str = SAMPLES, out: str = "out", jobs: int = 0, force: bool = False,
+          only: str = "", strict: bool = False, prune: bool = False, verbose: bool = False,
+          config: str | None = None) -> None:
+    """Build every output of every post: post.md, chapters, newsletter, PDF, descriptions."""
+    from pipeline.build import build as run_build
+    from pipeline.cli import reporter_for, summary_line
+    from pipeline.errors import PipelineError
+
+    try:
+        summary = run_build(
+            Path(src), Path(out), _settings(config), jobs=jobs or None, force=force,
+            only=[f.strip() for f in only.split(",") if f.strip()] or None,
+            strict=strict, prune=prune, reporter=reporter_for(sys.stdout, verbose),
+        )
+    except PipelineError as exc:
+        raise _fail(exc) from None
+    print(summary_line(summary))
+    if summary.failed:
+        raise Exit(f"{len(summary.failed)} post(s) failed", code=1)
+
+
+@task(
+    help={
+        "src": "a post file or a folder of posts (default: samples/)",
+        "check": "exit non-zero if any post is not in canonical form (changes nothing)",
+        "write": "rewrite posts in place (atomically) in canonical form",
+        "config": "pyproject.toml to read [tool.pipeline] from",
+    }
+)
+def normalize(c: Context, src: str = SAMPLES, check: bool = False, write: bool = False,
+              config: str | None = None) -> None:
+    """Show which posts would change when normalized; --check for CI, --write to clean sources."""
+    from pipeline.errors import PipelineError
+    from pipeline.rewrite import normalize_sources
+
+    if check and write:
+        raise Exit("error: choose --check or --write, not both", code=2)
+    try:
+        statuses = normalize_sources(Path(src), _settings(config), write=write)
+    except PipelineError as exc:
+        raise _fail(exc) from None
+    for status in statuses:
+        print(f"{status.status:<12} {status.error or status.path}")
+    failed = [s for s in statuses if s.status == "failed"]
+    changing = [s for s in statuses if s.status == "would change"]
+    if failed or (check and changing):
+        raise Exit(f"{len(changing)} post(s) would change, {len(failed)} failed", code=1)
+
+
+@task(
+    help={
+        "src": "the post to send",
+        "to": "recipient address",
+        "dry_run": "build the message and show what would be sent, without connecting",
+        "config": "pyproject.toml to read [tool.pipeline] from",
+    }
+)
+def send(c: Context, src: str, to: str, dry_run: bool = False, config: str | None = None) -> None:
+    """Email one post's newsletter through SMTP (PIPELINE_SMTP_HOST, _PORT, _SECURITY, _USER, _PASSWORD)."""
+    from pipeline.errors import PipelineError
+    from pipeline.sending import send_post
+
+    try:
+        print(send_post(Path(src), to, settings=_settings(config), dry_run=dry_run, env=os.environ))
+    except PipelineError as exc:
+        raise _fail(exc) from None
+
+
+@task(help={"k": "only tests matching this pytest -k expression", "x": "stop at the first failure"})
+def test(c: Context, k: str = "", x: bool = False) -> None:
+    """Run the test suite (real pandoc, WeasyPrint, SMTP server and headless Chromium)."""
+    args = ["-q"] + (["-k", k] if k else []) + (["-x"] if x else [])
+    c.run(f"{sys.executable} -m pytest " + " ".join(args), pty=False)
