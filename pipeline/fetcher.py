@@ -182,14 +182,13 @@ class SafeURLFetcher(URLFetcher):  # type: ignore[misc]
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 with Image.open(io.BytesIO(body)) as image:
                     width, height = image.size
-        except Image.DecompressionBombError as exc:
-            self._refuse(url, str(exc))
+        except Image.DecompressionBombError:
+            self._refuse(url, f"image over the {self.policy.max_image_pixels}-pixel cap")
         except (UnidentifiedImageError, OSError, ValueError):
             return
         if width * height > self.policy.max_image_pixels:
-            self._refuse(
-                url, f"image of {width}x{height} pixels is over {self.policy.max_image_pixels}"
-            )
+            cap = self.policy.max_image_pixels
+            self._refuse(url, f"image of {width}x{height} pixels over the {cap}-pixel cap")
 
 
 def _short(url: str) -> str:

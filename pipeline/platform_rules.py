@@ -58,8 +58,9 @@ RANK_CHAPTERS = 1
 KEEP = 0
 
 ELLIPSIS = "\u2026"
-LEFT_ANGLE = "\u2039"  # ‹ stands in for <, which YouTube refuses
-RIGHT_ANGLE = "\u203a"  # › stands in for >
+# Single angle quotation marks stand in for < and >, which YouTube refuses.
+LEFT_ANGLE = "\u2039"
+RIGHT_ANGLE = "\u203a"
 
 PODCAST_TAGS = frozenset({"p", "ol", "ul", "li", "a", "br"})
 PODCAST_URL_SCHEMES = frozenset({"https", "http", "mailto"})
@@ -74,7 +75,7 @@ class RuleResult:
     passed: bool
     message: str
     adjusted: bool = False
-    """The output was changed to pass (a 0:00 Intro added, brackets replaced): worth an info line."""
+    """The output was changed to pass (a 0:00 Intro added): worth an info line, not a warning."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def clean_blocks(blocks: Sequence[Block]) -> tuple[Block, ...]:
 
 
 def replace_angle_brackets(text: str) -> str:
-    """`<` and `>` as `‹` and `›`: YouTube refuses a description that contains either."""
+    """`<` and `>` as single angle quotation marks: YouTube refuses a description with either."""
     return text.replace("<", LEFT_ANGLE).replace(">", RIGHT_ANGLE)
 
 
@@ -217,7 +218,7 @@ class Part:
     text: str
     rank: int = KEEP
     hook: str | None = None
-    """Plain words kept in place of a dropped part; on a KEEP part, the words cut as a last resort."""
+    """Plain words kept in place of a dropped part; on a KEEP part, what is cut as a last resort."""
 
 
 @dataclass(frozen=True)
@@ -262,20 +263,8 @@ def _assemble(groups: Sequence[Group], state: State, join: str) -> str:
     return join.join(chunks)
 
 
-def _positions(state: State, keep: Callable[[Part], bool]) -> list[tuple[int, int]]:
-    """(group, part) indexes of the parts `keep` selects, in output order."""
-    return [
-        (g, p) for g, parts in enumerate(state) for p, part in enumerate(parts)
-        if part is not None and keep(part)
-    ]  # fmt: skip
-
-
-def _hooked(part: Part, layout: Layout, words: str) -> Part:
-    return Part(part.label, layout.hook(words), KEEP, part.hook)
-
-
-def _cut_words(words: str, fits: Callable[[str], bool]) -> str:
-    """The longest start of `words` ending in `…` that `fits`, cut between words."""
+def _cut_words(words: str, fits: Callable[[str], bool]) -> tuple[str, int]:
+    """The longest start of `words` ending in `…` that `fits`, cut between words; its word count."""
     tokens = words.split()
     low, high = 0, len(tokens) - 1  # keeping every token is what did not fit
     while low < high:
@@ -284,64 +273,94 @@ def _cut_words(words: str, fits: Callable[[str], bool]) -> str:
             low = middle
         else:
             high = middle - 1
-    return " ".join(tokens[:low]) + ELLIPSIS
+    return " ".join(tokens[:low]) + ELLIPSIS, low
+
+
+class _Budget:
+    """The parts of one description while they are being dropped to fit a byte limit."""
+
+    def __init__(self, groups: Sequence[Group], layout: Layout, limit: int) -> None:
+        self.groups = groups
+        self.layout = layout
+        self.limit = limit
+        self.state: State = [list(g.parts) for g in groups]
+        self.dropped: list[str] = []
+
+    def size(self, state: State | None = None) -> int:
+        """Bytes of the finished text of `state` (default: the current one)."""
+        raw = _assemble(self.groups, self.state if state is None else state, self.layout.join)
+        return utf8_len(self.layout.finish(raw))
+
+    def over(self) -> bool:
+        return self.size() > self.limit
+
+    def where(self, keep: Callable[[Part], bool]) -> list[tuple[int, int, Part]]:
+        """(group, index, part) of the kept parts `keep` selects, in output order."""
+        return [
+            (g, i, part) for g, parts in enumerate(self.state) for i, part in enumerate(parts)
+            if part is not None and keep(part)
+        ]  # fmt: skip
+
+    def hooked(self, part: Part, words: str) -> Part:
+        """`part` replaced by its hook words, now never dropped."""
+        return Part(part.label, self.layout.hook(words), KEEP, part.hook)
+
+    def drop_ranked(self) -> None:
+        """Drop steps 1-5: the highest rank first, within a rank the part written last first."""
+        order = self.where(lambda part: part.rank > RANK_CHAPTERS)
+        order.sort(key=lambda gip: (-gip[2].rank, -gip[0], -gip[1]))
+        for g, i, part in order:
+            if not self.over():
+                return
+            if part.hook:
+                self.state[g][i] = self.hooked(part, part.hook)
+                self.dropped.append(f"{part.label} (kept its first sentence)")
+            else:
+                self.state[g][i] = None
+                self.dropped.append(part.label)
+
+    def drop_chapters_if_hopeless(self) -> None:
+        """Drop step 6: the chapter list, only when it does not fit beside a one-word hook."""
+        if not self.over():
+            return
+        shortest = [list(parts) for parts in self.state]
+        for g, i, part in self.where(lambda part: part.rank == KEEP and bool(part.hook)):
+            shortest[g][i] = self.hooked(part, ELLIPSIS)
+        if self.size(shortest) <= self.limit:
+            return
+        for g, i, part in self.where(lambda part: part.rank == RANK_CHAPTERS):
+            self.state[g][i] = None
+            self.dropped.append(part.label)
+
+    def cut_hooks(self) -> None:
+        """Drop step 7: cut the hook between words, the last hook first."""
+        for g, i, part in reversed(self.where(lambda part: part.rank == KEEP and bool(part.hook))):
+            if not self.over():
+                return
+            assert part.hook is not None
+
+            def fits(words: str, g: int = g, i: int = i, part: Part = part) -> bool:
+                trial = [list(parts) for parts in self.state]
+                trial[g][i] = self.hooked(part, words)
+                return self.size(trial) <= self.limit
+
+            words, count = _cut_words(part.hook, fits)
+            self.state[g][i] = self.hooked(part, words)
+            self.dropped.append(f"{part.label} after its first {count:,} words")
 
 
 def fit_to_budget(groups: Sequence[Group], layout: Layout, limit: int) -> Fitted:
     """Drop whole parts in the documented order until the finished text is within `limit` bytes."""
-    state: State = [list(g.parts) for g in groups]
-
-    def size(candidate: State) -> int:
-        return utf8_len(layout.finish(_assemble(groups, candidate, layout.join)))
-
-    size_before = size(state)
-    dropped: list[str] = []
-    order = _positions(state, lambda part: part.rank > RANK_CHAPTERS)
-    order.sort(key=lambda gp: (-_rank(state, gp), -gp[0], -gp[1]))
-    for g, p in order:
-        if size(state) <= limit:
-            break
-        part = state[g][p]
-        assert part is not None
-        if part.hook:
-            state[g][p] = _hooked(part, layout, part.hook)
-            dropped.append(f"{part.label} (kept its first sentence)")
-        else:
-            state[g][p] = None
-            dropped.append(part.label)
-    hooks = _positions(state, lambda part: part.rank == KEEP and bool(part.hook))
-    if size(state) > limit:
-        shortest = [list(parts) for parts in state]
-        for g, p in hooks:
-            shortest[g][p] = _hooked(state[g][p], layout, ELLIPSIS)  # type: ignore[arg-type]
-        if size(shortest) > limit:
-            for g, p in _positions(state, lambda part: part.rank == RANK_CHAPTERS):
-                dropped.append(state[g][p].label)  # type: ignore[union-attr]
-                state[g][p] = None
-    for g, p in reversed(hooks):
-        if size(state) <= limit:
-            break
-        part = state[g][p]
-        assert part is not None and part.hook is not None
-
-        def fits(words: str, g: int = g, p: int = p, part: Part = part) -> bool:
-            trial = [list(parts) for parts in state]
-            trial[g][p] = _hooked(part, layout, words)
-            return size(trial) <= limit
-
-        words = _cut_words(part.hook, fits)
-        state[g][p] = _hooked(part, layout, words)
-        dropped.append(f"{part.label} after {len(words.split()) - 1:,} words")
-    raw = _assemble(groups, state, layout.join)
+    budget = _Budget(groups, layout, limit)
+    size_before = budget.size()
+    budget.drop_ranked()
+    budget.drop_chapters_if_hopeless()
+    budget.cut_hooks()
+    raw = _assemble(groups, budget.state, layout.join)
     text = layout.finish(raw)
     if utf8_len(text) > limit:
         raise RenderError(f"cannot fit the description into {limit:,} bytes")
-    return Fitted(text, raw, size_before, tuple(dropped))
-
-
-def _rank(state: State, gp: tuple[int, int]) -> int:
-    part = state[gp[0]][gp[1]]
-    return part.rank if part is not None else KEEP
+    return Fitted(text, raw, size_before, tuple(budget.dropped))
 
 
 def short_label(text: str, width: int = 40) -> str:
@@ -433,8 +452,9 @@ def chapter_problems(
             problems.append(f"{short_label(last.title)} at {clock(last.start)} starts after "
                             f"the episode ends ({clock(duration)})")  # fmt: skip
         elif duration - last.start < rules.min_seconds:
-            problems.append(f"{short_label(last.title)} at {clock(last.start)} lasts "
-                            f"{duration - last.start} s, at least {rules.min_seconds} s needed")  # fmt: skip
+            lasts = duration - last.start
+            problems.append(f"{short_label(last.title)} at {clock(last.start)} lasts {lasts} s, "
+                            f"at least {rules.min_seconds} s needed")  # fmt: skip
     return problems
 
 
@@ -530,5 +550,6 @@ def description_options(settings: Settings, table: str) -> DescriptionOptions:
         else:
             values[key] = value
     if problems:
-        raise ConfigError("; ".join(problems), path=settings.source, field=f"[tool.pipeline.{table}]")
+        field = f"[tool.pipeline.{table}]"
+        raise ConfigError("; ".join(problems), path=settings.source, field=field)
     return DescriptionOptions(**values)

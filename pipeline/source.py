@@ -267,9 +267,10 @@ def parse_front_matter(front: str, path: Path) -> FrontMatter:
     pairs = _compose(front, path)
     nodes = {key.value: (key, value) for key, value in pairs}
     for key in nodes:
-        if key in WRONG_CASE_KEYS and WRONG_CASE_KEYS[key] not in nodes:
+        meant = WRONG_CASE_KEYS.get(key.lower())
+        if meant and key != meant and meant not in nodes:
             raise SourceError(
-                f"unknown key; did you mean '{WRONG_CASE_KEYS[key]}'?",
+                f"unknown key; did you mean '{meant}'?",
                 path=path, line=nodes[key][0].start_mark.line + 2, field=key,
             )
     values = {key: _construct(node, key, path) for key, (_, node) in nodes.items()}
@@ -280,11 +281,6 @@ def parse_front_matter(front: str, path: Path) -> FrontMatter:
     if not title:
         raise SourceError("is empty", path=path, line=nodes["title"][1].start_mark.line + 2, field="title")
 
-    date = (
-        _parse_date(values["date"], nodes["date"][1], path)
-        if values.get("date") is not None
-        else _date_from_name(path)
-    )
     youtube_id = _youtube_id(nodes["youtubeID"][1], path) if "youtubeID" in nodes else None
 
     optional_text: dict[str, str | None] = {}
@@ -304,6 +300,11 @@ def parse_front_matter(front: str, path: Path) -> FrontMatter:
         if name in nodes:
             categories += _categories(values[name], nodes[name][1].start_mark.line + 2, path, name)
     duration = _duration(nodes["duration"][1], values["duration"], path) if "duration" in nodes else None
+    date = (
+        _parse_date(values["date"], nodes["date"][1], path)
+        if values.get("date") is not None
+        else _date_from_name(path)
+    )
 
     return FrontMatter(
         title=title,

@@ -1,16 +1,145 @@
-"""Chapter files: Podcasting 2.0 JSON (`chapters.json`)."""
+"""Chapter files, all from `Episode.chapters`: Podcasting 2.0 JSON, WebVTT and Podlove.
+
+Written only when `Episode.chapters_valid`. The chapters are the post's own: no 0:00 Intro is
+added here (that is a rule of the pasted descriptions), so every file agrees with
+`chapters.json`. `chapters.vtt` needs end times, hence the episode's length
+(`Episode.duration`); without it the file is left out.
+"""
 
 from __future__ import annotations
 
-from ..chapters import chapters_to_json
+import html
+import logging
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+from ..chapters import chapters_to_json, format_time
 from ..config import Settings
-from ..model import Episode
+from ..model import Chapter, Episode
 from . import Rendered
+
+log = logging.getLogger(__name__)
+
+PSC_NAMESPACE = "http://podlove.org/simple-chapters"
+PSC_VERSION = "1.2"
+
+# Characters XML 1.0 cannot hold at all (they are left out of a Podlove title).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_VTT_TIMING = re.compile(
+    r"^(?P<start>(?:\d+:)?\d{2}:\d{2}\.\d{3})\s+-->\s+(?P<end>(?:\d+:)?\d{2}:\d{2}\.\d{3})"
+)
+_VTT_TAG = re.compile(r"<[^>]*>")
+
+
+def media_time(seconds: int) -> str:
+    """`HH:MM:SS.000`, the time form of WebVTT and Podlove Simple Chapters."""
+    return format_time(seconds, hours=True) + ".000"
+
+
+def parse_media_time(text: str) -> int:
+    """Whole seconds of `[[HH:]MM:]SS[.mmm]` (the fraction is dropped); ValueError when not one."""
+    match = re.fullmatch(r"\s*(?:(?:(\d+):)?(\d{1,2}):)?(\d{1,2})(?:\.(\d+))?\s*", text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a time")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups()[:3])
+    return hours * 3600 + minutes * 60 + seconds
+
+
+# --- WebVTT -------------------------------------------------------------------------------
+
+
+def _vtt_text(title: str) -> str:
+    """A title as one line of cue text (`&`, `<`, `>` escaped, line breaks as spaces)."""
+    return " ".join(html.escape(title, quote=False).replace("\r", "\n").split("\n"))
+
+
+def chapters_to_vtt(chapters: Sequence[Chapter], duration: int) -> str:
+    """WebVTT chapters: each cue ends where the next begins, the last at `duration`."""
+    ends = [c.start for c in chapters[1:]] + [duration]
+    cues = [
+        f"{number}\n{media_time(c.start)} --> {media_time(end)}\n{_vtt_text(c.title)}\n"
+        for number, (c, end) in enumerate(zip(chapters, ends, strict=True), 1)
+    ]
+    return "WEBVTT\n\n" + "\n".join(cues)
+
+
+def parse_vtt(text: str) -> tuple[Chapter, ...]:
+    """The chapters of a WebVTT file: each cue's start and its text (tags removed)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not lines or not lines[0].lstrip("\ufeff").startswith("WEBVTT"):
+        raise ValueError("not a WebVTT file: the first line must be WEBVTT")
+    chapters: list[Chapter] = []
+    index = 0
+    while index < len(lines):
+        match = _VTT_TIMING.match(lines[index])
+        index += 1
+        if match is None:
+            continue
+        cue: list[str] = []
+        while index < len(lines) and lines[index] != "":
+            cue.append(lines[index])
+            index += 1
+        title = html.unescape(_VTT_TAG.sub("", "\n".join(cue)))
+        chapters.append(Chapter(parse_media_time(match.group("start")), title))
+    return tuple(chapters)
+
+
+# --- Podlove Simple Chapters ---------------------------------------------------------------
+
+
+def _psc_attribute(title: str) -> str:
+    """A title as an XML attribute value that reads back exactly."""
+    clean = _NOT_XML.sub("", title)
+    return escape(clean, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def chapters_to_psc(chapters: Sequence[Chapter]) -> str:
+    """Podlove Simple Chapters 1.2 (`psc:chapters`), one `psc:chapter` element a line."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<psc:chapters version="{PSC_VERSION}" xmlns:psc="{PSC_NAMESPACE}">',
+        *(
+            f'  <psc:chapter start="{media_time(c.start)}" title="{_psc_attribute(c.title)}"/>'
+            for c in chapters
+        ),
+        "</psc:chapters>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_psc(text: str) -> tuple[Chapter, ...]:
+    """The chapters of a Podlove Simple Chapters document."""
+    root = ET.fromstring(text.encode("utf-8"))
+    if root.tag != f"{{{PSC_NAMESPACE}}}chapters":
+        raise ValueError(f"not Podlove Simple Chapters: the root element is {root.tag!r}")
+    return tuple(
+        Chapter(parse_media_time(node.get("start", "")), node.get("title", ""))
+        for node in root.iter(f"{{{PSC_NAMESPACE}}}chapter")
+    )
+
+
+# --- the format ---------------------------------------------------------------------------
 
 
 def render(episode: Episode, settings: Settings) -> Rendered:
-    """`chapters.json` when the episode has a valid chapter list."""
+    """`chapters.json`, `chapters.psc.xml` and, with a known length, `chapters.vtt`."""
     result = Rendered()
-    if episode.chapters_valid:
-        result.files["chapters.json"] = chapters_to_json(episode.chapters).encode()
+    if not episode.chapters_valid:
+        return result
+    chapters = episode.chapters
+    result.files["chapters.json"] = chapters_to_json(chapters).encode()
+    result.files["chapters.psc.xml"] = chapters_to_psc(chapters).encode()
+    last = chapters[-1]
+    if episode.duration is None:
+        log.info("%s: chapters.vtt left out: the episode length (duration) is not known",
+                 episode.source_name)  # fmt: skip
+    elif episode.duration <= last.start:
+        result.warnings.append(
+            f"chapters.vtt left out: the last chapter starts at {format_time(last.start)}, "
+            f"not before the episode ends ({format_time(episode.duration)})"
+        )
+    else:
+        result.files["chapters.vtt"] = chapters_to_vtt(chapters, episode.duration).encode()
     return result

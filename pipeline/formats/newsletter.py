@@ -326,7 +326,7 @@ def _html(content: _Content, settings: Settings, opts: NewsletterOptions) -> str
         footer_text=_footer_text(settings, opts),
         unsubscribe_url=opts.unsubscribe_url,
     )
-    return _inline_css(document)
+    return _inline_css(document).rstrip("\n") + "\n"
 
 
 def _wrap(text: str, width: int, indent: str = "") -> str:

@@ -1,0 +1,189 @@
+"""`podcast.html`: the episode description for Apple Podcasts and Spotify (at most 4000 bytes).
+
+Only `p`, `ol`, `ul`, `li`, `a[href]` and `br`, enforced by sanitizing the finished text with
+nh3. Layout: the hook (front-matter `description`, else the summary's first sentence opens the
+summary), the summary, the chapters one paragraph each from `00:00` (`00:00:00` style for every
+chapter once the episode passes an hour, as Apple writes them), each link section as a heading
+paragraph and a list, the Substack link. Rules and the drop order: `pipeline.platform_rules`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from ..blocks import blocks_to_html, blocks_to_text, first_sentence, plain_text, spans_to_html
+from ..config import Settings
+from ..model import BulletList, Episode, Paragraph
+from ..platform_rules import (
+    KEEP,
+    PODCAST_RULES,
+    RANK_CHAPTERS,
+    RANK_FIRST_PARAGRAPH,
+    RANK_LATER_PARAGRAPH,
+    RANK_LINK_ITEM,
+    RANK_SUBSTACK,
+    ChapterPlan,
+    Description,
+    DescriptionOptions,
+    Group,
+    Layout,
+    Part,
+    budget_result,
+    clean_blocks,
+    clean_text,
+    description_options,
+    fit_to_budget,
+    is_long,
+    notes_of,
+    one_line,
+    plan_chapters,
+    podcast_time,
+    sanitize_podcast_html,
+    short_label,
+    warnings_of,
+)
+from . import Rendered
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "podcast.html"
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _paragraph(text: str) -> str:
+    """One escaped paragraph of plain text."""
+    return f"<p>{_escape(text)}</p>"
+
+
+def _finish(text: str) -> str:
+    """The whole description as pasted: sanitized, one newline at the end."""
+    return sanitize_podcast_html(text) + "\n"
+
+
+LAYOUT = Layout(join="\n", hook=_paragraph, finish=_finish)
+
+
+def podcast_options(settings: Settings) -> DescriptionOptions:
+    """The validated `[tool.pipeline.podcast]` table."""
+    return description_options(settings, "podcast")
+
+
+def _summary(episode: Episode) -> list[Group]:
+    """The hook and the summary paragraphs, one group each."""
+    groups: list[Group] = []
+    description = one_line(episode.description or "")
+    if description:
+        groups.append(Group((Part("the description", _paragraph(description), KEEP, description),)))
+    for number, block in enumerate(clean_blocks(episode.summary), 1):
+        if not blocks_to_text((block,)).strip():
+            continue
+        text = blocks_to_html((block,))
+        label = f"summary paragraph {number}"
+        if groups:
+            groups.append(Group((Part(label, text, RANK_LATER_PARAGRAPH),)))
+        else:
+            hook = first_sentence((block,)) or None
+            groups.append(Group((Part(label, text, RANK_FIRST_PARAGRAPH, hook),)))
+    return groups
+
+
+def _chapters(plan: ChapterPlan, options: DescriptionOptions, duration: int | None) -> list[Group]:
+    """Chapters one paragraph each; a list the platforms will not take as a plain list."""
+    if not plan.chapters:
+        return []
+    long = is_long(plan.chapters, duration)
+    lines = [f"{podcast_time(c.start, long)} {one_line(c.title)}".rstrip() for c in plan.chapters]
+    label = f"the chapter list ({len(lines)} lines)"
+    if plan.usable:
+        text = "\n".join(_paragraph(line) for line in lines)
+        head = _paragraph(options.chapters_heading) + "\n"
+        return [Group((Part(label, text, RANK_CHAPTERS),), head=head)]
+    items = "".join(f"<li>{_escape(line)}</li>" for line in lines)
+    head = _paragraph(options.timestamps_heading) + "\n<ul>"
+    return [Group((Part(label, items, RANK_CHAPTERS),), head=head, tail="</ul>")]
+
+
+def _list_items(block: BulletList) -> list[tuple[str, str]]:
+    """(label, `<li>…</li>`) of each top-level item, sub-lists included."""
+    out = []
+    for item in block.items:
+        wrapped = blocks_to_html((BulletList((item,), block.ordered),))
+        out.append((plain_text(item.spans), wrapped[len("<ul>") : -len("</ul>")]))
+    return out
+
+
+def _links(episode: Episode) -> list[Group]:
+    """Each link section: a heading paragraph, then its paragraphs and list items."""
+    groups: list[Group] = []
+    for section in episode.sections:
+        if section.kind != "links":
+            continue
+        heading = one_line(section.heading or "")
+        for block in clean_blocks(section.blocks):
+            name = heading or "links"
+            head = _paragraph(heading) + "\n" if heading else ""
+            if isinstance(block, Paragraph):
+                label = plain_text(block.spans)
+                if not label.strip():
+                    continue
+                text = f"<p>{spans_to_html(block.spans)}</p>"
+                group = Group((Part(f"{name}: {short_label(label)}", text, RANK_LINK_ITEM),), head)
+            else:
+                tag = "ol" if block.ordered else "ul"
+                parts = tuple(
+                    Part(f"{name}: {short_label(label)}", text, RANK_LINK_ITEM)
+                    for label, text in _list_items(block)
+                )
+                if not parts:
+                    continue
+                group = Group(parts, head=f"{head}<{tag}>", tail=f"</{tag}>", sep="")
+            groups.append(group)
+            heading = ""
+    return groups
+
+
+def _substack(episode: Episode, options: DescriptionOptions) -> list[Group]:
+    """The Substack link as its own paragraph."""
+    url = one_line(clean_text(episode.substack_url or ""))
+    if not url:
+        return []
+    label = _escape(options.substack_label) + " " if options.substack_label else ""
+    text = f'<p>{label}<a href="{html.escape(url)}">{_escape(url)}</a></p>'
+    return [Group((Part("the Substack link", text, RANK_SUBSTACK),))]
+
+
+def describe(episode: Episode, settings: Settings) -> Description:
+    """The Apple Podcasts / Spotify description and every rule checked on it."""
+    options = podcast_options(settings)
+    plan = plan_chapters(episode, PODCAST_RULES, options.intro_title)
+    groups = [
+        *_summary(episode),
+        *_chapters(plan, options, episode.duration),
+        *_links(episode),
+        *_substack(episode, options),
+    ]
+    fitted = fit_to_budget(groups, LAYOUT, options.max_bytes)
+    size = budget_result(
+        "podcast.bytes",
+        "Apple",
+        fitted.size_before,
+        options.max_bytes,
+        fitted.dropped,
+        len(fitted.text.encode()),
+    )
+    return Description(fitted.text, (*plan.results, size))
+
+
+def render(episode: Episode, settings: Settings) -> Rendered:
+    """`podcast.html`; warnings for what the user should fix or know was dropped."""
+    description = describe(episode, settings)
+    for note in notes_of(description.results):
+        log.info("%s: %s", episode.source_name, note)
+    return Rendered(
+        files={FILE_NAME: description.text.encode("utf-8")},
+        warnings=warnings_of(description.results),
+    )

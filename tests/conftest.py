@@ -1,0 +1,41 @@
+"""Shared fixtures; the pytest header names the renderer versions outputs depend on."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+CORPUS = FIXTURES / "corpus"
+GOLDEN = ROOT / "tests" / "golden"
+SEED = CORPUS / "imported" / "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from pipeline.convert import pandoc_version
+
+    versions = []
+    for package in ("weasyprint", "pypandoc-binary", "css-inline", "nh3"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} missing")
+    return [f"pandoc {pandoc_version()}; " + ", ".join(versions)]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The settings of the bundled samples (the project's own pyproject.toml)."""
+    return load_settings(ROOT / "pyproject.toml")
+
+
+def write_post(folder: Path, name: str, text: str | bytes) -> Path:
+    """Write a post file for a test and return its path."""
+    path = folder / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
