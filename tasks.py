@@ -107,3 +107,9 @@ def test(c: Context, k: str = "", x: bool = False) -> None:
     """Run the test suite (real pandoc, WeasyPrint, SMTP server and headless Chromium)."""
     args = ["-q"] + (["-k", k] if k else []) + (["-x"] if x else [])
     c.run(f"{sys.executable} -m pytest " + " ".join(args), pty=False)
+
+
+@task
+def goldens(c: Context) -> None:
+    """Regenerate the golden files under tests/golden/ (review the diff before committing)."""
+    c.run(f"{sys.executable} -m pytest -q -k golden", env={"UPDATE_GOLDEN": "1"}, pty=False)
