@@ -291,19 +291,19 @@ def build(
     manifest = {} if force else _load_manifest(out)
     fingerprint = build_fingerprint(settings, formats)
 
-    results: dict[str, PostResult] = {r.stem: r for r in rejected}
+    results: dict[str, PostResult] = {r.source: r for r in rejected}
     pending = []
     for path in posts:
         stem = safe_stem(path)
         try:
             digest = post_digest(path.read_bytes(), fingerprint)
         except OSError as exc:
-            results[stem] = PostResult(stem, str(path), "failed", error=f"{path}: cannot read the file: {exc.strerror}")
+            results[str(path)] = PostResult(stem, str(path), "failed", error=f"{path}: cannot read the file: {exc.strerror}")
             continue
         entry = manifest.get(stem, {})
         previous_files = tuple(entry.get("files", ())) if isinstance(entry, dict) else ()  # type: ignore[arg-type]
         if entry.get("digest") == digest and all((out / stem / f).is_file() for f in previous_files):
-            results[stem] = PostResult(stem, str(path), "skipped", files=list(previous_files), digest=digest)
+            results[str(path)] = PostResult(stem, str(path), "skipped", files=list(previous_files), digest=digest)
             continue
         pending.append((path, out, settings, formats, strict, digest, previous_files))
 
@@ -312,11 +312,12 @@ def build(
         reporter.post_done(skipped)
     workers = jobs_default() if jobs is None else max(1, jobs)
     for result in _run(pending, workers):
-        results[result.stem] = result
+        results[result.source] = result
         reporter.post_done(result)
 
     new_manifest: dict[str, dict[str, object]] = {}
-    for stem, result in results.items():
+    for result in results.values():
+        stem = result.stem
         if result.status in ("built", "skipped"):
             new_manifest[stem] = {"digest": result.digest, "files": result.files, "source": Path(result.source).name}
         elif stem in manifest:

@@ -1,0 +1,134 @@
+"""Build orchestration: incremental equals clean, deterministic, atomic, pruning, ordering."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.build import PostResult, Reporter, build, write_atomic
+from pipeline.config import Settings
+
+from .conftest import CORPUS, SEED
+
+FAST = ["post", "chapters"]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _posts(tmp_path: Path) -> Path:
+    src = tmp_path / "posts"
+    shutil.copytree(CORPUS / "imported", src)
+    return src
+
+
+def test_two_clean_builds_are_byte_identical(tmp_path: Path, settings: Settings) -> None:
+    src = _posts(tmp_path)
+    build(src, tmp_path / "a", settings, jobs=1, only=FAST)
+    build(src, tmp_path / "b", settings, jobs=2, only=FAST)
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+
+
+def test_noop_rebuild_skips_everything_and_rewrites_nothing(tmp_path: Path, settings: Settings) -> None:
+    src, out = _posts(tmp_path), tmp_path / "out"
+    build(src, out, settings, jobs=1, only=FAST)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    summary = build(src, out, settings, jobs=1, only=FAST)
+    assert summary.count("skipped") == 5 and summary.count("built") == 0
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
+
+
+def test_incremental_build_equals_clean_build(tmp_path: Path, settings: Settings) -> None:
+    src, out = _posts(tmp_path), tmp_path / "out"
+    build(src, out, settings, jobs=1, only=FAST)
+    changed = next(src.glob("2025-05-28-*"))
+    changed.write_text(changed.read_text().replace("Maxime's work", "Maxime’s work"))
+    summary = build(src, out, settings, jobs=1, only=FAST)
+    assert summary.count("built") == 1 and summary.count("skipped") == 4
+    build(src, tmp_path / "clean", settings, jobs=1, only=FAST)
+    assert _tree(out) == _tree(tmp_path / "clean")
+
+
+def test_deleted_post_outputs_are_listed_then_pruned(tmp_path: Path, settings: Settings) -> None:
+    src, out = _posts(tmp_path), tmp_path / "out"
+    build(src, out, settings, jobs=1, only=FAST)
+    gone = next(src.glob("2023-*"))
+    gone.unlink()
+    summary = build(src, out, settings, jobs=1, only=FAST)
+    assert summary.stale == [gone.stem] and (out / gone.stem).is_dir()
+    summary = build(src, out, settings, jobs=1, only=FAST, prune=True)
+    assert summary.removed == [gone.stem] and not (out / gone.stem).exists()
+
+
+def test_failing_post_keeps_its_previous_outputs(tmp_path: Path, settings: Settings) -> None:
+    src, out = tmp_path / "posts", tmp_path / "out"
+    src.mkdir()
+    post = src / SEED.name
+    shutil.copy(SEED, post)
+    build(src, out, settings, jobs=1, only=FAST)
+    before = _tree(out / SEED.stem)
+    post.write_text(post.read_text().replace("youtubeID: IOC2k5k8oto", "youtubeID: nope"))
+    summary = build(src, out, settings, jobs=1, only=FAST)
+    assert len(summary.failed) == 1
+    assert _tree(out / SEED.stem) == before
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_strict_turns_warnings_into_failure(tmp_path: Path, settings: Settings) -> None:
+    src = tmp_path / "posts"
+    src.mkdir()
+    (src / "2024-01-01-ep.md").write_text(
+        "---\ntitle: Ep\nyoutubeID: IOC2k5k8oto\n---\nSummary here.\n\n<p>02:00 B</p><p>01:00 A</p>\n"
+    )
+    relaxed = build(src, tmp_path / "a", settings, jobs=1, only=FAST)
+    assert relaxed.count("built") == 1 and any("do not ascend" in w for w in relaxed.results[0].warnings)
+    strict = build(src, tmp_path / "b", settings, jobs=1, only=FAST, strict=True)
+    assert len(strict.failed) == 1 and not (tmp_path / "b" / "2024-01-01-ep").exists()
+
+
+def test_reports_arrive_in_source_order_with_workers(tmp_path: Path, settings: Settings) -> None:
+    seen: list[str] = []
+
+    class Collect(Reporter):
+        def post_done(self, result: PostResult) -> None:
+            seen.append(result.source)
+
+    build(_posts(tmp_path), tmp_path / "out", settings, jobs=2, only=FAST, reporter=Collect())
+    assert seen == sorted(seen)
+
+
+def test_output_collision_is_reported(tmp_path: Path, settings: Settings) -> None:
+    src = tmp_path / "posts"
+    src.mkdir()
+    shutil.copy(SEED, src / "2024-01-01-a.md")
+    shutil.copy(SEED, src / "2024-01-01-a.markdown")
+    summary = build(src, tmp_path / "out", settings, jobs=1, only=FAST)
+    assert len(summary.failed) == 2
+    assert all("collide" in (r.error or "") for r in summary.failed)
+
+
+def test_symlink_outside_the_folder_is_not_read(tmp_path: Path, settings: Settings) -> None:
+    src = tmp_path / "posts"
+    src.mkdir()
+    outside = tmp_path / "secret.md"
+    shutil.copy(SEED, outside)
+    os.symlink(outside, src / "2024-01-01-link.md")
+    summary = build(src, tmp_path / "out", settings, jobs=1, only=FAST)
+    assert len(summary.failed) == 1 and "symbolic link" in (summary.failed[0].error or "")
+
+
+def test_write_atomic_leaves_no_temporary_file_on_failure(tmp_path: Path) -> None:
+    class Boom(bytes):
+        def __len__(self) -> int:
+            raise KeyboardInterrupt
+
+    target = tmp_path / "f.txt"
+    target.write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, Boom(b"new"))
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
