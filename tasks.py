@@ -102,6 +102,82 @@ def send(c: Context, src: str, to: str, dry_run: bool = False, config: str | Non
         raise _fail(exc) from None
 
 
+@task(
+    help={
+        "src": "a post file or a folder of posts (default: samples/)",
+        "json": "print a JSON report for machines instead of text",
+        "verbose": "also list what normalization dropped or merged",
+        "config": "pyproject.toml to read [tool.pipeline] from",
+    }
+)
+def check(c: Context, src: str = SAMPLES, json: bool = False, verbose: bool = False,
+          config: str | None = None) -> None:
+    """Report what a build would warn about (front matter, chapters, platform limits), writing nothing."""
+    import json as json_module
+
+    from pipeline.check import check_archive
+    from pipeline.errors import PipelineError
+
+    try:
+        report = check_archive(Path(src), _settings(config))
+    except PipelineError as exc:
+        raise _fail(exc) from None
+    if json:
+        print(json_module.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        for post in report.posts:
+            print(post.error or post.source)
+            for line in post.rules + [f"warning: {w}" for w in post.warnings] + (post.notes if verbose else []):
+                print(f"    {line}")
+        for line in report.archive:
+            print(f"archive: {line}")
+    if not report.ok:
+        raise Exit(code=1)
+
+
+@task(
+    help={
+        "src": "a post file or a folder of posts to watch (default: samples/)",
+        "out": "output folder (default: out)",
+        "interval": "seconds between looks for changes (default: 0.5)",
+        "config": "pyproject.toml to read [tool.pipeline] from",
+    }
+)
+def watch(c: Context, src: str = SAMPLES, out: str = "out", interval: float = 0.5,
+          config: str | None = None) -> None:
+    """Rebuild posts when they or a template change (Ctrl-C to stop)."""
+    from pipeline.build import build as run_build
+    from pipeline.cli import PlainReporter, summary_line
+    from pipeline.errors import PipelineError
+    from pipeline.watch import watch_changes
+
+    settings = _settings(config)
+    try:
+        for _ in watch_changes(Path(src), interval):
+            summary = run_build(Path(src), Path(out), settings, reporter=PlainReporter(sys.stdout))
+            print(summary_line(summary), flush=True)
+    except PipelineError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        print("stopped")
+
+
+@task(
+    help={
+        "posts": "number of synthetic posts (10 to 1000; default 20)",
+        "config": "pyproject.toml to read [tool.pipeline] from",
+    }
+)
+def bench(c: Context, posts: int = 20, config: str | None = None) -> None:
+    """Time full, no-op and one-post builds of a synthetic archive against WeasyPrint alone and a CLI loop."""
+    from pipeline.bench import run_bench
+
+    if not 10 <= posts <= 1000:
+        raise Exit("error: --posts must be between 10 and 1000", code=2)
+    for line in run_bench(posts, _settings(config)).lines():
+        print(line)
+
+
 @task(help={"k": "only tests matching this pytest -k expression", "x": "stop at the first failure"})
 def test(c: Context, k: str = "", x: bool = False) -> None:
     """Run the test suite (real pandoc, WeasyPrint, SMTP server and headless Chromium)."""
