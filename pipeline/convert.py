@@ -58,5 +58,8 @@ def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
         if "Heap exhausted" in " ".join(detail):
             message = f"pandoc ran out of its {MEMORY_LIMIT} memory limit"
         raise ConversionError(f"pandoc failed: {message}", path=path)
-    ast: dict[str, Any] = json.loads(done.stdout)
+    try:
+        ast: dict[str, Any] = json.loads(done.stdout)
+    except RecursionError:
+        raise ConversionError("the body is nested too deeply to convert", path=path) from None
     return ast

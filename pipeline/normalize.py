@@ -17,6 +17,7 @@ from .blocks import plain_text
 from .chapters import CHAPTER_LABELS, NOT_CHAPTER_LABELS, check_order, parse_time, split_timestamp_line
 from .config import Settings
 from .convert import body_to_ast
+from .errors import ConversionError
 from .links import SUBSTACK_POST, absolute_url, is_own_video, strip_tracking
 from .liquid import resolve_liquid
 from .model import BulletList, Chapter, Episode, ListItem, Note, Paragraph, Section, Span
@@ -60,7 +61,10 @@ def normalize_post(raw: RawPost, settings: Settings) -> Episode:
         return cleaned
 
     walker = Walker(resolve, notes)
-    items = list(walker.blocks(ast["blocks"], "md"))
+    try:
+        items = list(walker.blocks(ast["blocks"], "md"))
+    except RecursionError:
+        raise ConversionError("the body is nested too deeply to convert", path=raw.path) from None
     items, found_substack = drop_boilerplate_items(items, fm.youtube_id, settings, notes)
     merged = merge_copies(items, notes)
     sections, chapters, chapter_lines, problems = structure(merged, settings, notes)

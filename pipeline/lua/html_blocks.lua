@@ -15,9 +15,18 @@ local function has_raw_html(inlines)
   return false
 end
 
+-- Unwrap plain <div>s from the feed (5,000 nested ones must not nest 5,000 deep).
+local function unwrap_divs(blocks)
+  return blocks:walk({
+    Div = function(div)
+      if not div.classes:includes('from-html') then return div.content end
+    end
+  })
+end
+
 function RawBlock(el)
   if el.format == 'html' then
-    return pandoc.Div(read_html(el.text), {class = 'from-html'})
+    return pandoc.Div(unwrap_divs(read_html(el.text)), {class = 'from-html'})
   end
 end
 
