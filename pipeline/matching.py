@@ -14,6 +14,7 @@ from difflib import SequenceMatcher
 from .model import Span
 
 FUZZY_RATIO = 0.8
+FUZZY_MIN_WORDS = 6
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
 FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
                       "‐": "-", "−": "-", "…": "...", "\u00a0": " "})
@@ -91,7 +92,11 @@ class MarkdownIndex:
         if key in self.by_key:
             return self.by_key[key], "exact"
         best, best_ratio = None, 0.0
+        # Short sentences must match exactly; a sentence the HTML already matched is taken.
+        fuzzy_ok = len(key.split()) >= FUZZY_MIN_WORDS
         for index, candidate in enumerate(self.sentences):
+            if candidate.matched or not fuzzy_ok:
+                continue
             matcher = SequenceMatcher(None, key, candidate.key, autojunk=False)
             if matcher.real_quick_ratio() < FUZZY_RATIO or matcher.quick_ratio() < FUZZY_RATIO:
                 continue
@@ -102,7 +107,7 @@ class MarkdownIndex:
             return best, "fuzzy"
         if allow_prefix and len(key) >= 8:
             for index, candidate in enumerate(self.sentences):
-                if candidate.key.startswith(key):
+                if not candidate.matched and candidate.key.startswith(key):
                     return index, "truncated"
         return None, "unmatched"
 
