@@ -170,6 +170,9 @@ def _failure(exc: BaseException, config: SmtpConfig, to: str) -> PipelineError:
         message = f"{where} does not support what was asked: {_server_text(exc)}"
     elif isinstance(exc, smtplib.SMTPResponseException):
         message = f"{where} answered {exc.smtp_code} {_server_text(exc.smtp_error)}"
+    elif isinstance(exc, TimeoutError) or "timed out" in str(exc):
+        # smtplib reports a read timeout as SMTPServerDisconnected("…: timed out").
+        message = f"{where} did not answer within {config.timeout:g} s"
     elif isinstance(exc, smtplib.SMTPServerDisconnected):
         message = f"{where} closed the connection: {_server_text(exc) or 'no reason given'}"
     elif isinstance(exc, smtplib.SMTPException):
@@ -178,8 +181,6 @@ def _failure(exc: BaseException, config: SmtpConfig, to: str) -> PipelineError:
         message = f"the TLS certificate of {config.host} did not verify: {exc.verify_message}"
     elif isinstance(exc, ssl.SSLError):
         message = f"TLS with {where} failed: {_server_text(exc.reason or exc)}"
-    elif isinstance(exc, TimeoutError):
-        message = f"{where} did not answer within {config.timeout:g} s"
     elif isinstance(exc, ConnectionRefusedError):
         message = f"could not connect to {where}: connection refused"
     elif isinstance(exc, socket.gaierror):
