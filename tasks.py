@@ -34,9 +34,18 @@ def _fail(exc: Exception) -> Exit:
         "config": "pyproject.toml to read [tool.pipeline] from (default: ./pyproject.toml)",
     }
 )
-def build(c: Context, src: str = SAMPLES, out: str = "out", jobs: int = 0, force: bool = False,
-          only: str = "", strict: bool = False, prune: bool = False, verbose: bool = False,
-          config: str | None = None) -> None:
+def build(
+    c: Context,
+    src: str = SAMPLES,
+    out: str = "out",
+    jobs: int = 0,
+    force: bool = False,
+    only: str = "",
+    strict: bool = False,
+    prune: bool = False,
+    verbose: bool = False,
+    config: str | None = None,
+) -> None:
     """Build every output of every post: post.md, chapters, newsletter, PDF, descriptions."""
     from pipeline.build import build as run_build
     from pipeline.cli import reporter_for, summary_line
@@ -44,9 +53,15 @@ def build(c: Context, src: str = SAMPLES, out: str = "out", jobs: int = 0, force
 
     try:
         summary = run_build(
-            Path(src), Path(out), _settings(config), jobs=jobs or None, force=force,
+            Path(src),
+            Path(out),
+            _settings(config),
+            jobs=jobs or None,
+            force=force,
             only=[f.strip() for f in only.split(",") if f.strip()] or None,
-            strict=strict, prune=prune, reporter=reporter_for(sys.stdout, verbose),
+            strict=strict,
+            prune=prune,
+            reporter=reporter_for(sys.stdout, verbose),
         )
     except PipelineError as exc:
         raise _fail(exc) from None
@@ -63,8 +78,13 @@ def build(c: Context, src: str = SAMPLES, out: str = "out", jobs: int = 0, force
         "config": "pyproject.toml to read [tool.pipeline] from",
     }
 )
-def normalize(c: Context, src: str = SAMPLES, check: bool = False, write: bool = False,
-              config: str | None = None) -> None:
+def normalize(
+    c: Context,
+    src: str = SAMPLES,
+    check: bool = False,
+    write: bool = False,
+    config: str | None = None,
+) -> None:
     """Show which posts would change when normalized; --check for CI, --write to clean sources."""
     from pipeline.errors import PipelineError
     from pipeline.rewrite import normalize_sources
@@ -110,8 +130,13 @@ def send(c: Context, src: str, to: str, dry_run: bool = False, config: str | Non
         "config": "pyproject.toml to read [tool.pipeline] from",
     }
 )
-def check(c: Context, src: str = SAMPLES, json: bool = False, verbose: bool = False,
-          config: str | None = None) -> None:
+def check(
+    c: Context,
+    src: str = SAMPLES,
+    json: bool = False,
+    verbose: bool = False,
+    config: str | None = None,
+) -> None:
     """Report what a build would warn about (front matter, chapters, platform limits), writing nothing."""
     import json as json_module
 
@@ -127,7 +152,9 @@ def check(c: Context, src: str = SAMPLES, json: bool = False, verbose: bool = Fa
     else:
         for post in report.posts:
             print(post.error or post.source)
-            for line in post.rules + [f"warning: {w}" for w in post.warnings] + (post.notes if verbose else []):
+            for line in (
+                post.rules + [f"warning: {w}" for w in post.warnings] + (post.notes if verbose else [])
+            ):
                 print(f"    {line}")
         for line in report.archive:
             print(f"archive: {line}")
@@ -143,8 +170,13 @@ def check(c: Context, src: str = SAMPLES, json: bool = False, verbose: bool = Fa
         "config": "pyproject.toml to read [tool.pipeline] from",
     }
 )
-def watch(c: Context, src: str = SAMPLES, out: str = "out", interval: float = 0.5,
-          config: str | None = None) -> None:
+def watch(
+    c: Context,
+    src: str = SAMPLES,
+    out: str = "out",
+    interval: float = 0.5,
+    config: str | None = None,
+) -> None:
     """Rebuild posts when they or a template change (Ctrl-C to stop)."""
     from pipeline.build import build as run_build
     from pipeline.cli import PlainReporter, summary_line

@@ -10,4 +10,12 @@ from .normalize import normalize_file
 
 __version__ = "0.1.0"
 
-__all__ = ["BuildSummary", "Episode", "PipelineError", "Settings", "build", "load_settings", "normalize_file"]
+__all__ = [
+    "BuildSummary",
+    "Episode",
+    "PipelineError",
+    "Settings",
+    "build",
+    "load_settings",
+    "normalize_file",
+]

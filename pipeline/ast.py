@@ -47,7 +47,8 @@ class Walker:
 
     # --- inlines ------------------------------------------------------------------------
 
-    def inlines(self, nodes: list[dict[str, Any]], mark: Span = Span("")) -> Iterator[Span]:
+    def inlines(self, nodes: list[dict[str, Any]], mark: Span | None = None) -> Iterator[Span]:
+        mark = mark if mark is not None else Span("")
         for node in nodes:
             yield from self.inline(node, mark)
 
@@ -63,9 +64,7 @@ class Walker:
             yield from self.inlines(content, replace(mark, emph=True))
         elif kind in ("Underline", "Strikeout", "SmallCaps", "Superscript", "Subscript"):
             yield from self.inlines(content, mark)
-        elif kind == "Span":
-            yield from self.inlines(content[1], mark)
-        elif kind == "Cite":
+        elif kind == "Span" or kind == "Cite":
             yield from self.inlines(content[1], mark)
         elif kind == "Quoted":
             quote = '"' if content[0]["t"] == "DoubleQuote" else "'"
@@ -98,7 +97,12 @@ class Walker:
         children = list(self.inlines(content[1], mark))
         if url is None:
             if target:
-                self.notes.append(Note("changed", f"link to {target[:80]!r} kept as text (not an http(s) or mailto address)"))
+                self.notes.append(
+                    Note(
+                        "changed",
+                        f"link to {target[:80]!r} kept as text (not an http(s) or mailto address)",
+                    )
+                )
             yield from children
             return
         if not any(s.text.strip() for s in children):

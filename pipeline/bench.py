@@ -69,10 +69,24 @@ class BenchReport:
     def lines(self) -> list[str]:
         f = self.figures
         out = [f"synthetic archive: {self.posts} posts (cycled from samples/)"]
-        for key in ("full_1_worker", "full_2_workers", "noop", "one_change", "floor_weasyprint", "cli_loop"):
+        for key in (
+            "full_1_worker",
+            "full_2_workers",
+            "noop",
+            "one_change",
+            "floor_weasyprint",
+            "cli_loop",
+        ):
             if key in f:
-                out.append(f"  {key:<18} {f[key]:8.2f} s  ({self.posts / f[key]:.1f} posts/s)" if key.startswith(("full", "floor", "cli")) else f"  {key:<18} {f[key]:8.3f} s")
-        out.append("per-post stage medians (ms): " + ", ".join(f"{k} {v * 1000:.1f}" for k, v in sorted(self.stages.items())))
+                out.append(
+                    f"  {key:<18} {f[key]:8.2f} s  ({self.posts / f[key]:.1f} posts/s)"
+                    if key.startswith(("full", "floor", "cli"))
+                    else f"  {key:<18} {f[key]:8.3f} s"
+                )
+        out.append(
+            "per-post stage medians (ms): "
+            + ", ".join(f"{k} {v * 1000:.1f}" for k, v in sorted(self.stages.items()))
+        )
         for key in ("ratio_vs_floor", "speedup_2_workers", "speedup_vs_cli_loop"):
             if key in f:
                 out.append(f"  {key:<22} {f[key]:.2f}")
@@ -105,8 +119,13 @@ def _noop_in_fresh_process(src: Path, out: Path) -> tuple[float, bool, int]:
         f"s=build(Path({str(src)!r}), Path({str(out)!r}), load_settings(), jobs=2);"
         "print(json.dumps([time.perf_counter()-t, 'weasyprint' in sys.modules, s.count('built')]))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     seconds, imported, built = json.loads(done.stdout.strip().splitlines()[-1])
     return float(seconds), bool(imported), int(built)
 
@@ -117,7 +136,9 @@ def _floor(src: Path, settings: Settings) -> float:
     from .normalize import normalize_file
 
     options = shownotes.pdf_options(settings)
-    documents = [shownotes.episode_html(normalize_file(p, settings), settings, options) for p in sorted(src.iterdir())]
+    documents = [
+        shownotes.episode_html(normalize_file(p, settings), settings, options) for p in sorted(src.iterdir())
+    ]
     shownotes.html_to_pdf(documents[0], settings)  # warm: imports, fonts, stylesheets
     started = time.perf_counter()
     for html in documents:
@@ -136,7 +157,11 @@ def _cli_loop(src: Path, work: Path) -> float | None:
         f'"{weasyprint}" -q "$OUT/$b.html" "$OUT/$b.pdf"; done'
     )
     started = time.perf_counter()
-    subprocess.run(["bash", "-c", script], env={"SRC": str(src), "OUT": str(work), "PATH": "/usr/bin:/bin"}, check=True)
+    subprocess.run(
+        ["bash", "-c", script],
+        env={"SRC": str(src), "OUT": str(work), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
     return time.perf_counter() - started
 
 
@@ -149,7 +174,8 @@ def run_bench(count: int, settings: Settings, keep: Path | None = None) -> Bench
         synthetic_archive(src, count)
         one = _timed(lambda: build(src, root / "out1", settings, jobs=1))
         two = _timed(lambda: build(src, root / "out2", settings, jobs=2))
-        assert one.summary is not None and two.summary is not None
+        assert one.summary is not None
+        assert two.summary is not None
         failed = len(one.summary.failed) + len(two.summary.failed)
         if failed:
             report.notes.append(f"{failed} post build(s) failed: the figures are not comparable")
@@ -158,7 +184,9 @@ def run_bench(count: int, settings: Settings, keep: Path | None = None) -> Bench
         report.stages = _stage_medians(one.summary)
         noop_seconds, imported, built = _noop_in_fresh_process(src, root / "out2")
         report.figures["noop"] = noop_seconds
-        report.notes.append(f"no-op rebuild: built {built}, imported WeasyPrint: {'yes' if imported else 'no'}")
+        report.notes.append(
+            f"no-op rebuild: built {built}, imported WeasyPrint: {'yes' if imported else 'no'}"
+        )
         first = sorted(src.iterdir())[0]
         first.write_text(first.read_text("utf-8") + "\nOne more sentence for the benchmark.\n", "utf-8")
         report.figures["one_change"] = _timed(lambda: build(src, root / "out2", settings, jobs=2)).seconds

@@ -148,9 +148,7 @@ def spans_to_html(spans: Inlines) -> str:
 def _html_items(items: Sequence[ListItem], ordered: bool) -> str:
     tag = "ol" if ordered else "ul"
     inner = "".join(
-        f"<li>{spans_to_html(i.spans)}"
-        + (_html_items(i.children, ordered) if i.children else "")
-        + "</li>"
+        f"<li>{spans_to_html(i.spans)}" + (_html_items(i.children, ordered) if i.children else "") + "</li>"
         for i in items
     )
     return f"<{tag}>{inner}</{tag}>"
@@ -184,9 +182,7 @@ def spans_to_text(spans: Inlines) -> str:
     return " ".join("".join(out).split())
 
 
-def _text_items(
-    items: Sequence[ListItem], ordered: bool, depth: int, width: int | None
-) -> Iterator[str]:
+def _text_items(items: Sequence[ListItem], ordered: bool, depth: int, width: int | None) -> Iterator[str]:
     for number, item in enumerate(items, 1):
         bullet = f"{number}. " if ordered else "- "
         indent = "  " * depth

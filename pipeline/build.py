@@ -142,7 +142,16 @@ def _hash_tree(folder: Path, pattern: str) -> str:
 @lru_cache(maxsize=1)
 def _renderer_versions() -> str:
     versions = []
-    for package in ("pypandoc-binary", "weasyprint", "pydyf", "fonttools", "jinja2", "css-inline", "nh3", "segno"):
+    for package in (
+        "pypandoc-binary",
+        "weasyprint",
+        "pydyf",
+        "fonttools",
+        "jinja2",
+        "css-inline",
+        "nh3",
+        "segno",
+    ):
         try:
             versions.append(f"{package}={metadata.version(package)}")
         except metadata.PackageNotFoundError:
@@ -187,7 +196,9 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def render_post(path: Path, settings: Settings, formats: Sequence[str]) -> tuple[dict[str, bytes], list[str], list[str], dict[str, float]]:
+def render_post(
+    path: Path, settings: Settings, formats: Sequence[str]
+) -> tuple[dict[str, bytes], list[str], list[str], dict[str, float]]:
     """Normalize one post and render every requested format in memory."""
     from .normalize import normalize_file
 
@@ -207,7 +218,15 @@ def render_post(path: Path, settings: Settings, formats: Sequence[str]) -> tuple
     return files, warnings, notes, timings
 
 
-def build_one(path: Path, out: Path, settings: Settings, formats: Sequence[str], strict: bool, digest: str, previous: Sequence[str]) -> PostResult:
+def build_one(
+    path: Path,
+    out: Path,
+    settings: Settings,
+    formats: Sequence[str],
+    strict: bool,
+    digest: str,
+    previous: Sequence[str],
+) -> PostResult:
     """Build one post's outputs; never raises for the user's mistakes."""
     result = PostResult(safe_stem(path), str(path), digest=digest)
     try:
@@ -233,7 +252,9 @@ def build_one(path: Path, out: Path, settings: Settings, formats: Sequence[str],
     return result
 
 
-def _build_job(job: tuple[Path, Path, Settings, tuple[str, ...], bool, str, tuple[str, ...]]) -> PostResult:
+def _build_job(
+    job: tuple[Path, Path, Settings, tuple[str, ...], bool, str, tuple[str, ...]],
+) -> PostResult:
     return build_one(*job)
 
 
@@ -254,7 +275,10 @@ def _save_manifest(out: Path, posts: dict[str, dict[str, object]]) -> None:
     write_atomic(out / MANIFEST, text.encode())
 
 
-def _run(jobs: list[tuple[Path, Path, Settings, tuple[str, ...], bool, str, tuple[str, ...]]], workers: int) -> Iterator[PostResult]:
+def _run(
+    jobs: list[tuple[Path, Path, Settings, tuple[str, ...], bool, str, tuple[str, ...]]],
+    workers: int,
+) -> Iterator[PostResult]:
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield _build_job(job)
@@ -283,7 +307,10 @@ def build(
     formats = tuple(only) if only else tuple(FORMATS)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise PipelineError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}", field="--only")
+        raise PipelineError(
+            f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}",
+            field="--only",
+        )
     if "post" not in formats:
         formats = ("post", *formats)
     posts, rejected = discover(src)
@@ -298,12 +325,16 @@ def build(
         try:
             digest = post_digest(path.read_bytes(), fingerprint)
         except OSError as exc:
-            results[str(path)] = PostResult(stem, str(path), "failed", error=f"{path}: cannot read the file: {exc.strerror}")
+            results[str(path)] = PostResult(
+                stem, str(path), "failed", error=f"{path}: cannot read the file: {exc.strerror}"
+            )
             continue
         entry = manifest.get(stem, {})
         previous_files = tuple(entry.get("files", ())) if isinstance(entry, dict) else ()  # type: ignore[arg-type]
         if entry.get("digest") == digest and all((out / stem / f).is_file() for f in previous_files):
-            results[str(path)] = PostResult(stem, str(path), "skipped", files=list(previous_files), digest=digest)
+            results[str(path)] = PostResult(
+                stem, str(path), "skipped", files=list(previous_files), digest=digest
+            )
             continue
         pending.append((path, out, settings, formats, strict, digest, previous_files))
 
@@ -319,7 +350,11 @@ def build(
     for result in results.values():
         stem = result.stem
         if result.status in ("built", "skipped"):
-            new_manifest[stem] = {"digest": result.digest, "files": result.files, "source": Path(result.source).name}
+            new_manifest[stem] = {
+                "digest": result.digest,
+                "files": result.files,
+                "source": Path(result.source).name,
+            }
         elif stem in manifest:
             new_manifest[stem] = manifest[stem]  # its previous outputs are still there
     current = {safe_stem(p) for p in posts} | {r.stem for r in rejected}

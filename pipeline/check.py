@@ -63,14 +63,18 @@ def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKE
             check.notes += [f"{n.kind}: {n.message}" for n in episode.notes if n.kind != "warning"]
             for name in formats:
                 if name in FORMATS:
-                    check.warnings += [f"{name}: {w}" for w in load_format(name).render(episode, settings).warnings]
+                    check.warnings += [
+                        f"{name}: {w}" for w in load_format(name).render(episode, settings).warnings
+                    ]
             check.rules = _platform_rules(episode, settings)
         except PipelineError as exc:
             check.error = str(exc)
             continue
         if episode.youtube_id:
             if episode.youtube_id in seen_ids:
-                archive.append(f"youtubeID {episode.youtube_id} is used by {seen_ids[episode.youtube_id]} and {path.name}")
+                archive.append(
+                    f"youtubeID {episode.youtube_id} is used by {seen_ids[episode.youtube_id]} and {path.name}"
+                )
             else:
                 seen_ids[episode.youtube_id] = path.name
     return ArchiveCheck(sorted(checks, key=lambda c: c.source), archive)

@@ -19,7 +19,10 @@ class PlainReporter(Reporter):
 
     def start(self, total: int, to_build: int) -> None:
         self.total = total
-        print(f"{total} post(s), {to_build} to build, {total - to_build} unchanged or rejected", file=self.stream)
+        print(
+            f"{total} post(s), {to_build} to build, {total - to_build} unchanged or rejected",
+            file=self.stream,
+        )
 
     def post_done(self, result: PostResult) -> None:
         self.done += 1
@@ -32,12 +35,22 @@ class RichReporter(PlainReporter):
     def __init__(self, stream: TextIO = sys.stdout, verbose: bool = False) -> None:
         super().__init__(stream, verbose)
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = Console(file=stream)
         self.progress = Progress(
-            TextColumn("building"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=self.console, transient=True,
+            TextColumn("building"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
         )
         self.task = self.progress.add_task("build", total=0)
 
@@ -50,7 +63,9 @@ class RichReporter(PlainReporter):
         self.done += 1
         self.progress.advance(self.task)
         if result.status != "skipped" or self.verbose:
-            self.console.print(describe(result, self.done, self.total, self.verbose), markup=False, highlight=False)
+            self.console.print(
+                describe(result, self.done, self.total, self.verbose), markup=False, highlight=False
+            )
         if self.done >= self.total:
             self.progress.stop()
 
@@ -86,5 +101,7 @@ def summary_line(summary: BuildSummary) -> str:
     if summary.removed:
         text += f"\nremoved outputs of deleted posts: {', '.join(summary.removed)}"
     if summary.stale:
-        text += f"\noutputs of posts no longer in the source (use --prune to remove): {', '.join(summary.stale)}"
+        text += (
+            f"\noutputs of posts no longer in the source (use --prune to remove): {', '.join(summary.stale)}"
+        )
     return text

@@ -64,7 +64,15 @@ class Settings:
         return hashlib.sha256(blob).hexdigest()
 
 
-_STR_KEYS = ("show_name", "author", "language", "chapters_heading", "site_url", "baseurl", "permalink")
+_STR_KEYS = (
+    "show_name",
+    "author",
+    "language",
+    "chapters_heading",
+    "site_url",
+    "baseurl",
+    "permalink",
+)
 _LIST_KEYS = ("boilerplate_paragraphs", "boilerplate_sections", "tracking_params")
 
 

@@ -40,15 +40,24 @@ def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
     """pandoc's JSON AST of a post body; HTML blocks arrive parsed, in Divs of class from-html."""
     command = [
         pandoc_path(),
-        "+RTS", f"-M{MEMORY_LIMIT}", "-RTS",
+        "+RTS",
+        f"-M{MEMORY_LIMIT}",
+        "-RTS",
         "--sandbox",
-        "--from", READER,
-        "--to", "json",
-        "--lua-filter", str(LUA_FILTER),
+        "--from",
+        READER,
+        "--to",
+        "json",
+        "--lua-filter",
+        str(LUA_FILTER),
     ]
     try:
         done = subprocess.run(
-            command, input=body.encode("utf-8"), capture_output=True, timeout=TIMEOUT_SECONDS, check=False
+            command,
+            input=body.encode("utf-8"),
+            capture_output=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise ConversionError(f"pandoc took over {TIMEOUT_SECONDS} s on this body", path=path) from None

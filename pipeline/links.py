@@ -8,8 +8,15 @@ from collections.abc import Sequence
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 SUBSTACK_POST = re.compile(r"^https://[a-z0-9-]+\.substack\.com/p/[^?#\s]+", re.I)
-YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be",
-                 "www.youtube-nocookie.com", "youtube-nocookie.com"}
+YOUTUBE_HOSTS = {
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "music.youtube.com",
+    "youtu.be",
+    "www.youtube-nocookie.com",
+    "youtube-nocookie.com",
+}
 # Parameters that are tracking only on some hosts.
 HOST_PARAMS = {"r": ("substack.com",), "sh": (), "feature": ("youtube.com", "youtu.be")}
 

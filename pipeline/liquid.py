@@ -26,10 +26,20 @@ def post_url(name: str, settings: Settings) -> str | None:
         return None
     year, month, day, title = match.groups()
     path = (
-        settings.permalink.replace(":year", year).replace(":month", month)
-        .replace(":day", day).replace(":title", title).replace(":categories", "").replace("//", "/")
+        settings.permalink.replace(":year", year)
+        .replace(":month", month)
+        .replace(":day", day)
+        .replace(":title", title)
+        .replace(":categories", "")
+        .replace("//", "/")
     )
-    return settings.site_url.rstrip("/") + "/" + settings.baseurl.strip("/") + ("/" if settings.baseurl.strip("/") else "") + path.lstrip("/")
+    return (
+        settings.site_url.rstrip("/")
+        + "/"
+        + settings.baseurl.strip("/")
+        + ("/" if settings.baseurl.strip("/") else "")
+        + path.lstrip("/")
+    )
 
 
 def resolve_liquid(body: str, settings: Settings, page: Mapping[str, Any]) -> tuple[str, list[Note]]:
@@ -40,7 +50,12 @@ def resolve_liquid(body: str, settings: Settings, page: Mapping[str, Any]) -> tu
         inner = POST_URL.match(match.group(2))
         url = post_url(inner.group(1), settings) if inner else None
         if url is None:
-            notes.append(Note("warning", f"unresolved {match.group(2)!r}: link kept as its text (set site_url to resolve it)"))
+            notes.append(
+                Note(
+                    "warning",
+                    f"unresolved {match.group(2)!r}: link kept as its text (set site_url to resolve it)",
+                )
+            )
             return match.group(1)
         return f"[{match.group(1)}]({url})"
 
@@ -56,14 +71,23 @@ def resolve_liquid(body: str, settings: Settings, page: Mapping[str, Any]) -> tu
     def variable(match: re.Match[str]) -> str:
         scope, name = match.groups()
         if scope == "site":
-            value = {"url": settings.site_url, "baseurl": settings.baseurl, "title": settings.show_name}.get(name)
+            value = {
+                "url": settings.site_url,
+                "baseurl": settings.baseurl,
+                "title": settings.show_name,
+            }.get(name)
             if value is not None and (value or name == "baseurl"):
                 return value
         else:
             found = page.get(name, lower_page.get(name.lower()))
             if isinstance(found, str | int | float) and not isinstance(found, bool):
                 if name not in page:
-                    notes.append(Note("warning", f"{match.group(0)!r}: no key {name!r}; used {name.lower()!r} ignoring case"))
+                    notes.append(
+                        Note(
+                            "warning",
+                            f"{match.group(0)!r}: no key {name!r}; used {name.lower()!r} ignoring case",
+                        )
+                    )
                 return str(found)
         notes.append(Note("warning", f"unresolved {match.group(0)!r} kept as text"))
         return match.group(0)

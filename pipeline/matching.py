@@ -16,8 +16,22 @@ from .model import Span
 FUZZY_RATIO = 0.8
 FUZZY_MIN_WORDS = 6
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
-FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
-                      "‐": "-", "−": "-", "…": "...", "\u00a0": " "})
+FOLD = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "–": "-",
+        "—": "-",
+        "‐": "-",
+        "−": "-",
+        "…": "...",
+        "\u00a0": " ",
+    }
+)
 
 
 def sentence_key(text: str) -> str:

@@ -14,7 +14,12 @@ from pathlib import Path
 from . import matching
 from .ast import Heading, Item, Rule, SourceItem, Walker, tidy
 from .blocks import plain_text
-from .chapters import CHAPTER_LABELS, NOT_CHAPTER_LABELS, check_order, parse_time, split_timestamp_line
+from .chapters import (
+    NOT_CHAPTER_LABELS,
+    check_order,
+    parse_time,
+    split_timestamp_line,
+)
 from .config import Settings
 from .convert import body_to_ast
 from .errors import ConversionError
@@ -23,17 +28,37 @@ from .liquid import resolve_liquid
 from .model import BulletList, Chapter, Episode, ListItem, Note, Paragraph, Section, Span
 from .source import RawPost, read_post
 
-EMBED_TAGS = ("iframe", "script", "style", "object", "embed", "form", "svg", "math", "noscript",
-              "template", "video", "audio", "canvas", "select", "textarea", "button")
-EMBED_BLOCK = re.compile(
-    r"<(" + "|".join(EMBED_TAGS) + r")\b[^>]*>.*?(</\1\s*>|\Z)", re.I | re.S
+EMBED_TAGS = (
+    "iframe",
+    "script",
+    "style",
+    "object",
+    "embed",
+    "form",
+    "svg",
+    "math",
+    "noscript",
+    "template",
+    "video",
+    "audio",
+    "canvas",
+    "select",
+    "textarea",
+    "button",
 )
+EMBED_BLOCK = re.compile(r"<(" + "|".join(EMBED_TAGS) + r")\b[^>]*>.*?(</\1\s*>|\Z)", re.I | re.S)
 VOID_EMBED = re.compile(r"<(link|meta|base|input|source|track|param|frame|frameset)\b[^>]*>", re.I)
 IMAGE_LINK = re.compile(r"<a\b[^>]*>\s*<img\b([^>]*)>\s*</a>", re.I | re.S)
 ALT = re.compile(r"""\balt\s*=\s*("([^"]*)"|'([^']*)')""", re.I)
-BADGE_TEXT = re.compile(r"^(listen|watch|subscribe|follow|get it|available|download)\b.{0,40}\b(on|in|at|to|from)\b", re.I)
+BADGE_TEXT = re.compile(
+    r"^(listen|watch|subscribe|follow|get it|available|download)\b.{0,40}\b(on|in|at|to|from)\b",
+    re.I,
+)
 AVAILABLE_ON = re.compile(r"^(available|listen|watch|subscribe|find us|follow( us)?)\b.*\b(on|at)\b", re.I)
-READ_MORE = re.compile(r"\b(read more|read (it|this|the rest) on|continue reading|originally published|read on)\b", re.I)
+READ_MORE = re.compile(
+    r"\b(read more|read (it|this|the rest) on|continue reading|originally published|read on)\b",
+    re.I,
+)
 SENTENCE_FINAL = re.compile(r"[.!?…][\"'”’)]*$")
 
 
@@ -79,9 +104,19 @@ def normalize_post(raw: RawPost, settings: Settings) -> Episode:
         if substack_url is None:
             substack_url = found_substack
             front += f"substack_url: {found_substack}\n"
-            notes.append(Note("moved", f"the episode's Substack link to front matter substack_url: {found_substack}"))
+            notes.append(
+                Note(
+                    "moved",
+                    f"the episode's Substack link to front matter substack_url: {found_substack}",
+                )
+            )
         elif found_substack != substack_url:
-            notes.append(Note("warning", f"body links to {found_substack} but substack_url is {substack_url}; kept substack_url"))
+            notes.append(
+                Note(
+                    "warning",
+                    f"body links to {found_substack} but substack_url is {substack_url}; kept substack_url",
+                )
+            )
 
     return Episode(
         stem=raw.stem,
@@ -158,7 +193,11 @@ def drop_boilerplate_items(
             if text.strip("-–—*_ ") == "" and len(text) >= 3:
                 kept.append(SourceItem(source.origin, Rule()))
                 continue
-            if links and all(is_own_video(u, youtube_id) for u in links) and len(_unlinked_text(item.spans)) <= 40:
+            if (
+                links
+                and all(is_own_video(u, youtube_id) for u in links)
+                and len(_unlinked_text(item.spans)) <= 40
+            ):
                 notes.append(Note("dropped", f"{text!r} (link to the episode's own video)"))
                 continue
             post_links = [u for u in links if SUBSTACK_POST.match(u)]
@@ -189,13 +228,25 @@ def _unlink_own_video(spans: tuple[Span, ...], youtube_id: str | None, notes: li
     return tuple(replace(s, url=None) if s.url and is_own_video(s.url, youtube_id) else s for s in spans)
 
 
-def _clean_items(items: tuple[ListItem, ...], youtube_id: str | None, notes: list[Note]) -> tuple[ListItem, ...]:
+def _clean_items(
+    items: tuple[ListItem, ...], youtube_id: str | None, notes: list[Note]
+) -> tuple[ListItem, ...]:
     out = []
     for item in items:
         links = _links(item.spans)
         children = _clean_items(item.children, youtube_id, notes)
-        if links and all(is_own_video(u, youtube_id) for u in links) and not _unlinked_text(item.spans) and not children:
-            notes.append(Note("dropped", f"list item {plain_text(item.spans)!r} (link to the episode's own video)"))
+        if (
+            links
+            and all(is_own_video(u, youtube_id) for u in links)
+            and not _unlinked_text(item.spans)
+            and not children
+        ):
+            notes.append(
+                Note(
+                    "dropped",
+                    f"list item {plain_text(item.spans)!r} (link to the episode's own video)",
+                )
+            )
             continue
         out.append(ListItem(_unlink_own_video(item.spans, youtube_id, notes), children))
     return tuple(out)
@@ -267,12 +318,22 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
             _note_match(match, index.sentences[match.md].text, notes)
         if kept_spans:
             if len(kept_spans) < len(item.spans) or any(m.md is not None for m in matches):
-                notes.append(Note("merged", f"kept the HTML-only part {_short(plain_text(tuple(kept_spans)))!r}"))
+                notes.append(
+                    Note(
+                        "merged",
+                        f"kept the HTML-only part {_short(plain_text(tuple(kept_spans)))!r}",
+                    )
+                )
             inserts.append((pointer, order, Paragraph(tidy(kept_spans))))
 
     repeated = sum(1 for s in index.sentences if s.matched)
     if repeated:
-        notes.append(Note("merged", f"{repeated} sentence(s) that both copies carry: kept the Markdown wording"))
+        notes.append(
+            Note(
+                "merged",
+                f"{repeated} sentence(s) that both copies carry: kept the Markdown wording",
+            )
+        )
     merged: list[Item] = []
     by_pointer: dict[int, list[Item]] = {}
     for position, _, item in sorted(inserts, key=lambda t: (t[0], t[1])):
@@ -285,12 +346,20 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
 
 
 def _note_match(match: matching.SentenceMatch, md_text: str, notes: list[Note]) -> None:
-    if match.kind == "fuzzy":
-        notes.append(Note("reworded", f"kept Markdown {_short(md_text, 200)!r}; dropped HTML {_short(match.text, 200)!r}"))
-    elif match.kind == "reworded":
-        notes.append(Note("reworded", f"kept Markdown {_short(md_text, 200)!r}; dropped HTML {_short(match.text, 200)!r}"))
+    if match.kind == "fuzzy" or match.kind == "reworded":
+        notes.append(
+            Note(
+                "reworded",
+                f"kept Markdown {_short(md_text, 200)!r}; dropped HTML {_short(match.text, 200)!r}",
+            )
+        )
     elif match.kind == "truncated":
-        notes.append(Note("dropped", f"the cut-off HTML fragment {match.text!r} (the Markdown has the whole sentence)"))
+        notes.append(
+            Note(
+                "dropped",
+                f"the cut-off HTML fragment {match.text!r} (the Markdown has the whole sentence)",
+            )
+        )
 
 
 # --- structure -----------------------------------------------------------------------------
@@ -328,8 +397,10 @@ def _is_label(item: Item, following: Item | None) -> bool:
         return False
     if _is_strong_only(item.spans):
         return True
-    return isinstance(following, BulletList) or bool(_timestamp(following)) or bool(
-        isinstance(following, Paragraph) and _links(following.spans)
+    return (
+        isinstance(following, BulletList)
+        or bool(_timestamp(following))
+        or bool(isinstance(following, Paragraph) and _links(following.spans))
     )
 
 
@@ -377,7 +448,11 @@ def structure(
         if heading is not None or blocks or kind == "chapters":
             section_kind = kind
             if kind not in ("summary", "chapters"):
-                section_kind = "links" if any(isinstance(b, BulletList) or _links(_block_spans(b)) for b in blocks) else "text"
+                section_kind = (
+                    "links"
+                    if any(isinstance(b, BulletList) or _links(_block_spans(b)) for b in blocks)
+                    else "text"
+                )
             sections.append(Section(section_kind, heading, tuple(blocks)))  # type: ignore[arg-type]
         blocks = []
 
@@ -394,7 +469,11 @@ def structure(
             label = _label_text(item.spans)
         elif _is_label(item, following):
             label = _label_text(item.spans)  # type: ignore[union-attr]
-        if label is None and not _timestamp(item) and not (isinstance(item, BulletList) and _list_timestamps(item)):
+        if (
+            label is None
+            and not _timestamp(item)
+            and not (isinstance(item, BulletList) and _list_timestamps(item))
+        ):
             blocks.append(item)  # type: ignore[arg-type]
             i += 1
             continue
@@ -406,28 +485,42 @@ def structure(
             candidate = items[run_end]
             if isinstance(candidate, Heading | Rule):
                 break
-            if isinstance(candidate, Paragraph) and _is_strong_only(candidate.spans) and not _links(candidate.spans):
+            if (
+                isinstance(candidate, Paragraph)
+                and _is_strong_only(candidate.spans)
+                and not _links(candidate.spans)
+            ):
                 break
             after = items[run_end + 1] if run_end + 1 < len(items) else None
             if plain_text(_block_spans(candidate)).rstrip().endswith(":") and _is_label(candidate, after):
                 break
             if not is_heading and not _item_like(candidate):
                 break
-            if label is None and not (_timestamp(candidate) or (isinstance(candidate, BulletList) and _list_timestamps(candidate))):
+            if label is None and not (
+                _timestamp(candidate) or (isinstance(candidate, BulletList) and _list_timestamps(candidate))
+            ):
                 break
             run_end += 1
         run = items[start:run_end]
         i = run_end
 
         if label is not None and _is_boilerplate_label(label, run, boilerplate):
-            what = ", ".join(_short(plain_text(_block_spans(r)), 50) for r in run if not isinstance(r, BulletList))
+            what = ", ".join(
+                _short(plain_text(_block_spans(r)), 50) for r in run if not isinstance(r, BulletList)
+            )
             extra = f" with {len(run)} item(s)" + (f": {what}" if what else "")
             notes.append(Note("dropped", f"boilerplate block {label!r}{extra}"))
             continue
 
         stamps = _run_timestamps(run)
         label_says_not = label is not None and NOT_CHAPTER_LABELS.search(label)
-        if stamps is not None and len(stamps) >= 2 and not label_says_not and not chapters and not chapter_lines:
+        if (
+            stamps is not None
+            and len(stamps) >= 2
+            and not label_says_not
+            and not chapters
+            and not chapter_lines
+        ):
             close()
             heading = label if label is not None else settings.chapters_heading
             kind = "chapters"
@@ -441,7 +534,12 @@ def structure(
             heading, kind = None, "text"
             continue
         if stamps is not None and label_says_not:
-            notes.append(Note("warning", f"the timestamps under {label!r} are not treated as chapters (its label says so)"))
+            notes.append(
+                Note(
+                    "warning",
+                    f"the timestamps under {label!r} are not treated as chapters (its label says so)",
+                )
+            )
         elif stamps is not None and (chapters or chapter_lines):
             notes.append(Note("warning", "a second list of timestamps is kept as a list, not as chapters"))
 

@@ -69,7 +69,9 @@ def decode(data: bytes, path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise SourceError(
-            f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", path=path, line=line
+            f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            path=path,
+            line=line,
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -81,9 +83,15 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
     first, _, rest = text.partition("\n")
     if first.rstrip() != "---":
         if first.startswith("+++"):
-            raise SourceError("TOML front matter (+++) is not supported; use YAML between --- lines", path=path, line=1)
+            raise SourceError(
+                "TOML front matter (+++) is not supported; use YAML between --- lines",
+                path=path,
+                line=1,
+            )
         if first.lstrip().startswith("{"):
-            raise SourceError("JSON front matter is not supported; use YAML between --- lines", path=path, line=1)
+            raise SourceError(
+                "JSON front matter is not supported; use YAML between --- lines", path=path, line=1
+            )
         raise SourceError("no front matter: a post must start with a '---' line", path=path, line=1)
     lines = rest.split("\n")
     for index, line in enumerate(lines):
@@ -131,7 +139,10 @@ def _compose(front: str, path: Path) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
             raise SourceError("a key must be plain text", path=path, line=line)
         if key.value in seen:
             raise SourceError(
-                f"duplicate key (first on line {seen[key.value]})", path=path, line=line, field=key.value
+                f"duplicate key (first on line {seen[key.value]})",
+                path=path,
+                line=line,
+                field=key.value,
             )
         seen[key.value] = line
         pairs.append((key, value))
@@ -164,14 +175,18 @@ def _text_field(name: str, value: Any, node: yaml.Node, front: str, path: Path) 
     if isinstance(value, bool):
         raise SourceError(
             f"YAML reads '{getattr(node, 'value', value)}' as true/false; put the text in quotes",
-            path=path, line=line, field=name,
+            path=path,
+            line=line,
+            field=name,
         )
     if not isinstance(value, str):
         raise SourceError(f"expected text, got {_type_name(value)}", path=path, line=line, field=name)
     if _cut_by_comment(node, front):
         raise SourceError(
             f"an unquoted ' #' starts a YAML comment, so the value was cut to '{value}'; put it in quotes",
-            path=path, line=line, field=name,
+            path=path,
+            line=line,
+            field=name,
         )
     if "\n" in value.strip() or "\r" in value:
         raise SourceError("contains a line break", path=path, line=line, field=name)
@@ -191,30 +206,43 @@ def _type_name(value: Any) -> str:
 def _parse_date(value: Any, node: yaml.Node | None, path: Path) -> dt.datetime:
     line = node.start_mark.line + 2 if node is not None else None
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     if isinstance(value, str):
         text = value.strip()
-        for pattern in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M"):
+        for pattern in (
+            "%Y-%m-%d %H:%M:%S %z",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S%z",
+            "%Y-%m-%d %H:%M %z",
+            "%Y-%m-%d %H:%M",
+        ):
             try:
                 parsed = dt.datetime.strptime(text, pattern)
             except ValueError:
                 continue
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     raise SourceError(
-        f"'{value}' is not a date (expected YYYY-MM-DD HH:MM:SS +0000)", path=path, line=line, field="date"
+        f"'{value}' is not a date (expected YYYY-MM-DD HH:MM:SS +0000)",
+        path=path,
+        line=line,
+        field="date",
     )
 
 
 def _date_from_name(path: Path) -> dt.datetime:
     match = DATE_IN_NAME.match(path.name)
     if not match:
-        raise SourceError("missing, and the file name does not start with YYYY-MM-DD", path=path, field="date")
+        raise SourceError(
+            "missing, and the file name does not start with YYYY-MM-DD", path=path, field="date"
+        )
     try:
-        return dt.datetime(*map(int, match.groups()), tzinfo=dt.timezone.utc)
+        return dt.datetime(*map(int, match.groups()), tzinfo=dt.UTC)
     except ValueError:
-        raise SourceError("missing, and the date in the file name is not a real date", path=path, field="date") from None
+        raise SourceError(
+            "missing, and the date in the file name is not a real date", path=path, field="date"
+        ) from None
 
 
 def _youtube_id(node: yaml.Node, path: Path) -> str | None:
@@ -231,7 +259,9 @@ def _youtube_id(node: yaml.Node, path: Path) -> str | None:
     shown = raw if len(raw) <= 60 else raw[:57] + "..."
     raise SourceError(
         f"'{shown}' is not a YouTube video id (11 characters of A-Z a-z 0-9 _ -){hint}",
-        path=path, line=line, field="youtubeID",
+        path=path,
+        line=line,
+        field="youtubeID",
     )
 
 
@@ -240,7 +270,9 @@ def _categories(value: Any, line: int, path: Path, name: str) -> tuple[str, ...]
         return ()
     if isinstance(value, str):
         return tuple(value.split())  # Jekyll splits a categories string on spaces
-    if isinstance(value, list) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+    if isinstance(value, list) and all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
+    ):
         return tuple(str(v) for v in value)
     raise SourceError("expected a list of words", path=path, line=line, field=name)
 
@@ -259,7 +291,9 @@ def _duration(node: yaml.Node, value: Any, path: Path) -> int | None:
         seconds = parse_time(value)
         if seconds:
             return seconds
-    raise SourceError(f"'{value}' is not a duration (seconds or H:MM:SS)", path=path, line=line, field="duration")
+    raise SourceError(
+        f"'{value}' is not a duration (seconds or H:MM:SS)", path=path, line=line, field="duration"
+    )
 
 
 def parse_front_matter(front: str, path: Path) -> FrontMatter:
@@ -271,7 +305,9 @@ def parse_front_matter(front: str, path: Path) -> FrontMatter:
         if meant and key != meant and meant not in nodes:
             raise SourceError(
                 f"unknown key; did you mean '{meant}'?",
-                path=path, line=nodes[key][0].start_mark.line + 2, field=key,
+                path=path,
+                line=nodes[key][0].start_mark.line + 2,
+                field=key,
             )
     values = {key: _construct(node, key, path) for key, (_, node) in nodes.items()}
 
@@ -292,7 +328,9 @@ def parse_front_matter(front: str, path: Path) -> FrontMatter:
     substack_url = optional_text["substack_url"]
     if substack_url and not substack_url.startswith("https://"):
         raise SourceError(
-            "must be an https:// address", path=path, line=nodes["substack_url"][1].start_mark.line + 2,
+            "must be an https:// address",
+            path=path,
+            line=nodes["substack_url"][1].start_mark.line + 2,
             field="substack_url",
         )
     categories: tuple[str, ...] = ()

@@ -13,7 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 CORPUS = FIXTURES / "corpus"
 GOLDEN = ROOT / "tests" / "golden"
-SEED = CORPUS / "imported" / "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown"
+SEED = (
+    CORPUS
+    / "imported"
+    / "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown"
+)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -21,7 +21,7 @@ def sample_episode(**changes: object) -> Episode:
         stem="2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12",
         source_name="2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown",
         title="Maxime Labonne: Thinking beyond Transformers | Learning from Machine Learning #12",
-        date=dt.datetime(2025, 5, 28, 22, 30, 30, tzinfo=dt.timezone.utc),
+        date=dt.datetime(2025, 5, 28, 22, 30, 30, tzinfo=dt.UTC),
         youtube_id="IOC2k5k8oto",
         substack_url="https://mindfulmachines.substack.com/p/maxime-labonne-thinking-beyond-transformers",
         description=None,
@@ -32,8 +32,24 @@ def sample_episode(**changes: object) -> Episode:
                 "summary",
                 None,
                 (
-                    Paragraph((Span("On this episode of Learning from Machine Learning, I had the privilege of speaking with Maxime Labonne, Head of Post-Training at Liquid AI. We traced his journey from cybersecurity to the cutting edge of model architecture."),)),
-                    Paragraph((Span("His framework for data quality—accuracy, diversity, and complexity—offers a "), Span("blueprint", strong=True), Span(" for anyone working with "), Span("machine learning", url="https://example.org/ml"), Span(" systems."))),
+                    Paragraph(
+                        (
+                            Span(
+                                "On this episode of Learning from Machine Learning, I had the privilege of speaking with Maxime Labonne, Head of Post-Training at Liquid AI. We traced his journey from cybersecurity to the cutting edge of model architecture."
+                            ),
+                        )
+                    ),
+                    Paragraph(
+                        (
+                            Span(
+                                "His framework for data quality—accuracy, diversity, and complexity—offers a "
+                            ),
+                            Span("blueprint", strong=True),
+                            Span(" for anyone working with "),
+                            Span("machine learning", url="https://example.org/ml"),
+                            Span(" systems."),
+                        )
+                    ),
                 ),
             ),
             Section("chapters", "Episode Timestamps"),
@@ -41,11 +57,30 @@ def sample_episode(**changes: object) -> Episode:
                 "links",
                 "References",
                 (
-                    BulletList((
-                        ListItem((Span("Maarten Grootendorst"),), (ListItem((Span("Learning from Machine Learning Episode 1", url="https://youtu.be/bLW_RH2Y6oI"),)),)),
-                        ListItem((Span("Emily Riehl - "), Span("Category Theory in Context", url="https://amzn.to/48ka3aU"))),
-                        ListItem((Span("AlexNet"),)),
-                    )),
+                    BulletList(
+                        (
+                            ListItem(
+                                (Span("Maarten Grootendorst"),),
+                                (
+                                    ListItem(
+                                        (
+                                            Span(
+                                                "Learning from Machine Learning Episode 1",
+                                                url="https://youtu.be/bLW_RH2Y6oI",
+                                            ),
+                                        )
+                                    ),
+                                ),
+                            ),
+                            ListItem(
+                                (
+                                    Span("Emily Riehl - "),
+                                    Span("Category Theory in Context", url="https://amzn.to/48ka3aU"),
+                                )
+                            ),
+                            ListItem((Span("AlexNet"),)),
+                        )
+                    ),
                 ),
             ),
         ),

@@ -61,8 +61,22 @@ def test_cli_exit_code_and_one_line_errors(tmp_path: Path) -> None:
     shutil.copy(BAD / "title-hash.md", src)
     shutil.copy(BAD / "youtube-url.md", src)
     done = subprocess.run(
-        [sys.executable, "-m", "invoke", "build", "--src", str(src), "--out", str(tmp_path / "out"), "--only", "post"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "build",
+            "--src",
+            str(src),
+            "--out",
+            str(tmp_path / "out"),
+            "--only",
+            "post",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 1
     output = done.stdout + done.stderr

@@ -16,7 +16,9 @@ from pipeline.source import decode, split_front_matter
 
 from .conftest import CORPUS, GOLDEN
 
-CASES = sorted((p.parent.name, p) for d in ("imported", "imported-truncated") for p in (CORPUS / d).glob("*.markdown"))
+CASES = sorted(
+    (p.parent.name, p) for d in ("imported", "imported-truncated") for p in (CORPUS / d).glob("*.markdown")
+)
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
@@ -40,7 +42,9 @@ def test_post_matches_golden(corpus: str, path: Path, settings: Settings) -> Non
 
 
 @pytest.mark.parametrize(("corpus", "path"), CASES, ids=[f"{c}/{p.stem[:40]}" for c, p in CASES])
-def test_normalizing_the_output_again_changes_nothing(corpus: str, path: Path, settings: Settings, tmp_path: Path) -> None:
+def test_normalizing_the_output_again_changes_nothing(
+    corpus: str, path: Path, settings: Settings, tmp_path: Path
+) -> None:
     first = canonical_markdown(normalize_file(path, settings))
     again = tmp_path / path.name
     again.write_text(first, "utf-8")
@@ -48,7 +52,9 @@ def test_normalizing_the_output_again_changes_nothing(corpus: str, path: Path, s
 
 
 @pytest.mark.parametrize(("corpus", "path"), CASES, ids=[f"{c}/{p.stem[:40]}" for c, p in CASES])
-def test_front_matter_keeps_keys_in_order_and_adds_substack(corpus: str, path: Path, settings: Settings) -> None:
+def test_front_matter_keeps_keys_in_order_and_adds_substack(
+    corpus: str, path: Path, settings: Settings
+) -> None:
     original = frontmatter.loads(path.read_text("utf-8")).metadata
     result = frontmatter.loads(canonical_markdown(normalize_file(path, settings))).metadata
     assert list(result)[: len(original)] == list(original)

@@ -43,7 +43,9 @@ def loopback_server() -> Iterator[tuple[int, list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def hostile_build(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> tuple[Path, object, list[str]]:
+def hostile_build(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> tuple[Path, object, list[str]]:
     _Counter.hits = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -60,7 +62,9 @@ def hostile_build(tmp_path_factory: pytest.TempPathFactory, settings: Settings) 
     return root, summary, list(_Counter.hits)
 
 
-def test_no_request_reaches_the_loopback_server(hostile_build: tuple[Path, object, list[str]]) -> None:
+def test_no_request_reaches_the_loopback_server(
+    hostile_build: tuple[Path, object, list[str]],
+) -> None:
     _, _, hits = hostile_build
     assert hits == []
 
@@ -76,7 +80,9 @@ def test_every_post_builds_or_fails_cleanly(hostile_build: tuple[Path, object, l
     assert (root / "out" / SEED.stem / "show-notes.pdf").is_file()
 
 
-def test_nothing_from_the_machine_or_scripts_in_outputs(hostile_build: tuple[Path, object, list[str]]) -> None:
+def test_nothing_from_the_machine_or_scripts_in_outputs(
+    hostile_build: tuple[Path, object, list[str]],
+) -> None:
     root, _, _ = hostile_build
     written = [p for p in root.rglob("*") if p.is_file() and "posts" not in p.parts]
     assert written and all(p.is_relative_to(root / "out") for p in written)
@@ -86,11 +92,20 @@ def test_nothing_from_the_machine_or_scripts_in_outputs(hostile_build: tuple[Pat
         assert b"root:x:0:0" not in data, path
         if path.suffix in (".html", ".eml", ".txt", ".md") and path.name != "report.txt":
             lowered = data.lower()
-            for bad in (b"<script", b"javascript:", b"vbscript:", b"<iframe", b"onerror=", b"\xe2\x80\xae"):
+            for bad in (
+                b"<script",
+                b"javascript:",
+                b"vbscript:",
+                b"<iframe",
+                b"onerror=",
+                b"\xe2\x80\xae",
+            ):
                 assert bad not in lowered, (path, bad)
 
 
-def test_bad_chapters_are_reported_not_reordered(hostile_build: tuple[Path, object, list[str]]) -> None:
+def test_bad_chapters_are_reported_not_reordered(
+    hostile_build: tuple[Path, object, list[str]],
+) -> None:
     root, summary, _ = hostile_build
     result = next(r for r in summary.results if "chapters-bad" in r.source)  # type: ignore[attr-defined]
     assert result.status == "built"
@@ -101,7 +116,9 @@ def test_bad_chapters_are_reported_not_reordered(hostile_build: tuple[Path, obje
     assert not (root / "out" / "2024-01-01-chapters-bad" / "chapters.json").exists()
 
 
-def test_template_syntax_in_a_post_stays_text(hostile_build: tuple[Path, object, list[str]]) -> None:
+def test_template_syntax_in_a_post_stays_text(
+    hostile_build: tuple[Path, object, list[str]],
+) -> None:
     root, _, _ = hostile_build
     post = (root / "out" / "2024-01-01-liquid-jinja" / "post.md").read_text()
     # Markdown reads __class__ as bold "class": the text is kept, never evaluated.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from pipeline.chapters import format_time, parse_time
 from pipeline.config import Settings
@@ -15,12 +17,34 @@ from pipeline.matching import sentence_key
 from pipeline.normalize import normalize_file
 
 WORDS = st.sampled_from(
-    "alpha beta gamma delta model data learning research podcast episode guest vector graph "
-    "signal python rust theory practice question answer".split()
+    [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "model",
+        "data",
+        "learning",
+        "research",
+        "podcast",
+        "episode",
+        "guest",
+        "vector",
+        "graph",
+        "signal",
+        "python",
+        "rust",
+        "theory",
+        "practice",
+        "question",
+        "answer",
+    ]
 )
 SENTENCE = st.lists(WORDS, min_size=4, max_size=12, unique=True).map(lambda w: " ".join(w).capitalize() + ".")
 PARAGRAPH = st.lists(SENTENCE, min_size=1, max_size=3).map(" ".join)
-SLOW = hyp_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SLOW = hyp_settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def _normalize_text(text: str, settings: Settings) -> str:
@@ -36,8 +60,13 @@ def _post(markdown: list[str], html: list[str]) -> str:
 
 
 @SLOW
-@given(markdown=st.lists(PARAGRAPH, min_size=1, max_size=4, unique=True), extra=st.lists(PARAGRAPH, max_size=3, unique=True))
-def test_duplicated_post_keeps_every_sentence_once(markdown: list[str], extra: list[str], settings: Settings) -> None:
+@given(
+    markdown=st.lists(PARAGRAPH, min_size=1, max_size=4, unique=True),
+    extra=st.lists(PARAGRAPH, max_size=3, unique=True),
+)
+def test_duplicated_post_keeps_every_sentence_once(
+    markdown: list[str], extra: list[str], settings: Settings
+) -> None:
     sentences = {s for p in markdown + extra for s in p.split(". ")}
     if len({sentence_key(s) for s in sentences}) != len(sentences):
         return  # generated the same sentence twice on purpose-free input: not this property
@@ -46,7 +75,9 @@ def test_duplicated_post_keeps_every_sentence_once(markdown: list[str], extra: l
     for paragraph in markdown + extra:
         for sentence in paragraph.split(". "):
             assert body.count(sentence_key(sentence)) >= 1, sentence
-    assert len(sentence_key(result.split("\n---\n", 1)[1])) <= len(sentence_key(" ".join(markdown + extra))) + 5
+    assert (
+        len(sentence_key(result.split("\n---\n", 1)[1])) <= len(sentence_key(" ".join(markdown + extra))) + 5
+    )
 
 
 @SLOW
@@ -57,7 +88,10 @@ def test_normalization_is_idempotent(markdown: list[str], html: list[str], setti
 
 
 @hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=400) | st.text(max_size=300).map(lambda t: ("---\n" + t).encode("utf-8", "surrogatepass")))
+@given(
+    data=st.binary(max_size=400)
+    | st.text(max_size=300).map(lambda t: ("---\n" + t).encode("utf-8", "surrogatepass"))
+)
 def test_any_bytes_give_a_post_or_a_pipeline_error(data: bytes, settings: Settings) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "2024-01-01-fuzz.md"

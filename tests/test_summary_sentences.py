@@ -18,7 +18,11 @@ IMPORTED = sorted((CORPUS / "imported").glob("*.markdown"))
 
 def _md_summary_sentences(path: Path) -> list[str]:
     body = path.read_text("utf-8").split("\n---\n", 1)[1]
-    paragraphs = [p for p in body.split("\n\n") if p.strip() and not p.lstrip().startswith(("<", "Watch on", "Read more"))]
+    paragraphs = [
+        p
+        for p in body.split("\n\n")
+        if p.strip() and not p.lstrip().startswith(("<", "Watch on", "Read more"))
+    ]
     return [p[s:e].strip() for p in paragraphs for s, e in sentence_bounds(" ".join(p.split()))]
 
 
@@ -34,7 +38,17 @@ def test_each_markdown_sentence_appears_exactly_once(path: Path, settings: Setti
 def test_boilerplate_and_tracking_are_gone(path: Path, settings: Settings) -> None:
     text = canonical_markdown(normalize_file(path, settings))
     body = text.split("\n---\n", 1)[1]
-    for gone in ("<iframe", "<p>", "Watch on", "Listen on Apple", "Read more on", "?si=", "Available on", "\n---\n", "A machine learning podcast that explores"):
+    for gone in (
+        "<iframe",
+        "<p>",
+        "Watch on",
+        "Listen on Apple",
+        "Read more on",
+        "?si=",
+        "Available on",
+        "\n---\n",
+        "A machine learning podcast that explores",
+    ):
         assert gone not in body
 
 
@@ -48,7 +62,11 @@ def test_truncated_html_leaves_no_fragment(settings: Settings) -> None:
 
 
 def test_seed_html_only_parts_kept_and_chapters_found(settings: Settings) -> None:
-    path = CORPUS / "imported" / "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown"
+    path = (
+        CORPUS
+        / "imported"
+        / "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown"
+    )
     episode = normalize_file(path, settings)
     text = canonical_markdown(episode)
     assert "Thank you for listening." in text
@@ -70,4 +88,7 @@ def test_rewordings_are_reported_with_both_versions(settings: Settings) -> None:
 def test_nested_lists_survive(settings: Settings) -> None:
     path = next((CORPUS / "imported").glob("2024-10-25-*.markdown"))
     text = canonical_markdown(normalize_file(path, settings))
-    assert "- Maarten Grootendorst\n  - [Learning from Machine Learning Episode 1](https://youtu.be/bLW_RH2Y6oI)\n" in text
+    assert (
+        "- Maarten Grootendorst\n  - [Learning from Machine Learning Episode 1](https://youtu.be/bLW_RH2Y6oI)\n"
+        in text
+    )
