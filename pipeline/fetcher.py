@@ -15,7 +15,7 @@ import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -101,7 +101,7 @@ class SafeURLFetcher(URLFetcher):  # type: ignore[misc]
         self.fetched.append(_short(url))
         return response
 
-    def _refuse(self, url: str, reason: str) -> Any:
+    def _refuse(self, url: str, reason: str) -> NoReturn:
         """Record and raise a refusal (fatal when the policy says so)."""
         message = f"refused {_short(url)}: {reason}"
         self.refused.append(message)

@@ -358,7 +358,8 @@ def _render_environment(date: dt.datetime | None, max_pixels: int) -> Iterator[_
     saved_pixels = Image.MAX_IMAGE_PIXELS
     with _RENDER_LOCK:
         logger.addHandler(handler)
-        # fontTools stamps the subset fonts with the time unless this is set.
+        # fontTools, WeasyPrint's subsetter when libharfbuzz-subset is missing, stamps the
+        # fonts with the current time unless this is set (harfbuzz does not).
         epoch = int(date.timestamp()) if date else 0
         os.environ["SOURCE_DATE_EPOCH"] = str(max(epoch, 0))
         Image.MAX_IMAGE_PIXELS = max_pixels
@@ -378,7 +379,7 @@ def _warnings(records: Sequence[logging.LogRecord], refused: Sequence[str]) -> l
     messages = list(refused)
     missing: list[str] = []
     for record in records:
-        if record.msg.startswith(".notdef glyph") and isinstance(record.args, tuple):
+        if str(record.msg).startswith(".notdef glyph") and isinstance(record.args, tuple):
             char = str(record.args[0])
             if char not in missing:
                 missing.append(char)
