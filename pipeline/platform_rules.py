@@ -31,6 +31,7 @@ from typing import Any
 
 import nh3
 
+from .blocks import blocks_to_text, first_sentence
 from .chapters import format_time
 from .config import Settings
 from .errors import ConfigError, RenderError
@@ -305,19 +306,32 @@ class _Budget:
         """`part` replaced by its hook words, now never dropped."""
         return Part(part.label, self.layout.hook(words), KEEP, part.hook)
 
+    def without(self, steps: Sequence[tuple[int, int, Part]]) -> State:
+        """The current state with `steps` dropped (a part with a hook keeps its hook)."""
+        state = [list(parts) for parts in self.state]
+        for g, i, part in steps:
+            state[g][i] = self.hooked(part, part.hook) if part.hook else None
+        return state
+
     def drop_ranked(self) -> None:
         """Drop steps 1-5: the highest rank first, within a rank the part written last first."""
         order = self.where(lambda part: part.rank > RANK_CHAPTERS)
         order.sort(key=lambda gip: (-gip[2].rank, -gip[0], -gip[1]))
-        for g, i, part in order:
-            if not self.over():
-                return
-            if part.hook:
-                self.state[g][i] = self.hooked(part, part.hook)
-                self.dropped.append(f"{part.label} (kept its first sentence)")
+        if not self.over():
+            return
+        # Each drop only shortens the text, so the fewest drops that fit are found by bisection.
+        low, high = 1, len(order)
+        while low < high:
+            middle = (low + high) // 2
+            if self.size(self.without(order[:middle])) <= self.limit:
+                high = middle
             else:
-                self.state[g][i] = None
-                self.dropped.append(part.label)
+                low = middle + 1
+        steps = order[:low]
+        self.state = self.without(steps)
+        for _, _, part in steps:
+            kept = " (kept its first sentence)" if part.hook else ""
+            self.dropped.append(part.label + kept)
 
     def drop_chapters_if_hopeless(self) -> None:
         """Drop step 6: the chapter list, only when it does not fit beside a one-word hook."""
@@ -363,6 +377,33 @@ def fit_to_budget(groups: Sequence[Group], layout: Layout, limit: int) -> Fitted
     return Fitted(text, raw, size_before, tuple(budget.dropped))
 
 
+def hook_of(block: Block) -> str | None:
+    """The first sentence of a paragraph, or of a list's first item: what is left when it goes."""
+    if isinstance(block, BulletList):
+        block = Paragraph(block.items[0].spans if block.items else ())
+    return first_sentence((block,)) or None
+
+
+def summary_groups(episode: Episode, render: Callable[[Block], str], layout: Layout) -> list[Group]:
+    """The hook and the summary blocks, one group each, ranked for the drop order."""
+    groups: list[Group] = []
+    description = one_line(episode.description or "")
+    if description:
+        groups.append(
+            Group((Part("the description", layout.hook(description), KEEP, description),))
+        )
+    for number, block in enumerate(clean_blocks(episode.summary), 1):
+        if not blocks_to_text((block,)).strip():
+            continue
+        label = f"summary paragraph {number}"
+        if groups:
+            part = Part(label, render(block), RANK_LATER_PARAGRAPH)
+        else:
+            part = Part(label, render(block), RANK_FIRST_PARAGRAPH, hook_of(block))
+        groups.append(Group((part,)))
+    return groups
+
+
 def short_label(text: str, width: int = 40) -> str:
     """`text` quoted for a report, cut to `width` characters."""
     text = " ".join(text.split())
@@ -396,6 +437,8 @@ class ChapterPlan:
     usable: bool
     """True: print as chapters (time first, from 0:00); False: as plain timestamps."""
     results: tuple[RuleResult, ...]
+    written: tuple[str, ...] = ()
+    """The list as written in the post, when its times could not all be read."""
 
 
 def clock(seconds: int) -> str:
@@ -462,13 +505,14 @@ def plan_chapters(episode: Episode, rules: ChapterRules, intro_title: str) -> Ch
     """Apply a platform's chapter rules: from 0:00, at least three, ascending, long enough."""
     name, platform = f"{rules.name}.chapters", rules.platform
     source = episode.chapters
-    if not source:
-        return ChapterPlan((), False, (RuleResult(name, True, f"{platform}: no chapters"),))
     fallback = f"printed as plain timestamps, {platform} will not make chapters from them"
     if episode.chapter_problems:
         listed = "; ".join(episode.chapter_problems)
         message = f"{platform}: the chapter list has problems ({listed}); {fallback}"
-        return ChapterPlan(source, False, (RuleResult(name, False, message),))
+        written = tuple(one_line(line) for line in episode.chapter_lines)
+        return ChapterPlan(source, False, (RuleResult(name, False, message),), written)
+    if not source:
+        return ChapterPlan((), False, (RuleResult(name, True, f"{platform}: no chapters"),))
     chapters, start = _from_zero(source, rules, intro_title)
     problems = chapter_problems(chapters, rules, episode.duration)
     if problems:

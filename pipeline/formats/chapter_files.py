@@ -57,7 +57,7 @@ def _vtt_text(title: str) -> str:
 
 def chapters_to_vtt(chapters: Sequence[Chapter], duration: int) -> str:
     """WebVTT chapters: each cue ends where the next begins, the last at `duration`."""
-    ends = [c.start for c in chapters[1:]] + [duration]
+    ends = [c.start for c in chapters[1:]] + [duration][: len(chapters)]
     cues = [
         f"{number}\n{media_time(c.start)} --> {media_time(end)}\n{_vtt_text(c.title)}\n"
         for number, (c, end) in enumerate(zip(chapters, ends, strict=True), 1)

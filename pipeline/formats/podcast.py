@@ -12,15 +12,12 @@ from __future__ import annotations
 import html
 import logging
 
-from ..blocks import blocks_to_html, blocks_to_text, first_sentence, plain_text, spans_to_html
+from ..blocks import blocks_to_html, plain_text, spans_to_html
 from ..config import Settings
 from ..model import BulletList, Episode, Paragraph
 from ..platform_rules import (
-    KEEP,
     PODCAST_RULES,
     RANK_CHAPTERS,
-    RANK_FIRST_PARAGRAPH,
-    RANK_LATER_PARAGRAPH,
     RANK_LINK_ITEM,
     RANK_SUBSTACK,
     ChapterPlan,
@@ -41,6 +38,7 @@ from ..platform_rules import (
     podcast_time,
     sanitize_podcast_html,
     short_label,
+    summary_groups,
     warnings_of,
 )
 from . import Rendered
@@ -72,31 +70,14 @@ def podcast_options(settings: Settings) -> DescriptionOptions:
     return description_options(settings, "podcast")
 
 
-def _summary(episode: Episode) -> list[Group]:
-    """The hook and the summary paragraphs, one group each."""
-    groups: list[Group] = []
-    description = one_line(episode.description or "")
-    if description:
-        groups.append(Group((Part("the description", _paragraph(description), KEEP, description),)))
-    for number, block in enumerate(clean_blocks(episode.summary), 1):
-        if not blocks_to_text((block,)).strip():
-            continue
-        text = blocks_to_html((block,))
-        label = f"summary paragraph {number}"
-        if groups:
-            groups.append(Group((Part(label, text, RANK_LATER_PARAGRAPH),)))
-        else:
-            hook = first_sentence((block,)) or None
-            groups.append(Group((Part(label, text, RANK_FIRST_PARAGRAPH, hook),)))
-    return groups
-
-
 def _chapters(plan: ChapterPlan, options: DescriptionOptions, duration: int | None) -> list[Group]:
     """Chapters one paragraph each; a list the platforms will not take as a plain list."""
-    if not plan.chapters:
-        return []
     long = is_long(plan.chapters, duration)
     lines = [f"{podcast_time(c.start, long)} {one_line(c.title)}".rstrip() for c in plan.chapters]
+    if not plan.usable and plan.written:
+        lines = list(plan.written)
+    if not lines:
+        return []
     label = f"the chapter list ({len(lines)} lines)"
     if plan.usable:
         text = "\n".join(_paragraph(line) for line in lines)
@@ -161,7 +142,7 @@ def describe(episode: Episode, settings: Settings) -> Description:
     options = podcast_options(settings)
     plan = plan_chapters(episode, PODCAST_RULES, options.intro_title)
     groups = [
-        *_summary(episode),
+        *summary_groups(episode, lambda block: blocks_to_html((block,)), LAYOUT),
         *_chapters(plan, options, episode.duration),
         *_links(episode),
         *_substack(episode, options),

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import logging
 
-from ..blocks import blocks_to_text, first_sentence, plain_text
+from ..blocks import blocks_to_text, plain_text
 from ..config import Settings
 from ..model import Block, BulletList, Episode, Paragraph
 from ..platform_rules import (
-    KEEP,
     RANK_CHAPTERS,
-    RANK_FIRST_PARAGRAPH,
     RANK_HASHTAGS,
-    RANK_LATER_PARAGRAPH,
     RANK_LINK_ITEM,
     RANK_SUBSTACK,
     YOUTUBE_RULES,
@@ -41,6 +38,7 @@ from ..platform_rules import (
     plan_chapters,
     replace_angle_brackets,
     short_label,
+    summary_groups,
     warnings_of,
 )
 from . import Rendered
@@ -63,33 +61,17 @@ def youtube_options(settings: Settings) -> DescriptionOptions:
     return description_options(settings, "youtube")
 
 
-def _summary(episode: Episode) -> list[Group]:
-    """The hook and the summary paragraphs, one group each."""
-    groups: list[Group] = []
-    description = one_line(episode.description or "")
-    if description:
-        groups.append(Group((Part("the description", description, KEEP, description),)))
-    for number, block in enumerate(clean_blocks(episode.summary), 1):
-        text = blocks_to_text((block,))
-        if not text:
-            continue
-        label = f"summary paragraph {number}"
-        if groups:
-            groups.append(Group((Part(label, text, RANK_LATER_PARAGRAPH),)))
-        else:
-            hook = first_sentence((block,)) or None
-            groups.append(Group((Part(label, text, RANK_FIRST_PARAGRAPH, hook),)))
-    return groups
-
-
 def _chapters(plan: ChapterPlan, options: DescriptionOptions) -> list[Group]:
-    """Chapters one a line, time first; a list YouTube will not take as plain `- ` timestamps."""
-    if not plan.chapters:
+    """Chapters one a line, time first; a list YouTube will not take as `- ` timestamps."""
+    if plan.usable:
+        lines = [f"{clock(c.start)} {one_line(c.title)}".rstrip() for c in plan.chapters]
+        heading = options.chapters_heading
+    else:
+        written = plan.written or [f"{clock(c.start)} {one_line(c.title)}" for c in plan.chapters]
+        lines = [f"- {line}".rstrip() for line in written]
+        heading = options.timestamps_heading
+    if not lines:
         return []
-    bullet, heading = (
-        ("", options.chapters_heading) if plan.usable else ("- ", options.timestamps_heading)
-    )
-    lines = [f"{bullet}{clock(c.start)} {one_line(c.title)}".rstrip() for c in plan.chapters]
     part = Part(f"the chapter list ({len(lines)} lines)", "\n".join(lines), RANK_CHAPTERS)
     return [Group((part,), head=heading + "\n")]
 
@@ -147,7 +129,7 @@ def describe(episode: Episode, settings: Settings) -> Description:
     options = youtube_options(settings)
     plan = plan_chapters(episode, YOUTUBE_RULES, options.intro_title)
     groups = [
-        *_summary(episode),
+        *summary_groups(episode, lambda block: blocks_to_text((block,)), LAYOUT),
         *_chapters(plan, options),
         *_links(episode),
         *_closing(episode, options),
