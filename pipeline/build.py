@@ -215,6 +215,11 @@ def render_post(
         timings[name] = time.perf_counter() - started
         files.update(rendered.files)
         warnings.extend(f"{name}: {w}" for w in rendered.warnings)
+    if {"youtube", "podcast"} & set(formats):
+        from .platform_rules import check_platforms
+
+        # "chapters start at 0:46, added 0:00 Intro" is news, not a warning: shown as info.
+        notes += [f"info: {r.message}" for r in check_platforms(episode, settings) if r.adjusted]
     return files, warnings, notes, timings
 
 

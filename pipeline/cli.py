@@ -80,8 +80,7 @@ def describe(result: PostResult, done: int, total: int, verbose: bool) -> str:
         if result.bug:
             lines.append(result.bug.rstrip())
     lines += [f"    warning: {w}" for w in result.warnings]
-    if verbose:
-        lines += [f"    {n}" for n in result.notes]
+    lines += [f"    {n}" for n in result.notes if verbose or n.startswith("info: ")]
     return "\n".join(lines)
 
 
