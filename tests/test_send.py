@@ -386,3 +386,28 @@ def test_send_post_reads_the_post_and_sends_it(server: Server, settings: Setting
     [(_, rcpt_tos, content)] = server.mailbox.received
     assert rcpt_tos == [READER]
     assert parse(content).get_content_type() == "multipart/alternative"
+
+
+def test_invoke_send_delivers_through_the_command_line(server: Server) -> None:
+    """`invoke send` (the README's command) reaches the loopback server; errors are one line."""
+    import os
+    import subprocess
+    import sys
+    from email import message_from_bytes, policy
+
+    seed = ROOT / "samples" / "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown"
+    command = [sys.executable, "-m", "invoke", "send", "--src", str(seed), "--to", "reader@example.com"]
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **server.env()}, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert len(server.mailbox.received) == 1
+    _, recipients, data = server.mailbox.received[0]
+    assert recipients == ["reader@example.com"]
+    message = message_from_bytes(data, policy=policy.default)
+    assert message["Subject"].startswith("Maxime Labonne: Thinking beyond Transformers")
+    assert message.get_content_type() == "multipart/alternative"
+
+    refused = {**os.environ, **server.env(PIPELINE_SMTP_PORT=str(free_port()))}
+    failed = subprocess.run(command, cwd=ROOT, env=refused, capture_output=True, text=True, check=False)
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr + failed.stdout
+    assert len((failed.stderr + failed.stdout).strip().splitlines()) == 1
