@@ -12,10 +12,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .model import BulletList, ListItem, Note, Paragraph, Span
+from .source import BIDI_CONTROLS
 
 Origin = Literal["md", "html"]
-SAFE_SCHEMES = re.compile(r"^(https?|mailto):", re.I)
-BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,3 @@ def tidy(spans: Any) -> tuple[Span, ...]:
         out.pop()
     return tuple(out)
 
-
-def is_safe_url(url: str) -> bool:
-    """True for http(s) and mailto addresses."""
-    return bool(SAFE_SCHEMES.match(url))

@@ -18,7 +18,7 @@ YOUTUBE_HOSTS = {
     "youtube-nocookie.com",
 }
 # Parameters that are tracking only on some hosts.
-HOST_PARAMS = {"r": ("substack.com",), "sh": (), "feature": ("youtube.com", "youtu.be")}
+HOST_PARAMS = {"r": ("substack.com",), "feature": ("youtube.com", "youtu.be")}
 
 
 def _host_matches(host: str, suffixes: Sequence[str]) -> bool:
@@ -36,7 +36,7 @@ def strip_tracking(url: str, patterns: Sequence[str]) -> str:
         name = piece.split("=", 1)[0]
         if any(fnmatch.fnmatchcase(name, p) for p in patterns):
             continue
-        if name in HOST_PARAMS and HOST_PARAMS[name] and _host_matches(host, HOST_PARAMS[name]):
+        if name in HOST_PARAMS and _host_matches(host, HOST_PARAMS[name]):
             continue
         kept.append(piece)
     return urlunsplit(parts._replace(query="&".join(kept)))
@@ -65,6 +65,12 @@ def is_own_video(url: str, youtube_id: str | None) -> bool:
     return youtube_id is not None and youtube_video_id(url) == youtube_id
 
 
+def site_root(site_url: str, baseurl: str) -> str:
+    """`https://site/base/`: the address every site-relative path is resolved against."""
+    base = baseurl.strip("/")
+    return site_url.rstrip("/") + "/" + (base + "/" if base else "")
+
+
 def absolute_url(url: str, site_url: str, baseurl: str) -> str | None:
     """An absolute http(s)/mailto URL, resolving site-relative paths against `site_url`."""
     url = url.strip()
@@ -74,5 +80,4 @@ def absolute_url(url: str, site_url: str, baseurl: str) -> str | None:
         return None  # javascript:, data:, file:, protocol-relative…: never kept as a link
     if url.startswith("#") or not site_url:
         return None
-    base = site_url.rstrip("/") + "/" + baseurl.strip("/") + ("/" if baseurl.strip("/") else "")
-    return urljoin(base, url.lstrip("/") if url.startswith("/") else url)
+    return urljoin(site_root(site_url, baseurl), url.lstrip("/") if url.startswith("/") else url)

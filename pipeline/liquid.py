@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .config import Settings
+from .links import site_root
 from .model import Note
 
 POST_URL = re.compile(r"\{%-?\s*post_url\s+([A-Za-z0-9_./-]+)\s*-?%\}")
@@ -33,13 +34,7 @@ def post_url(name: str, settings: Settings) -> str | None:
         .replace(":categories", "")
         .replace("//", "/")
     )
-    return (
-        settings.site_url.rstrip("/")
-        + "/"
-        + settings.baseurl.strip("/")
-        + ("/" if settings.baseurl.strip("/") else "")
-        + path.lstrip("/")
-    )
+    return site_root(settings.site_url, settings.baseurl) + path.lstrip("/")
 
 
 def resolve_liquid(body: str, settings: Settings, page: Mapping[str, Any]) -> tuple[str, list[Note]]:
