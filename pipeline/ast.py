@@ -16,6 +16,13 @@ from .source import BIDI_CONTROLS
 
 Origin = Literal["md", "html"]
 
+PandocNode = dict[str, Any]
+"""One element of pandoc's JSON AST, `{"t": tag, "c": contents}`.
+
+The shape of "c" depends on the tag (a string, a list of nodes, an [attr, ...] array, or
+absent), so the walkers below read it as `Any` and index it as pandoc's format defines.
+"""
+
 
 @dataclass(frozen=True)
 class Heading:
@@ -46,13 +53,14 @@ class Walker:
 
     # --- inlines ------------------------------------------------------------------------
 
-    def inlines(self, nodes: list[dict[str, Any]], mark: Span | None = None) -> Iterator[Span]:
+    def inlines(self, nodes: list[PandocNode], mark: Span | None = None) -> Iterator[Span]:
         mark = mark if mark is not None else Span("")
         for node in nodes:
             yield from self.inline(node, mark)
 
-    def inline(self, node: dict[str, Any], mark: Span) -> Iterator[Span]:
-        kind, content = node["t"], node.get("c")
+    def inline(self, node: PandocNode, mark: Span) -> Iterator[Span]:
+        kind: str = node["t"]
+        content: Any = node.get("c")  # None for Space, SoftBreak and LineBreak
         if kind == "Str":
             yield replace(mark, text=BIDI_CONTROLS.sub("", content))
         elif kind in ("Space", "SoftBreak", "LineBreak"):
@@ -111,12 +119,13 @@ class Walker:
 
     # --- blocks -------------------------------------------------------------------------
 
-    def blocks(self, nodes: list[dict[str, Any]], origin: Origin) -> Iterator[SourceItem]:
+    def blocks(self, nodes: list[PandocNode], origin: Origin) -> Iterator[SourceItem]:
         for node in nodes:
             yield from self.block(node, origin)
 
-    def block(self, node: dict[str, Any], origin: Origin) -> Iterator[SourceItem]:
-        kind, content = node["t"], node.get("c")
+    def block(self, node: PandocNode, origin: Origin) -> Iterator[SourceItem]:
+        kind: str = node["t"]
+        content: Any = node.get("c")  # None for HorizontalRule
         if kind in ("Para", "Plain"):
             yield SourceItem(origin, Paragraph(tidy(self.inlines(content))))
         elif kind == "Header":
@@ -126,8 +135,8 @@ class Walker:
         elif kind == "OrderedList":
             yield SourceItem(origin, BulletList(tuple(self.list_item(i) for i in content[1]), ordered=True))
         elif kind == "Div":
-            inner = "html" if "from-html" in content[0][1] else origin
-            yield from self.blocks(content[1], inner)  # type: ignore[arg-type]
+            inner: Origin = "html" if "from-html" in content[0][1] else origin
+            yield from self.blocks(content[1], inner)
         elif kind in ("BlockQuote", "Figure"):
             yield from self.blocks(content if kind == "BlockQuote" else content[2], origin)
         elif kind == "LineBlock":
@@ -148,7 +157,7 @@ class Walker:
                 for definition in definitions:
                     yield from self.blocks(definition, origin)
 
-    def list_item(self, blocks: list[dict[str, Any]]) -> ListItem:
+    def list_item(self, blocks: list[PandocNode]) -> ListItem:
         spans: list[Span] = []
         children: list[ListItem] = []
         for node in blocks:

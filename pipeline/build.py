@@ -16,20 +16,26 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import TEMPLATES_DIR, Settings
 from .errors import PipelineError, SourceError
 from .formats import FORMATS, load_format
+from .model import Episode
+
+if TYPE_CHECKING:
+    from .stream import Normalized
 
 log = logging.getLogger(__name__)
 
 POST_SUFFIXES = (".md", ".markdown")
 MANIFEST = ".manifest.json"
 PACKAGE_DIR = Path(__file__).resolve().parent
+MAX_BATCH = 16  # posts per worker task
 
 
 @dataclass
@@ -196,16 +202,11 @@ def write_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def render_post(
-    path: Path, settings: Settings, formats: Sequence[str]
+def render_episode(
+    episode: Episode, settings: Settings, formats: Sequence[str]
 ) -> tuple[dict[str, bytes], list[str], list[str], dict[str, float]]:
-    """Normalize one post and render every requested format in memory."""
-    from .normalize import normalize_file
-
+    """Render every requested format of one normalized post, in memory."""
     timings: dict[str, float] = {}
-    started = time.perf_counter()
-    episode = normalize_file(path, settings)
-    timings["normalize"] = time.perf_counter() - started
     files: dict[str, bytes] = {}
     warnings = [n.message for n in episode.notes if n.kind == "warning"]
     notes = [f"{n.kind}: {n.message}" for n in episode.notes if n.kind != "warning"]
@@ -215,35 +216,50 @@ def render_post(
         timings[name] = time.perf_counter() - started
         files.update(rendered.files)
         warnings.extend(f"{name}: {w}" for w in rendered.warnings)
-    if {"youtube", "podcast"} & set(formats):
-        from .platform_rules import check_platforms
-
-        # "chapters start at 0:46, added 0:00 Intro" is news, not a warning: shown as info.
-        notes += [f"info: {r.message}" for r in check_platforms(episode, settings) if r.adjusted]
+        notes.extend(f"info: {n}" for n in rendered.notes if f"info: {n}" not in notes)
     return files, warnings, notes, timings
 
 
-def build_one(
-    path: Path,
-    out: Path,
-    settings: Settings,
-    formats: Sequence[str],
-    strict: bool,
-    digest: str,
-    previous: Sequence[str],
-) -> PostResult:
-    """Build one post's outputs; never raises for the user's mistakes."""
-    result = PostResult(safe_stem(path), str(path), digest=digest)
+@dataclass(frozen=True)
+class Job:
+    """One post to build, as decided by the manifest."""
+
+    path: Path
+    digest: str
+    previous: tuple[str, ...]  # the files its last build wrote
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Posts built by one worker, with what every post of the build shares."""
+
+    jobs: tuple[Job, ...]
+    out: Path
+    settings: Settings
+    formats: tuple[str, ...]
+    strict: bool
+
+
+def finish_post(item: Normalized, job: Job, batch: Batch) -> PostResult:
+    """Render and write one normalized post; never raises for the user's mistakes."""
+    path = job.path
+    result = PostResult(safe_stem(path), str(path), digest=job.digest, timings=dict(item.timings))
     try:
-        target = output_dir(out, path)
-        files, result.warnings, result.notes, result.timings = render_post(path, settings, formats)
-        if strict and result.warnings:
+        target = output_dir(batch.out, path)
+        if item.error is not None:
+            raise item.error
+        assert item.episode is not None
+        files, result.warnings, result.notes, timings = render_episode(
+            item.episode, batch.settings, batch.formats
+        )
+        result.timings.update(timings)
+        if batch.strict and result.warnings:
             raise PipelineError(f"{len(result.warnings)} warning(s) and --strict is on", path=path)
         started = time.perf_counter()
         target.mkdir(parents=True, exist_ok=True)
         for name in sorted(files):
             write_atomic(target / name, files[name])
-        for name in previous:
+        for name in job.previous:
             if name not in files:
                 (target / name).unlink(missing_ok=True)
         result.timings["write"] = time.perf_counter() - started
@@ -253,14 +269,21 @@ def build_one(
     except Exception as exc:  # a bug, not the user's mistake: keep the traceback
         result.status = "failed"
         result.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
-        result.bug = traceback.format_exc()
+        result.bug = "".join(traceback.format_exception(exc))
     return result
 
 
-def _build_job(
-    job: tuple[Path, Path, Settings, tuple[str, ...], bool, str, tuple[str, ...]],
-) -> PostResult:
-    return build_one(*job)
+def build_batch(batch: Batch) -> Iterator[PostResult]:
+    """Build a batch's posts in order, pandoc converting ahead of the rendering."""
+    from .stream import normalized
+
+    items = normalized([job.path for job in batch.jobs], batch.settings)
+    for job, item in zip(batch.jobs, items, strict=True):
+        yield finish_post(item, job, batch)
+
+
+def _build_batch_in_worker(batch: Batch) -> list[PostResult]:
+    return list(build_batch(batch))
 
 
 # --- the whole build -------------------------------------------------------------------------
@@ -280,17 +303,17 @@ def _save_manifest(out: Path, posts: dict[str, dict[str, object]]) -> None:
     write_atomic(out / MANIFEST, text.encode())
 
 
-def _run(
-    jobs: list[tuple[Path, Path, Settings, tuple[str, ...], bool, str, tuple[str, ...]]],
-    workers: int,
-) -> Iterator[PostResult]:
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield _build_job(job)
+def _run(batch: Batch, workers: int) -> Iterator[PostResult]:
+    if workers <= 1 or len(batch.jobs) <= 1:
+        yield from build_batch(batch)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    # a few batches per worker: enough to balance the load, big enough to share pandoc's start-up
+    size = max(1, min(MAX_BATCH, -(-len(batch.jobs) // (workers * 3))))
+    batches = [replace(batch, jobs=batch.jobs[i : i + size]) for i in range(0, len(batch.jobs), size)]
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches))) as pool:
         # map keeps submission order, so output and errors are reported deterministically.
-        yield from pool.map(_build_job, jobs, chunksize=1)
+        for results in pool.map(_build_batch_in_worker, batches):
+            yield from results
 
 
 def build(
@@ -324,7 +347,7 @@ def build(
     fingerprint = build_fingerprint(settings, formats)
 
     results: dict[str, PostResult] = {r.source: r for r in rejected}
-    pending = []
+    pending: list[Job] = []
     for path in posts:
         stem = safe_stem(path)
         try:
@@ -335,19 +358,20 @@ def build(
             )
             continue
         entry = manifest.get(stem, {})
-        previous_files = tuple(entry.get("files", ())) if isinstance(entry, dict) else ()  # type: ignore[arg-type]
+        listed = entry.get("files", ()) if isinstance(entry, dict) else ()
+        previous_files = tuple(str(f) for f in listed) if isinstance(listed, list | tuple) else ()
         if entry.get("digest") == digest and all((out / stem / f).is_file() for f in previous_files):
             results[str(path)] = PostResult(
                 stem, str(path), "skipped", files=list(previous_files), digest=digest
             )
             continue
-        pending.append((path, out, settings, formats, strict, digest, previous_files))
+        pending.append(Job(path, digest, previous_files))
 
     reporter.start(len(posts) + len(rejected), len(pending))
     for skipped in sorted((r for r in results.values() if r.status != "built"), key=lambda r: r.source):
         reporter.post_done(skipped)
     workers = jobs_default() if jobs is None else max(1, jobs)
-    for result in _run(pending, workers):
+    for result in _run(Batch(tuple(pending), out, settings, formats, strict), workers):
         results[result.source] = result
         reporter.post_done(result)
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import selectors
 import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -11,6 +15,7 @@ from typing import Any
 from .errors import ConversionError
 
 LUA_FILTER = Path(__file__).resolve().parent / "lua" / "html_blocks.lua"
+LUA_BATCH = Path(__file__).resolve().parent / "lua" / "batch.lua"
 # commonmark_x is linear-time (the `markdown` reader is not, and eats `---` blocks); turn off
 # the extensions that would change the writer's words: smart quotes, :emoji:, $math$, ~sub~.
 READER = (
@@ -36,13 +41,30 @@ def pandoc_version() -> str:
     return out.stdout.split("\n", 1)[0].split()[-1]
 
 
+def _pandoc_command() -> list[str]:
+    return [pandoc_path(), "+RTS", f"-M{MEMORY_LIMIT}", "-RTS"]
+
+
+def _failure(stderr: bytes, returncode: int | None, path: Path | str) -> ConversionError:
+    detail = stderr.decode("utf-8", "replace").strip().splitlines()
+    message = detail[-1] if detail else f"exit code {returncode}"
+    if "Heap exhausted" in " ".join(detail):
+        message = f"pandoc ran out of its {MEMORY_LIMIT} memory limit"
+    return ConversionError(f"pandoc failed: {message}", path=path)
+
+
+def _parse(data: bytes, path: Path | str) -> dict[str, Any]:
+    try:
+        ast: dict[str, Any] = json.loads(data)
+    except RecursionError:
+        raise ConversionError("the body is nested too deeply to convert", path=path) from None
+    return ast
+
+
 def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
     """pandoc's JSON AST of a post body; HTML blocks arrive parsed, in Divs of class from-html."""
     command = [
-        pandoc_path(),
-        "+RTS",
-        f"-M{MEMORY_LIMIT}",
-        "-RTS",
+        *_pandoc_command(),
         "--sandbox",
         "--from",
         READER,
@@ -62,13 +84,105 @@ def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
     except subprocess.TimeoutExpired:
         raise ConversionError(f"pandoc took over {TIMEOUT_SECONDS} s on this body", path=path) from None
     if done.returncode != 0:
-        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        message = detail[-1] if detail else f"exit code {done.returncode}"
-        if "Heap exhausted" in " ".join(detail):
-            message = f"pandoc ran out of its {MEMORY_LIMIT} memory limit"
-        raise ConversionError(f"pandoc failed: {message}", path=path)
-    try:
-        ast: dict[str, Any] = json.loads(done.stdout)
-    except RecursionError:
-        raise ConversionError("the body is nested too deeply to convert", path=path) from None
-    return ast
+        raise _failure(done.stderr, done.returncode, path)
+    return _parse(done.stdout, path)
+
+
+Converted = dict[str, Any] | ConversionError
+
+
+class Batch:
+    """Several bodies converted by one `pandoc lua` process, started now and read later.
+
+    One process per batch instead of one per post (pandoc's start-up is most of a small
+    conversion), and it runs beside the caller: while Python renders one batch's posts, pandoc
+    converts the next. The bodies go through a list file (pandoc crashes on 83+ arguments).
+    Each body keeps its own limits: a body that takes over TIMEOUT_SECONDS, or that exhausts
+    the memory cap, fails alone and the batch restarts after it.
+    """
+
+    def __init__(self, bodies: Sequence[tuple[str, Path | str]], timeout: float = TIMEOUT_SECONDS) -> None:
+        self.paths = [path for _, path in bodies]
+        self.timeout = timeout
+        self._folder = tempfile.TemporaryDirectory(prefix="pipeline-pandoc-")
+        self._root = Path(self._folder.name)
+        for index, (body, _) in enumerate(bodies):
+            (self._root / f"{index}.md").write_bytes(body.encode("utf-8"))
+        self._process = self._start(range(len(bodies)))
+
+    def _start(self, indexes: Sequence[int]) -> tuple[subprocess.Popen[bytes], int] | None:
+        """A pandoc process for the bodies at `indexes`, and the first index (names its files)."""
+        if not indexes:
+            return None
+        listing = "".join(f"{self._root / f'{i}.md'}\n{self._root / f'{i}.json'}\n" for i in indexes)
+        list_file = self._root / f"list-{indexes[0]}"
+        list_file.write_text(listing, "utf-8")
+        command = [*_pandoc_command(), "lua", str(LUA_BATCH), str(list_file), READER, str(LUA_FILTER)]
+        with (self._root / f"stderr-{indexes[0]}").open("wb") as stderr:
+            # unbuffered: the selector below must see every line pandoc writes
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, bufsize=0)
+        return process, indexes[0]
+
+    def results(self) -> list[Converted]:
+        """Each body's AST, or the error that body alone caused; in the order given."""
+        try:
+            return list(self._collect())
+        finally:
+            if self._process is not None:
+                _stop(self._process[0])
+            self._folder.cleanup()
+
+    def _collect(self) -> Iterator[Converted]:
+        index = 0
+        while index < len(self.paths):
+            assert self._process is not None
+            process, first = self._process
+            line = _read_line(process, self.timeout)
+            if line is None:  # stuck on this body: it fails alone, the rest get a new process
+                _stop(process)
+                yield ConversionError(
+                    f"pandoc took over {self.timeout:g} s on this body", path=self.paths[index]
+                )
+            elif line == b"":  # pandoc died on this body (e.g. heap exhausted)
+                _stop(process)
+                stderr = (self._root / f"stderr-{first}").read_bytes()
+                yield _failure(stderr, process.returncode, self.paths[index])
+            else:
+                yield self._result(index)
+                index += 1
+                continue
+            index += 1
+            self._process = self._start(range(index, len(self.paths)))
+
+    def _result(self, index: int) -> Converted:
+        path = self.paths[index]
+        error = self._root / f"{index}.json.err"
+        if error.exists():
+            message = error.read_text("utf-8", "replace").strip().splitlines()
+            return ConversionError(f"pandoc failed: {message[-1] if message else 'unknown error'}", path=path)
+        try:
+            return _parse((self._root / f"{index}.json").read_bytes(), path)
+        except ConversionError as exc:
+            return exc
+
+
+def _read_line(process: subprocess.Popen[bytes], timeout: float) -> bytes | None:
+    """The next line pandoc writes; b"" when it exited, None when it wrote nothing in time."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if selector.select(left):
+                return process.stdout.readline()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()

@@ -106,10 +106,10 @@ class MarkdownIndex:
         if key in self.by_key:
             return self.by_key[key], "exact"
         best, best_ratio = None, 0.0
-        # Short sentences must match exactly; a sentence the HTML already matched is taken.
+        # Short sentences (on either side) must match exactly; a sentence already matched is taken.
         fuzzy_ok = len(key.split()) >= FUZZY_MIN_WORDS
         for index, candidate in enumerate(self.sentences):
-            if candidate.matched or not fuzzy_ok:
+            if candidate.matched or not fuzzy_ok or len(candidate.key.split()) < FUZZY_MIN_WORDS:
                 continue
             matcher = SequenceMatcher(None, key, candidate.key, autojunk=False)
             if matcher.real_quick_ratio() < FUZZY_RATIO or matcher.quick_ratio() < FUZZY_RATIO:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from . import matching
 from .ast import Heading, Item, Rule, SourceItem, Walker, tidy
@@ -69,12 +70,33 @@ def normalize_file(path: Path, settings: Settings) -> Episode:
 
 def normalize_post(raw: RawPost, settings: Settings) -> Episode:
     """Normalize an already-read post."""
-    fm = raw.front_matter
+    prepared = prepare(raw, settings)
+    return normalize_prepared(prepared, body_to_ast(prepared.body, raw.path), settings)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A post read and made ready for pandoc: Liquid resolved, players and badges stripped."""
+
+    raw: RawPost
+    body: str
+    notes: tuple[Note, ...]
+
+
+def prepare(raw: RawPost, settings: Settings) -> Prepared:
+    """Everything that happens to a body before pandoc sees it."""
     notes: list[Note] = []
-    body, liquid_notes = resolve_liquid(raw.body, settings, fm.values)
+    body, liquid_notes = resolve_liquid(raw.body, settings, raw.front_matter.values)
     notes += liquid_notes
     body = strip_embeds(body, notes)
-    ast = body_to_ast(body, raw.path)
+    return Prepared(raw, body, tuple(notes))
+
+
+def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settings) -> Episode:
+    """Normalize a prepared post, given pandoc's AST of its body."""
+    raw = prepared.raw
+    fm = raw.front_matter
+    notes = list(prepared.notes)
 
     def resolve(url: str) -> str | None:
         absolute = absolute_url(url, settings.site_url, settings.baseurl)

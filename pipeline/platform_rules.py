@@ -24,18 +24,16 @@ from __future__ import annotations
 import html
 import itertools
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-
-import nh3
 
 from .blocks import blocks_to_text, first_sentence
 from .chapters import format_time
 from .config import Settings
 from .errors import ConfigError, RenderError
 from .model import Block, BulletList, Chapter, Episode, ListItem, Paragraph, Span
+from .sanitize import sanitize_html
 
 YOUTUBE_MAX_BYTES = 5000
 PODCAST_MAX_BYTES = 4000
@@ -64,7 +62,6 @@ LEFT_ANGLE = "\u2039"
 RIGHT_ANGLE = "\u203a"
 
 PODCAST_TAGS = frozenset({"p", "ol", "ul", "li", "a", "br"})
-PODCAST_URL_SCHEMES = frozenset({"https", "http", "mailto"})
 
 
 @dataclass(frozen=True)
@@ -119,10 +116,15 @@ def decode_entities(text: str) -> str:
     return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
 
 
+# Unicode categories Cc (but tab and newline) and Cs, as one pattern
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def clean_text(text: str) -> str:
     """Entities decoded; control, surrogate and bidi-override characters removed."""
-    text = _INVISIBLE.sub("", decode_entities(text))
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    if "&" in text:
+        text = decode_entities(text)
+    return _CONTROL.sub("", _INVISIBLE.sub("", text))
 
 
 def one_line(text: str) -> str:
@@ -131,8 +133,9 @@ def one_line(text: str) -> str:
 
 
 def _clean_span(span: Span) -> Span:
-    url = clean_text(span.url).strip() if span.url is not None else None
-    return replace(span, text=clean_text(span.text), url=url or None)
+    url = (clean_text(span.url).strip() or None) if span.url is not None else None
+    text = clean_text(span.text)
+    return span if text == span.text and url == span.url else replace(span, text=text, url=url)
 
 
 def _clean_item(item: ListItem) -> ListItem:
@@ -170,24 +173,12 @@ def angle_bracket_result(text: str) -> RuleResult:
     )
 
 
-def _href_filter(tag: str, attribute: str, value: str) -> str | None:
-    """Keep only absolute links: Apple and Spotify have no page to resolve a relative one."""
-    if tag == "a" and attribute == "href" and not re.match(r"(?i)(https?://[^/\s]|mailto:)", value):
-        return None
-    return value
-
-
 def sanitize_podcast_html(text: str) -> str:
-    """The HTML Apple Podcasts and Spotify accept: p, ol, ul, li, a[href] and br only."""
-    return nh3.clean(
-        text,
-        tags=set(PODCAST_TAGS),
-        attributes={"a": {"href"}},
-        url_schemes=set(PODCAST_URL_SCHEMES),
-        link_rel=None,
-        attribute_filter=_href_filter,
-        strip_comments=True,
-    )
+    """The HTML Apple Podcasts and Spotify accept: p, ol, ul, li, a[href] and br only.
+
+    The shared policy of `pipeline.sanitize` (https and mailto links only), with fewer tags.
+    """
+    return sanitize_html(text, PODCAST_TAGS)
 
 
 # --- bytes --------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -107,9 +108,12 @@ class _StrictLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            # types-PyYAML leaves Parser.peek_event unannotated; this pure-Python loader's
+            # events carry yaml.Mark positions.
+            peek_event: Callable[[], yaml.AliasEvent] = self.peek_event
+            mark = cast("yaml.Mark | None", peek_event().start_mark)
             raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not allowed in front matter", event.start_mark
+                None, None, "YAML aliases (*name) are not allowed in front matter", mark
             )
         return super().compose_node(parent, index)
 
@@ -237,8 +241,9 @@ def _date_from_name(path: Path) -> dt.datetime:
         raise SourceError(
             "missing, and the file name does not start with YYYY-MM-DD", path=path, field="date"
         )
+    year, month, day = (int(group) for group in match.groups())
     try:
-        return dt.datetime(*map(int, match.groups()), tzinfo=dt.UTC)
+        return dt.datetime(year, month, day, tzinfo=dt.UTC)
     except ValueError:
         raise SourceError(
             "missing, and the date in the file name is not a real date", path=path, field="date"
@@ -250,7 +255,7 @@ def _youtube_id(node: yaml.Node, path: Path) -> str | None:
     line = node.start_mark.line + 2
     if not isinstance(node, yaml.ScalarNode):
         raise SourceError("expected an 11-character video id", path=path, line=line, field="youtubeID")
-    raw = node.value.strip()
+    raw: str = node.value.strip()
     if node.style is None and raw in ("", "~", "null", "Null", "NULL"):
         return None
     if YOUTUBE_ID.match(raw):

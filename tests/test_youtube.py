@@ -78,11 +78,10 @@ def test_the_seed_episode() -> None:
     assert_youtube_valid(text)
 
 
-def test_the_0_00_intro_is_an_info_line_not_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("INFO", logger="pipeline.formats.youtube")
+def test_the_0_00_intro_is_an_info_line_not_a_warning() -> None:
     rendered = youtube.render(sample_episode(), Settings())
     assert rendered.warnings == []
-    assert "YouTube: chapters start at 0:46, added 0:00 Intro" in caplog.text
+    assert "YouTube: chapters start at 0:46, added 0:00 Intro" in rendered.notes
 
 
 def test_the_front_matter_description_is_the_hook() -> None:

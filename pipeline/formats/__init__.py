@@ -21,6 +21,7 @@ class Rendered:
 
     files: dict[str, bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # news, not problems: "added 0:00 Intro"
 
 
 class FormatModule(Protocol):
@@ -40,5 +41,5 @@ FORMATS: dict[str, str] = {
 
 def load_format(name: str) -> FormatModule:
     """Import the module of one format by its `--only` name."""
-    module: FormatModule = importlib.import_module(f"{__name__}.{FORMATS[name]}")  # type: ignore[assignment]
+    module: FormatModule = importlib.import_module(f"{__name__}.{FORMATS[name]}")
     return module

@@ -9,8 +9,6 @@ joined here rather than in a template because every part is measured as it is dr
 
 from __future__ import annotations
 
-import logging
-
 from ..blocks import blocks_to_text, plain_text
 from ..config import Settings
 from ..model import Block, BulletList, Episode, Paragraph
@@ -42,8 +40,6 @@ from ..platform_rules import (
     warnings_of,
 )
 from . import Rendered
-
-log = logging.getLogger(__name__)
 
 FILE_NAME = "youtube.txt"
 
@@ -150,9 +146,8 @@ def describe(episode: Episode, settings: Settings) -> Description:
 def render(episode: Episode, settings: Settings) -> Rendered:
     """`youtube.txt`; warnings for what the user should fix or know was dropped."""
     description = describe(episode, settings)
-    for note in notes_of(description.results):
-        log.info("%s: %s", episode.source_name, note)
     return Rendered(
         files={FILE_NAME: description.text.encode("utf-8")},
         warnings=warnings_of(description.results),
+        notes=notes_of(description.results),
     )
