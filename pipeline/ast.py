@@ -55,8 +55,20 @@ class Walker:
 
     def inlines(self, nodes: list[PandocNode], mark: Span | None = None) -> Iterator[Span]:
         mark = mark if mark is not None else Span("")
+        words: list[str] = []  # runs of words and spaces become one Span, not one per word
         for node in nodes:
-            yield from self.inline(node, mark)
+            kind = node["t"]
+            if kind == "Str":
+                words.append(node["c"])
+            elif kind in ("Space", "SoftBreak", "LineBreak"):
+                words.append(" ")
+            else:
+                if words:
+                    yield replace(mark, text=BIDI_CONTROLS.sub("", "".join(words)))
+                    words.clear()
+                yield from self.inline(node, mark)
+        if words:
+            yield replace(mark, text=BIDI_CONTROLS.sub("", "".join(words)))
 
     def inline(self, node: PandocNode, mark: Span) -> Iterator[Span]:
         kind: str = node["t"]
@@ -204,12 +216,12 @@ def tidy(spans: Any) -> tuple[Span, ...]:
         if not text:
             continue
         previous_space = text.endswith(" ")
-        out.append(replace(span, text=text))
+        out.append(span if text == span.text else replace(span, text=text))
     while out:
         last = out[-1]
         stripped = last.text.rstrip(" ")
         if stripped:
-            out[-1] = replace(last, text=stripped)
+            out[-1] = last if stripped == last.text else replace(last, text=stripped)
             break
         out.pop()
     return tuple(out)

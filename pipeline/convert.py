@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import subprocess
 import tempfile
@@ -101,9 +102,9 @@ class Batch:
     the memory cap, fails alone and the batch restarts after it.
     """
 
-    def __init__(self, bodies: Sequence[tuple[str, Path | str]], timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, bodies: Sequence[tuple[str, Path | str]], timeout: float | None = None) -> None:
         self.paths = [path for _, path in bodies]
-        self.timeout = timeout
+        self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
         self._folder = tempfile.TemporaryDirectory(prefix="pipeline-pandoc-")
         self._root = Path(self._folder.name)
         for index, (body, _) in enumerate(bodies):
@@ -120,7 +121,9 @@ class Batch:
         command = [*_pandoc_command(), "lua", str(LUA_BATCH), str(list_file), READER, str(LUA_FILTER)]
         with (self._root / f"stderr-{indexes[0]}").open("wb") as stderr:
             # unbuffered: the selector below must see every line pandoc writes
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, bufsize=0)
+            # TMPDIR: `pandoc lua` leaves an empty pandoc-hist* file there; keep it in our folder
+            env = {**os.environ, "TMPDIR": str(self._root)}
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, bufsize=0, env=env)
         return process, indexes[0]
 
     def results(self) -> list[Converted]:

@@ -1,0 +1,106 @@
+"""Batched pandoc: the same ASTs as one process per body, and every body keeps its own limits."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline import convert
+from pipeline.build import build
+from pipeline.config import Settings
+from pipeline.convert import Batch, body_to_ast
+from pipeline.errors import ConversionError, SourceError
+from pipeline.normalize import normalize_file, prepare
+from pipeline.source import read_post
+from pipeline.stream import batch_sizes, normalized
+
+from .conftest import CORPUS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _bodies(settings: Settings) -> list[tuple[str, Path]]:
+    bodies = []
+    for path in sorted(CORPUS.glob("*/*.m*")) + sorted((FIXTURES / "hostile").glob("*.md")):
+        prepared = prepare(read_post(path), settings)
+        bodies.append((prepared.body.replace("{PORT}", "9"), path))
+    return bodies
+
+
+def test_a_batch_gives_the_asts_one_pandoc_per_body_gives(settings: Settings) -> None:
+    bodies = _bodies(settings)
+    assert len(bodies) > 30
+    batched = Batch(bodies).results()
+    for (body, path), ast in zip(bodies, batched, strict=True):
+        assert ast == body_to_ast(body, path), path
+
+
+def test_a_body_over_the_time_limit_fails_alone() -> None:
+    slow = "<div>" * 200_000  # pandoc's HTML reader needs seconds for this
+    results = Batch([("First.", "a.md"), (slow, "slow.md"), ("Third.", "c.md")], timeout=0.3).results()
+    assert isinstance(results[0], dict)
+    assert isinstance(results[1], ConversionError)
+    assert "took over 0.3 s" in str(results[1])
+    assert str(results[1]).startswith("slow.md")
+    assert isinstance(results[2], dict)
+    assert results[2]["blocks"][0]["c"][0]["c"] == "Third."
+
+
+def test_a_body_over_the_memory_cap_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under `pandoc lua` the RTS may thrash near the cap instead of exiting: the time limit
+    # catches that, so either message is this body's own failure.
+    monkeypatch.setattr(convert, "MEMORY_LIMIT", "40M")
+    huge = "word " * 200_000
+    results = Batch([("First.", "a.md"), (huge, "huge.md"), ("Third.", "c.md")], timeout=3).results()
+    assert isinstance(results[1], ConversionError)
+    assert "memory limit" in str(results[1]) or "took over 3 s" in str(results[1])
+    assert [isinstance(r, dict) for r in (results[0], results[2])] == [True, True]
+
+
+def test_a_batch_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    Batch([("One.", "a.md"), ("<div>" * 200_000, "b.md")], timeout=0.2).results()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_sizes_start_small_and_cover_every_post() -> None:
+    assert list(batch_sizes(0)) == []
+    assert list(batch_sizes(1)) == [1]
+    assert list(batch_sizes(40)) == [2, 4, 8, 16, 10]
+    assert all(sum(batch_sizes(n)) == n for n in range(100))
+
+
+def test_the_stream_keeps_order_and_reports_bad_posts_in_place(tmp_path: Path, settings: Settings) -> None:
+    good = sorted((CORPUS / "imported").glob("*.markdown"))
+    bad = tmp_path / "2024-01-01-bad.md"
+    bad.write_text("---\ntitle: [a, list]\n---\nBody.\n", "utf-8")
+    paths = [good[0], bad, *good[1:]]
+    items = list(normalized(paths, settings))
+    assert [i.path for i in items] == paths
+    assert isinstance(items[1].error, SourceError)
+    assert "title" in str(items[1].error)
+    for item in items[:1] + items[2:]:
+        assert item.error is None
+        assert item.episode == normalize_file(item.path, settings)
+
+
+def test_a_post_pandoc_cannot_convert_fails_alone_in_a_build(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(convert, "MEMORY_LIMIT", "40M")
+    monkeypatch.setattr(convert, "TIMEOUT_SECONDS", 3)
+    src = tmp_path / "posts"
+    shutil.copytree(CORPUS / "imported", src)
+    heavy = src / "2024-01-01-heavy.md"
+    heavy.write_text("---\ntitle: Heavy\n---\n" + "word " * 200_000, "utf-8")
+    summary = build(src, tmp_path / "out", settings, jobs=1, only=["post", "chapters"])
+    failed = {Path(r.source).name: r.error for r in summary.failed}
+    assert list(failed) == ["2024-01-01-heavy.md"]
+    assert "pandoc" in str(failed["2024-01-01-heavy.md"])
+    assert summary.count("built") == 5
+    assert not (tmp_path / "out" / "2024-01-01-heavy").exists()
