@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,9 @@ from .build import BuildSummary, build
 from .config import Settings
 from .convert import pandoc_path
 
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = PROJECT_DIR / "samples"
+CONFIG = [""]  # the pyproject.toml the builds in fresh interpreters read (set by run_bench)
 
 
 def synthetic_archive(folder: Path, count: int, samples: Path = SAMPLES_DIR) -> list[Path]:
@@ -54,53 +55,85 @@ def synthetic_archive(folder: Path, count: int, samples: Path = SAMPLES_DIR) -> 
 
 
 @dataclass
-class Timed:
-    seconds: float
-    summary: BuildSummary | None = None
-
-
-@dataclass
 class BenchReport:
     posts: int
+    repeat: int
     figures: dict[str, float] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         f = self.figures
-        out = [f"synthetic archive: {self.posts} posts (cycled from samples/)"]
-        for key in (
-            "full_1_worker",
-            "full_2_workers",
-            "noop",
-            "one_change",
-            "floor_weasyprint",
-            "cli_loop",
-        ):
+        out = [
+            f"synthetic archive: {self.posts} posts (cycled from samples/); "
+            f"medians of {self.repeat} runs, each build in a fresh interpreter"
+        ]
+        rates = ("full_1_worker", "full_2_workers", "floor_weasyprint", "cli_loop")
+        for key in (*rates, "startup_weasyprint", "noop", "one_change", "noop_archive"):
             if key in f:
-                out.append(
-                    f"  {key:<18} {f[key]:8.2f} s  ({self.posts / f[key]:.1f} posts/s)"
-                    if key.startswith(("full", "floor", "cli"))
-                    else f"  {key:<18} {f[key]:8.3f} s"
-                )
+                rate = f"  ({self.posts / f[key]:.1f} posts/s)" if key in rates else ""
+                out.append(f"  {key:<22} {f[key]:8.3f} s{rate}")
         out.append(
             "per-post stage medians (ms): "
             + ", ".join(f"{k} {v * 1000:.1f}" for k, v in sorted(self.stages.items()))
         )
-        for key in ("ratio_vs_floor", "speedup_2_workers", "speedup_vs_cli_loop"):
+        for key in (
+            "ratio_vs_floor",
+            "ratio_vs_floor_after_startup",
+            "speedup_2_workers",
+            "speedup_vs_cli_loop",
+        ):
             if key in f:
-                out.append(f"  {key:<22} {f[key]:.2f}")
-        for key in ("peak_rss_main_mb", "peak_rss_workers_mb"):
+                out.append(f"  {key:<30} {f[key]:.2f}")
+        for key in ("peak_rss_half_mb", "peak_rss_full_mb", "peak_rss_pandoc_mb", "peak_rss_2_workers_mb"):
             if key in f:
-                out.append(f"  {key:<22} {f[key]:.0f}")
+                out.append(f"  {key:<30} {f[key]:.0f}")
         out += [f"  note: {n}" for n in self.notes]
         return out
 
 
-def _timed(action: Callable[[], BuildSummary | None]) -> Timed:
+@dataclass
+class ChildBuild:
+    """What a build in a fresh interpreter reported."""
+
+    seconds: float  # the whole interpreter, start to exit, as the user waits for it
+    built: int
+    failed: int
+    weasyprint_imported: bool
+    peak_rss_mb: float  # the build's own process
+    peak_rss_children_mb: float  # its largest child: a worker, or a pandoc process
+    stages: dict[str, float]
+
+
+def child_build(src: str, out: str, jobs: int, only: str = "", config: str = "") -> None:
+    """Run one build and print its figures as JSON (called in a fresh interpreter)."""
+    from .config import load_settings
+
+    settings = load_settings(Path(config) if config else None)
     started = time.perf_counter()
-    summary = action()
-    return Timed(time.perf_counter() - started, summary)
+    summary = build(Path(src), Path(out), settings, jobs=jobs, only=only.split(",") if only else None)
+    figures = {
+        "seconds": time.perf_counter() - started,
+        "built": summary.count("built"),
+        "failed": len(summary.failed),
+        "weasyprint_imported": "weasyprint" in sys.modules,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "stages": _stage_medians(summary),
+    }
+    sys.stdout.write(json.dumps(figures) + "\n")
+
+
+def _fresh_build(src: Path, out: Path, jobs: int, only: str = "") -> ChildBuild:
+    code = (
+        f"from pipeline.bench import child_build; child_build({str(src)!r}, {str(out)!r}, {jobs}, {only!r})"
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_DIR
+    )
+    wall = time.perf_counter() - started
+    return ChildBuild(**{**json.loads(done.stdout.strip().splitlines()[-1]), "seconds": wall})
 
 
 def _stage_medians(summary: BuildSummary) -> dict[str, float]:
@@ -111,39 +144,58 @@ def _stage_medians(summary: BuildSummary) -> dict[str, float]:
     return {stage: statistics.median(values) for stage, values in stages.items()}
 
 
-def _noop_in_fresh_process(src: Path, out: Path) -> tuple[float, bool, int]:
-    """A no-op rebuild timed inside a new interpreter: seconds, whether WeasyPrint was imported, posts built."""
-    code = (
-        "import sys, time, json; from pathlib import Path; t=time.perf_counter();"
-        "from pipeline.build import build; from pipeline.config import load_settings;"
-        f"s=build(Path({str(src)!r}), Path({str(out)!r}), load_settings(), jobs=2);"
-        "print(json.dumps([time.perf_counter()-t, 'weasyprint' in sys.modules, s.count('built')]))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    seconds, imported, built = json.loads(done.stdout.strip().splitlines()[-1])
-    return float(seconds), bool(imported), int(built)
-
-
-def _floor(src: Path, settings: Settings) -> float:
-    """The same PDFs rendered by WeasyPrint alone, one warm process, HTML prepared beforehand."""
+def _pdf_documents(src: Path, settings: Settings) -> list[str]:
     from .formats import shownotes
     from .normalize import normalize_file
 
     options = shownotes.pdf_options(settings)
-    documents = [
+    return [
         shownotes.episode_html(normalize_file(p, settings), settings, options) for p in sorted(src.iterdir())
     ]
+
+
+def _floor(documents: list[str], settings: Settings) -> float:
+    """The same PDFs rendered by WeasyPrint alone, one warm process, HTML prepared beforehand."""
+    from .formats import shownotes
+
     shownotes.html_to_pdf(documents[0], settings)  # warm: imports, fonts, stylesheets
     started = time.perf_counter()
     for html in documents:
         shownotes.html_to_pdf(html, settings)
     return time.perf_counter() - started
+
+
+def child_startup() -> None:
+    """Print what WeasyPrint costs once per process: the import and the first render's extra time."""
+    from .config import load_settings
+
+    settings = load_settings()
+    documents = _pdf_documents(SAMPLES_DIR, settings)
+    started = time.perf_counter()
+    from .formats import shownotes
+
+    shownotes._weasyprint()
+    imported = time.perf_counter()
+    shownotes.html_to_pdf(documents[0], settings)
+    first = time.perf_counter()
+    again = []
+    for _ in range(3):
+        begin = time.perf_counter()
+        shownotes.html_to_pdf(documents[0], settings)
+        again.append(time.perf_counter() - begin)
+    extra = (first - imported) - statistics.median(again)
+    sys.stdout.write(json.dumps((imported - started) + extra) + "\n")
+
+
+def _startup() -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", "from pipeline.bench import child_startup; child_startup()"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_DIR,
+    )
+    return float(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def _cli_loop(src: Path, work: Path) -> float | None:
@@ -153,7 +205,8 @@ def _cli_loop(src: Path, work: Path) -> float | None:
         return None
     script = (
         'for f in "$SRC"/*; do b=$(basename "$f"); '
-        f'"{pandoc_path()}" --sandbox -s -f commonmark_x -t html5 --metadata title=x "$f" -o "$OUT/$b.html" && '
+        f'"{pandoc_path()}" --sandbox -s -f commonmark_x -t html5 --metadata title=x '
+        '"$f" -o "$OUT/$b.html" && '
         f'"{weasyprint}" -q "$OUT/$b.html" "$OUT/$b.pdf"; done'
     )
     started = time.perf_counter()
@@ -165,43 +218,97 @@ def _cli_loop(src: Path, work: Path) -> float | None:
     return time.perf_counter() - started
 
 
-def run_bench(count: int, settings: Settings, keep: Path | None = None) -> BenchReport:
-    """Build a synthetic archive of `count` posts several ways and compare."""
-    report = BenchReport(count)
+def _noop_archive(root: Path, count: int, repeat: int) -> tuple[float, ChildBuild]:
+    """A no-op rebuild of `count` posts: median seconds, and the last run's figures.
+
+    The archive is built once with the fast formats only (a full build of 1,000 posts takes
+    minutes); deciding to skip a post reads the same manifest whatever the formats.
+    """
+    src, out = root / "noop-posts", root / "noop-out"
+    synthetic_archive(src, count)
+    _fresh_build(src, out, 2, "post,chapters")
+    runs = [_fresh_build(src, out, 2, "post,chapters") for _ in range(repeat)]
+    return statistics.median(r.seconds for r in runs), runs[-1]
+
+
+def _median_build(src: Path, root: Path, jobs: int, repeat: int) -> tuple[float, list[ChildBuild]]:
+    runs = []
+    for number in range(repeat):
+        out = root / f"out-{jobs}-{number}"
+        runs.append(_fresh_build(src, out, jobs))
+        shutil.rmtree(out, ignore_errors=True)
+    return statistics.median(r.seconds for r in runs), runs
+
+
+def run_bench(
+    count: int, settings: Settings, repeat: int = 3, noop_posts: int = 1000, keep: Path | None = None
+) -> BenchReport:
+    """Build a synthetic archive of `count` posts several ways and compare, side by side."""
+    report = BenchReport(count, repeat)
+    CONFIG[0] = settings.source if Path(settings.source).is_file() else ""
     root = Path(tempfile.mkdtemp(prefix="pipeline-bench-")) if keep is None else keep
     try:
-        src = root / "posts"
+        src, half = root / "posts", root / "half"
         synthetic_archive(src, count)
-        one = _timed(lambda: build(src, root / "out1", settings, jobs=1))
-        two = _timed(lambda: build(src, root / "out2", settings, jobs=2))
-        assert one.summary is not None
-        assert two.summary is not None
-        failed = len(one.summary.failed) + len(two.summary.failed)
+        synthetic_archive(half, count // 2)
+        documents = _pdf_documents(src, settings)
+        ones, twos, floors = [], [], []
+        for _ in range(repeat):  # interleaved, so a noisy neighbour hits each side alike
+            ones += _median_build(src, root, 1, 1)[1]
+            twos += _median_build(src, root, 2, 1)[1]
+            floors.append(_floor(documents, settings))
+        one = statistics.median(r.seconds for r in ones)
+        two = statistics.median(r.seconds for r in twos)
+        floor = statistics.median(floors)
+        failed = sum(r.failed for r in ones + twos)
         if failed:
             report.notes.append(f"{failed} post build(s) failed: the figures are not comparable")
-        report.figures["full_1_worker"] = one.seconds
-        report.figures["full_2_workers"] = two.seconds
-        report.stages = _stage_medians(one.summary)
-        noop_seconds, imported, built = _noop_in_fresh_process(src, root / "out2")
-        report.figures["noop"] = noop_seconds
-        report.notes.append(
-            f"no-op rebuild: built {built}, imported WeasyPrint: {'yes' if imported else 'no'}"
-        )
+        report.figures |= {"full_1_worker": one, "full_2_workers": two, "floor_weasyprint": floor}
+        report.stages = {
+            stage: statistics.median(r.stages[stage] for r in ones if stage in r.stages)
+            for stage in ones[0].stages
+        }
+        startup = _startup()
+        report.figures["startup_weasyprint"] = startup
+        report.figures["ratio_vs_floor"] = one / floor
+        report.figures["ratio_vs_floor_after_startup"] = (one - startup) / floor
+        report.figures["speedup_2_workers"] = one / two
+
+        out = root / "out"
+        _fresh_build(src, out, 2)
+        noop = [_fresh_build(src, out, 2) for _ in range(repeat)]
+        report.figures["noop"] = statistics.median(r.seconds for r in noop)
         first = sorted(src.iterdir())[0]
         first.write_text(first.read_text("utf-8") + "\nOne more sentence for the benchmark.\n", "utf-8")
-        report.figures["one_change"] = _timed(lambda: build(src, root / "out2", settings, jobs=2)).seconds
-        report.figures["floor_weasyprint"] = _floor(src, settings)
-        (root / "cli").mkdir(exist_ok=True)
-        cli = _cli_loop(src, root / "cli")
+        report.figures["one_change"] = _fresh_build(src, out, 2).seconds
+
+        halves = _fresh_build(half, root / "out-half", 1)
+        report.figures["peak_rss_half_mb"] = halves.peak_rss_mb
+        report.figures["peak_rss_full_mb"] = statistics.median(r.peak_rss_mb for r in ones)
+        report.figures["peak_rss_pandoc_mb"] = statistics.median(r.peak_rss_children_mb for r in ones)
+        report.figures["peak_rss_2_workers_mb"] = statistics.median(r.peak_rss_children_mb for r in twos)
+
+        if noop_posts:
+            seconds, last = _noop_archive(root, noop_posts, max(repeat, 3))
+            report.figures["noop_archive"] = seconds
+            report.notes.append(
+                f"noop_archive: no-op rebuild of {noop_posts} posts: built {last.built}, "
+                f"imported WeasyPrint: {'yes' if last.weasyprint_imported else 'no'}"
+            )
+        report.notes.append(
+            f"noop: built {noop[-1].built}, imported WeasyPrint: "
+            f"{'yes' if noop[-1].weasyprint_imported else 'no'}"
+        )
+        cli = _cli_loop(src, root)
         if cli is None:
             report.notes.append("weasyprint command not on PATH: CLI loop skipped")
         else:
             report.figures["cli_loop"] = cli
-            report.figures["speedup_vs_cli_loop"] = cli / one.seconds
-        report.figures["ratio_vs_floor"] = one.seconds / report.figures["floor_weasyprint"]
-        report.figures["speedup_2_workers"] = one.seconds / two.seconds
-        report.figures["peak_rss_main_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        report.figures["peak_rss_workers_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            report.figures["speedup_vs_cli_loop"] = cli / one
+        report.notes.append(
+            "startup_weasyprint: importing WeasyPrint plus its first render's extra time, paid once "
+            "per process; the floor is measured warm, so it has none"
+        )
     finally:
         if keep is None:
             shutil.rmtree(root, ignore_errors=True)

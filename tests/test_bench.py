@@ -1,0 +1,28 @@
+"""The benchmark's pieces: the synthetic archive and builds timed in fresh interpreters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.bench import _fresh_build, synthetic_archive
+from pipeline.source import read_post
+
+
+def test_the_synthetic_archive_has_distinct_valid_posts(tmp_path: Path) -> None:
+    paths = synthetic_archive(tmp_path, 12)
+    assert len({p.name for p in paths}) == 12
+    posts = [read_post(p) for p in paths]
+    assert len({p.front_matter.youtube_id for p in posts}) == 12
+    assert len({p.front_matter.title for p in posts}) == 12
+
+
+def test_a_noop_rebuild_in_a_fresh_interpreter_imports_no_renderer(tmp_path: Path) -> None:
+    src = tmp_path / "posts"
+    synthetic_archive(src, 6)
+    first = _fresh_build(src, tmp_path / "out", 2)
+    assert (first.built, first.failed) == (6, 0)
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    again = _fresh_build(src, tmp_path / "out", 2)
+    assert (again.built, again.failed, again.weasyprint_imported) == (0, 0, False)
+    after = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert after == before  # not one file rewritten, the manifest included
