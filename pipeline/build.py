@@ -14,9 +14,10 @@ import shutil
 import tempfile
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 POST_SUFFIXES = (".md", ".markdown")
 MANIFEST = ".manifest.json"
 PACKAGE_DIR = Path(__file__).resolve().parent
-MAX_BATCH = 16  # posts per worker task
+AHEAD_PER_WORKER = 3  # posts handed to the pool before the oldest one's result is awaited
 
 
 @dataclass
@@ -230,38 +231,37 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Batch:
-    """Posts built by one worker, with what every post of the build shares."""
+class Target:
+    """What every post of one build shares; crosses to the workers with each post."""
 
-    jobs: tuple[Job, ...]
     out: Path
     settings: Settings
     formats: tuple[str, ...]
     strict: bool
 
 
-def finish_post(item: Normalized, job: Job, batch: Batch) -> PostResult:
+def finish_post(item: Normalized, job: Job, target: Target) -> PostResult:
     """Render and write one normalized post; never raises for the user's mistakes."""
     path = job.path
     result = PostResult(safe_stem(path), str(path), digest=job.digest, timings=dict(item.timings))
     try:
-        target = output_dir(batch.out, path)
+        folder = output_dir(target.out, path)
         if item.error is not None:
             raise item.error
         assert item.episode is not None
         files, result.warnings, result.notes, timings = render_episode(
-            item.episode, batch.settings, batch.formats
+            item.episode, target.settings, target.formats
         )
         result.timings.update(timings)
-        if batch.strict and result.warnings:
+        if target.strict and result.warnings:
             raise PipelineError(f"{len(result.warnings)} warning(s) and --strict is on", path=path)
         started = time.perf_counter()
-        target.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         for name in sorted(files):
-            write_atomic(target / name, files[name])
+            write_atomic(folder / name, files[name])
         for name in job.previous:
             if name not in files:
-                (target / name).unlink(missing_ok=True)
+                (folder / name).unlink(missing_ok=True)
         result.timings["write"] = time.perf_counter() - started
         result.files = sorted(files)
     except PipelineError as exc:
@@ -271,19 +271,6 @@ def finish_post(item: Normalized, job: Job, batch: Batch) -> PostResult:
         result.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
         result.bug = "".join(traceback.format_exception(exc))
     return result
-
-
-def build_batch(batch: Batch) -> Iterator[PostResult]:
-    """Build a batch's posts in order, pandoc converting ahead of the rendering."""
-    from .stream import normalized
-
-    items = normalized([job.path for job in batch.jobs], batch.settings)
-    for job, item in zip(batch.jobs, items, strict=True):
-        yield finish_post(item, job, batch)
-
-
-def _build_batch_in_worker(batch: Batch) -> list[PostResult]:
-    return list(build_batch(batch))
 
 
 # --- the whole build -------------------------------------------------------------------------
@@ -303,17 +290,34 @@ def _save_manifest(out: Path, posts: dict[str, dict[str, object]]) -> None:
     write_atomic(out / MANIFEST, text.encode())
 
 
-def _run(batch: Batch, workers: int) -> Iterator[PostResult]:
-    if workers <= 1 or len(batch.jobs) <= 1:
-        yield from build_batch(batch)
+def _run(jobs: Sequence[Job], target: Target, workers: int) -> Iterator[PostResult]:
+    """Each job's result, in the order given.
+
+    This process reads and normalizes the posts as a stream (pandoc converting ahead in its
+    own process); rendering, the heavy part, runs here with one worker, or in a pool of worker
+    processes fed one post at a time, at most a few posts ahead, so memory stays flat.
+    """
+    from .stream import normalized
+
+    items = normalized([job.path for job in jobs], target.settings)
+    if workers <= 1 or len(jobs) <= 1:
+        for job, item in zip(jobs, items, strict=True):
+            yield finish_post(item, job, target)
         return
-    # a few batches per worker: enough to balance the load, big enough to share pandoc's start-up
-    size = max(1, min(MAX_BATCH, -(-len(batch.jobs) // (workers * 3))))
-    batches = [replace(batch, jobs=batch.jobs[i : i + size]) for i in range(0, len(batch.jobs), size)]
-    with ProcessPoolExecutor(max_workers=min(workers, len(batches))) as pool:
-        # map keeps submission order, so output and errors are reported deterministically.
-        for results in pool.map(_build_batch_in_worker, batches):
-            yield from results
+    ahead = workers * AHEAD_PER_WORKER
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        window: deque[Future[PostResult]] = deque()
+        for job, item in zip(jobs, items, strict=True):
+            if item.error is not None:  # nothing to render: report it from here
+                done: Future[PostResult] = Future()
+                done.set_result(finish_post(item, job, target))
+                window.append(done)
+            else:
+                window.append(pool.submit(finish_post, item, job, target))
+            while len(window) > ahead:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def build(
@@ -371,7 +375,7 @@ def build(
     for skipped in sorted((r for r in results.values() if r.status != "built"), key=lambda r: r.source):
         reporter.post_done(skipped)
     workers = jobs_default() if jobs is None else max(1, jobs)
-    for result in _run(Batch(tuple(pending), out, settings, formats, strict), workers):
+    for result in _run(pending, Target(out, settings, formats, strict), workers):
         results[result.source] = result
         reporter.post_done(result)
 

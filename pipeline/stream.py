@@ -1,7 +1,7 @@
 """Read and normalize many posts as a stream, pandoc converting ahead of the caller.
 
 Posts are read and prepared in small batches; each batch's bodies go to one `pandoc lua`
-process (convert.Batch) that is started before the caller renders the previous batch, so the
+process (convert.Batch) that is started before the caller uses the previous batch, so the
 conversion runs on another core while Python renders. At most two batches are in memory.
 """
 
