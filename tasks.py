@@ -197,16 +197,20 @@ def watch(
 @task(
     help={
         "posts": "number of synthetic posts (10 to 1000; default 20)",
+        "repeat": "runs of each timed build; medians are reported (default 3)",
+        "noop_posts": "size of the archive for the large no-op rebuild; 0 skips it (default 1000)",
         "config": "pyproject.toml to read [tool.pipeline] from",
     }
 )
-def bench(c: Context, posts: int = 20, config: str | None = None) -> None:
+def bench(
+    c: Context, posts: int = 20, repeat: int = 3, noop_posts: int = 1000, config: str | None = None
+) -> None:
     """Time full, no-op and one-post builds of a synthetic archive against WeasyPrint alone and a CLI loop."""
     from pipeline.bench import run_bench
 
     if not 10 <= posts <= 1000:
         raise Exit("error: --posts must be between 10 and 1000", code=2)
-    for line in run_bench(posts, _settings(config)).lines():
+    for line in run_bench(posts, _settings(config), repeat=max(1, repeat), noop_posts=noop_posts).lines():
         print(line)
 
 
@@ -221,3 +225,36 @@ def test(c: Context, k: str = "", x: bool = False) -> None:
 def goldens(c: Context) -> None:
     """Regenerate the golden files under tests/golden/ (review the diff before committing)."""
     c.run(f"{sys.executable} -m pytest -q -k golden", env={"UPDATE_GOLDEN": "1"}, pty=False)
+
+
+@task(
+    help={
+        "seconds": "stop after this many seconds (default 60 when --examples is not given)",
+        "examples": "stop after this many inputs",
+        "seed": "random seed: the same seed tries the same inputs in the same order",
+        "pdf": "also render show-notes.pdf (slower)",
+        "out": "folder for reproducers of failing inputs (default: out/fuzz)",
+    }
+)
+def fuzz(
+    c: Context, seconds: int = 0, examples: int = 0, seed: int = 0, pdf: bool = False, out: str = "out/fuzz"
+) -> None:
+    """Mutate the corpus, bad and hostile posts and check the pipeline only ever fails cleanly."""
+    from pipeline.errors import PipelineError
+    from pipeline.fuzz import run_fuzz
+
+    try:
+        report = run_fuzz(
+            _settings(None),
+            seed=seed,
+            examples=examples or None,
+            seconds=seconds or (None if examples else 60),
+            pdf=pdf,
+            out=Path(out),
+        )
+    except PipelineError as exc:
+        raise _fail(exc) from None
+    for line in report.lines():
+        print(line)
+    if report.failures:
+        raise Exit(f"{len(report.failures)} failing input(s) saved under {out}", code=1)

@@ -124,13 +124,23 @@ def blocks_to_markdown(blocks: Iterable[Block]) -> str:
 # --- HTML ---------------------------------------------------------------------------------
 
 
+def html_text(text: str) -> str:
+    """Text escaped as nh3 (html5ever) writes it, `&nbsp;` included: sanitizing changes nothing."""
+    return html.escape(text, quote=False).replace("\u00a0", "&nbsp;")
+
+
+def html_attribute(value: str) -> str:
+    """A double-quoted attribute value escaped as nh3 writes it (`'` stays as it is)."""
+    return html_text(value).replace('"', "&quot;")
+
+
 def spans_to_html(spans: Inlines) -> str:
     """Escaped HTML for inline spans (`a`, `strong`, `em`, `code`)."""
     out: list[str] = []
     for url, run in _link_runs(_merge_marks(spans)):
         inner = ""
         for span in run:
-            text = html.escape(span.text, quote=False)
+            text = html_text(span.text)
             if span.code:
                 text = f"<code>{text}</code>"
             if span.emph:
@@ -141,7 +151,7 @@ def spans_to_html(spans: Inlines) -> str:
         if url is None:
             out.append(inner)
         else:
-            out.append(f'<a href="{html.escape(url, quote=True)}">{inner}</a>')
+            out.append(f'<a href="{html_attribute(url)}">{inner}</a>')
     return "".join(out)
 
 

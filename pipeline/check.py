@@ -72,9 +72,8 @@ def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKE
             continue
         if episode.youtube_id:
             if episode.youtube_id in seen_ids:
-                archive.append(
-                    f"youtubeID {episode.youtube_id} is used by {seen_ids[episode.youtube_id]} and {path.name}"
-                )
+                first = seen_ids[episode.youtube_id]
+                archive.append(f"youtubeID {episode.youtube_id} is used by {first} and {path.name}")
             else:
                 seen_ids[episode.youtube_id] = path.name
     return ArchiveCheck(sorted(checks, key=lambda c: c.source), archive)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,27 @@ def test_write_atomic_leaves_no_temporary_file_on_failure(tmp_path: Path) -> Non
         write_atomic(target, Boom(b"new"))
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_pdf_over_its_time_limit_fails_only_that_post(tmp_path: Path, settings: Settings, jobs: int) -> None:
+    src, out = tmp_path / "posts", tmp_path / "out"
+    src.mkdir()
+    good = shutil.copy(sorted((CORPUS / "imported").glob("*.markdown"))[0], src)
+    # A thousand-line chapter table: quick to normalize, seconds of WeasyPrint layout.
+    chapters = "\n".join(f"- {s // 3600}:{s // 60 % 60:02d}:{s % 60:02d} Chapter {s}" for s in range(0, 15000, 10))
+    body = "".join(f"Paragraph {i} of a very long body.\n\n" for i in range(1000))
+    (src / "2024-01-01-huge.md").write_text(
+        f"---\ntitle: Huge\ndate: 2024-01-01\nyoutubeID: IOC2k5k8oto\n---\n{body}## Chapters\n\n{chapters}\n"
+    )
+    limited = replace(settings, formats={**settings.formats, "pdf": {**settings.table("pdf"), "timeout": 2}})
+    summary = build(src, out, limited, jobs=jobs)
+    by_stem = {r.stem: r for r in summary.results}
+    huge = by_stem["2024-01-01-huge"]
+    assert huge.status == "failed" and huge.bug is None
+    assert huge.error == "2024-01-01-huge.md: show-notes.pdf: rendering took longer than 2 s (pdf.timeout)"
+    assert not (out / "2024-01-01-huge").exists()
+    built = by_stem[Path(good).stem]
+    assert built.status == "built" and "show-notes.pdf" in built.files
+    assert (out / Path(good).stem / "show-notes.pdf").read_bytes().startswith(b"%PDF")
+    assert not list(out.rglob(".*.tmp"))

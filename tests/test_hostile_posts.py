@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 
 from pipeline.build import build
 from pipeline.config import Settings
+from pipeline.source import BIDI_CONTROLS
 
 from .conftest import FIXTURES, SEED
 
@@ -101,6 +103,18 @@ def test_nothing_from_the_machine_or_scripts_in_outputs(
                 b"\xe2\x80\xae",
             ):
                 assert bad not in lowered, (path, bad)
+            # Same rules in text outputs as in HTML: no data: URL, no bidi control of any kind.
+            assert not re.search(rb"(?<![a-z])data:(?!\s)", lowered), path
+            assert not BIDI_CONTROLS.search(data.decode("utf-8")), path
+
+
+def test_text_outputs_of_hostile_posts_were_written(
+    hostile_build: tuple[Path, object, list[str]],
+) -> None:
+    root, _, _ = hostile_build
+    for stem in ("2024-01-01-js-links", "2024-01-01-bidi-controls", "2024-01-01-emoji-cjk-rtl"):
+        for name in ("youtube.txt", "newsletter.txt", "newsletter.html", "podcast.html"):
+            assert (root / "out" / stem / name).is_file(), (stem, name)
 
 
 def test_bad_chapters_are_reported_not_reordered(

@@ -295,6 +295,8 @@ def test_unusable_links_become_text_with_a_warning(project_settings: Settings) -
         Span("relative", url="/2024/01/01/post.html"),
         Span(" and "),
         Span("data", url="data:text/html,hi"),
+        Span(" and "),
+        Span("plain http", url="http://old.example.org/"),
     )
     episode = sample_episode(sections=(Section("summary", None, (Paragraph(spans),)),))
     rendered = render(episode, project_settings)
@@ -302,9 +304,11 @@ def test_unusable_links_become_text_with_a_warning(project_settings: Settings) -
     assert b"javascript:" not in html
     assert b"data:" not in html
     assert b"/2024/01/01/post.html" not in html
-    assert b"bad and relative and data" in html
-    assert len(rendered.warnings) == 3
+    assert b"http://old.example.org/" not in html
+    assert b"bad and relative and data and plain http" in html
+    assert len(rendered.warnings) == 4
     assert all("kept as text only" in w for w in rendered.warnings)
+    assert "an http:// link" in rendered.warnings[-1]
 
 
 def test_a_non_https_substack_url_is_left_out(project_settings: Settings) -> None:

@@ -108,12 +108,19 @@ def test_unsafe_links_and_markup_are_removed() -> None:
             Span("there", url="/relative/page"),
             Span(" <script>alert(2)</script> & "),
             Span("code", code=True),
+            Span(" and "),
+            Span("old", url="http://old.example.org/page"),
         )
     )
-    text = _html(sample_episode(sections=(Section("summary", None, (summary,)),)))
+    episode = sample_episode(sections=(Section("summary", None, (summary,)),))
+    rendered = podcast.render(episode, Settings())
+    text = rendered.files["podcast.html"].decode("utf-8")
+    # Links outside the shared policy (https, mailto) become text, each with a warning.
     assert text.startswith(
-        "<p>Click <a>here</a> or <a>there</a> &lt;script&gt;alert(2)&lt;/script&gt; &amp; code</p>"
+        "<p>Click here or there &lt;script&gt;alert(2)&lt;/script&gt; &amp; code and old</p>"
     )
+    unlinked = [w for w in rendered.warnings if "kept as text only" in w]
+    assert len(unlinked) == 3 and any("'http://old.example.org/page'" in w for w in unlinked)
     assert_podcast_valid(text)
 
 

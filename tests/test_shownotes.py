@@ -239,17 +239,22 @@ def test_only_web_links_become_links() -> None:
                             Span("bad", url="javascript:alert(1)"),
                             Span(" local", url="file:///etc/passwd"),
                             Span(" ok", url="https://example.org/ok"),
+                            Span(" old", url="http://old.example.org/"),
                         )
                     ),
                 ),
             ),
         )
     )
-    pdf = PdfReader(io.BytesIO(shownotes.render(episode, _settings()).files["show-notes.pdf"]))
+    rendered = shownotes.render(episode, _settings())
+    pdf = PdfReader(io.BytesIO(rendered.files["show-notes.pdf"]))
     uris = _link_uris(pdf)
     assert "https://example.org/ok" in uris
-    assert not [u for u in uris if u.startswith(("javascript:", "file:"))]
-    assert "bad local ok" in _text(pdf)
+    assert not [u for u in uris if u.startswith(("javascript:", "file:", "http:"))]
+    assert "bad local ok old" in _text(pdf)
+    # The shared policy keeps https and mailto links; every other one is reported, never silent.
+    unlinked = [w for w in rendered.warnings if "kept as text only" in w]
+    assert len(unlinked) == 3 and any("'http://old.example.org/'" in w for w in unlinked)
 
 
 def test_episode_without_video_has_no_qr_or_chapter_links() -> None:
@@ -327,7 +332,7 @@ def test_unusual_title_is_shown_whole() -> None:
 
 
 class _Counter(BaseHTTPRequestHandler):
-    requests: list[str] = []  # noqa: RUF012 - shared on purpose: the server makes one per request
+    requests: list[str] = []  # shared on purpose: the server makes one handler per request
 
     def do_GET(self) -> None:
         self.requests.append(self.path)
@@ -476,3 +481,46 @@ def test_corpus_posts_render_without_warnings(path: Path) -> None:
     uris = _link_uris(reader)
     assert all(episode.chapter_url(c) in uris for c in episode.chapters)
     assert len(reader.pages) <= 2
+
+
+# --- time limit ---------------------------------------------------------------------------
+
+_SLOW_HTML = '<html lang="en"><head><title>t</title></head><body>' + "<p>words and more words</p>" * 4000
+
+
+def test_timeout_is_a_positive_number() -> None:
+    assert pdf_options(Settings()).timeout == 60.0
+    assert pdf_options(_settings(timeout=5)).timeout == 5.0
+    for bad in (0, -1, "10", True):
+        with pytest.raises(ConfigError, match="timeout: expected a positive number"):
+            pdf_options(_settings(timeout=bad))
+
+
+def test_a_render_over_the_limit_fails_and_restores_the_alarm() -> None:
+    import signal
+
+    def mine(signum: int, frame: object) -> None:
+        raise AssertionError("the previous timer fired during the test")
+
+    previous = signal.signal(signal.SIGALRM, mine)
+    signal.setitimer(signal.ITIMER_REAL, 300)
+    try:
+        with pytest.raises(RenderError) as caught:
+            html_to_pdf(_SLOW_HTML, _settings(timeout=0.2))
+        assert str(caught.value) == "show-notes.pdf: rendering took longer than 0.2 s (pdf.timeout)"
+        assert signal.getsignal(signal.SIGALRM) is mine
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 200 < remaining <= 300
+        assert html_to_pdf(_SLOW_HTML[:2000], _settings(timeout=30)).pdf.startswith(b"%PDF")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_outside_the_main_thread_there_is_no_limit() -> None:
+    results: list[object] = []
+    html = _SLOW_HTML[:20000]
+    thread = threading.Thread(target=lambda: results.append(html_to_pdf(html, _settings(timeout=0.001))))
+    thread.start()
+    thread.join()
+    assert len(results) == 1 and results[0].pdf.startswith(b"%PDF")  # type: ignore[attr-defined]

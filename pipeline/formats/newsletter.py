@@ -25,6 +25,8 @@ from ..chapters import format_time
 from ..config import Settings
 from ..errors import ConfigError, RenderError
 from ..model import Block, BulletList, Episode, ListItem, Paragraph, Span
+from ..sanitize import is_allowed_url, sanitize_html, unlinked_message
+from ..source import BIDI_CONTROLS
 from ..templating import render_template
 from . import Rendered
 
@@ -156,22 +158,19 @@ def newsletter_options(settings: Settings) -> NewsletterOptions:
 # --- content, converted in Python before the templates ------------------------------------
 
 
-def _link_problem(url: str) -> str | None:
-    """Why a link in the body cannot go into an email (None when it can)."""
+def _link_usable(url: str) -> bool:
+    """True when a link in the body can go into an email: the sanitizer's policy, with a host."""
     parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.hostname:
-        return None
-    if parts.scheme == "mailto" and "@" in parts.path:
-        return None
-    return "not an absolute http(s) or mailto link"
+    has_target = bool(parts.hostname) if parts.scheme.lower() == "https" else "@" in parts.path
+    return is_allowed_url(url) and has_target
 
 
 def _safe_spans(spans: tuple[Span, ...], warnings: list[str]) -> tuple[Span, ...]:
     """The spans with every unusable link turned into plain text (and a warning each)."""
     out = []
     for span in spans:
-        if span.url is not None and (problem := _link_problem(span.url)) is not None:
-            warnings.append(f"newsletter: link {span.url!r} kept as text only: {problem}")
+        if span.url is not None and not _link_usable(span.url):
+            warnings.append(f"newsletter: {unlinked_message(span.url)}")
             span = dataclasses.replace(span, url=None)
         out.append(span)
     return tuple(out)
@@ -309,6 +308,11 @@ def _inline_css(document: str) -> str:
     return str(inliner.inline(document))
 
 
+def _fragment(blocks: tuple[Block, ...]) -> str:
+    """Post content as HTML, through the shared allow-list (a no-op on checked blocks)."""
+    return sanitize_html(blocks_to_html(blocks))
+
+
 def _html(content: _Content, settings: Settings, opts: NewsletterOptions) -> str:
     """The email-safe HTML document, CSS inlined."""
     document = render_template(
@@ -317,16 +321,17 @@ def _html(content: _Content, settings: Settings, opts: NewsletterOptions) -> str
         show_name=settings.show_name,
         accent=opts.accent_color,
         c=content,
-        # Only HTML made by blocks.py from checked blocks is marked safe in the template.
-        summary_html=blocks_to_html(content.summary),
-        chapter_blocks_html=blocks_to_html(content.chapter_blocks),
-        sections_html=[(s.heading, blocks_to_html(s.blocks)) for s in content.sections],
+        # Only HTML made by blocks.py from checked blocks, then sanitized, is marked safe.
+        summary_html=_fragment(content.summary),
+        chapter_blocks_html=_fragment(content.chapter_blocks),
+        sections_html=[(s.heading, _fragment(s.blocks)) for s in content.sections],
         thumbnail_width=THUMBNAIL_WIDTH,
         thumbnail_height=THUMBNAIL_HEIGHT,
         footer_text=_footer_text(settings, opts),
         unsubscribe_url=opts.unsubscribe_url,
     )
-    return _inline_css(document).rstrip("\n") + "\n"
+    # Bidi controls can also reach the template as plain text (a code span in the preheader).
+    return BIDI_CONTROLS.sub("", _inline_css(document)).rstrip("\n") + "\n"
 
 
 def _wrap(text: str, width: int, indent: str = "") -> str:
@@ -386,7 +391,8 @@ def _text(content: _Content, settings: Settings, opts: NewsletterOptions) -> str
         footer_text=_wrap(_footer_text(settings, opts), width),
         unsubscribe=_wrap(f"Unsubscribe: {opts.unsubscribe_url}", width),
     )
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+    # The HTML part loses bidi controls in the sanitizer; the text part follows the same rule.
+    return BIDI_CONTROLS.sub("", re.sub(r"\n{3,}", "\n\n", text)).strip("\n") + "\n"
 
 
 @dataclass

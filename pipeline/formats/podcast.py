@@ -1,16 +1,18 @@
 """`podcast.html`: the episode description for Apple Podcasts and Spotify (at most 4000 bytes).
 
 Only `p`, `ol`, `ul`, `li`, `a[href]` and `br`, enforced by sanitizing the finished text with
-nh3. Layout: the hook (front-matter `description`, else the summary's first sentence opens the
-summary), the summary, the chapters one paragraph each from `00:00` (`00:00:00` style for every
-chapter once the episode passes an hour, as Apple writes them), each link section as a heading
-paragraph and a list, the Substack link. Rules and the drop order: `pipeline.platform_rules`.
+the shared nh3 policy of `pipeline.sanitize` (https and mailto links only; any other link is
+made plain text first, with a warning). Layout: the hook (front-matter `description`, else the
+summary's first sentence opens the summary), the summary, the chapters one paragraph each from
+`00:00` (`00:00:00` style for every chapter once the episode passes an hour, as Apple writes
+them), each link section as a heading paragraph and a list, the Substack link. Rules and the
+drop order: `pipeline.platform_rules`.
 """
 
 from __future__ import annotations
 
 import html
-import logging
+from dataclasses import replace
 
 from ..blocks import blocks_to_html, plain_text, spans_to_html
 from ..config import Settings
@@ -26,6 +28,7 @@ from ..platform_rules import (
     Group,
     Layout,
     Part,
+    RuleResult,
     budget_result,
     clean_blocks,
     clean_text,
@@ -41,9 +44,8 @@ from ..platform_rules import (
     summary_groups,
     warnings_of,
 )
+from ..sanitize import unlink_disallowed, unlinked_message
 from . import Rendered
-
-log = logging.getLogger(__name__)
 
 FILE_NAME = "podcast.html"
 
@@ -137,9 +139,18 @@ def _substack(episode: Episode, options: DescriptionOptions) -> list[Group]:
     return [Group((Part("the Substack link", text, RANK_SUBSTACK),))]
 
 
+def _without_disallowed_links(episode: Episode) -> tuple[Episode, list[RuleResult]]:
+    """The episode with links the sanitizer would refuse (http://…) as text, one result each."""
+    removed: list[str] = []
+    sections = tuple(replace(s, blocks=unlink_disallowed(s.blocks, removed)) for s in episode.sections)
+    results = [RuleResult("podcast.links", False, f"Apple: {unlinked_message(url)}") for url in removed]
+    return replace(episode, sections=sections), results
+
+
 def describe(episode: Episode, settings: Settings) -> Description:
     """The Apple Podcasts / Spotify description and every rule checked on it."""
     options = podcast_options(settings)
+    episode, link_results = _without_disallowed_links(episode)
     plan = plan_chapters(episode, PODCAST_RULES, options.intro_title)
     groups = [
         *summary_groups(episode, lambda block: blocks_to_html((block,)), LAYOUT),
@@ -156,15 +167,14 @@ def describe(episode: Episode, settings: Settings) -> Description:
         fitted.dropped,
         len(fitted.text.encode()),
     )
-    return Description(fitted.text, (*plan.results, size))
+    return Description(fitted.text, (*plan.results, *link_results, size))
 
 
 def render(episode: Episode, settings: Settings) -> Rendered:
     """`podcast.html`; warnings for what the user should fix or know was dropped."""
     description = describe(episode, settings)
-    for note in notes_of(description.results):
-        log.info("%s: %s", episode.source_name, note)
     return Rendered(
         files={FILE_NAME: description.text.encode("utf-8")},
         warnings=warnings_of(description.results),
+        notes=notes_of(description.results),
     )

@@ -12,11 +12,14 @@ import hashlib
 import logging
 import os
 import re
+import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -25,7 +28,9 @@ from ..blocks import blocks_to_html, first_sentence
 from ..chapters import format_time
 from ..config import TEMPLATES_DIR, Settings
 from ..errors import ConfigError, RenderError
-from ..model import Block, BulletList, Chapter, Episode, ListItem, Paragraph, Span
+from ..model import Block, Chapter, Episode
+from ..sanitize import sanitize_html, unlink_disallowed, unlinked_message
+from ..source import BIDI_CONTROLS
 from ..templating import render_template
 from . import Rendered
 
@@ -46,7 +51,6 @@ _CHOICES: Mapping[str, Sequence[str]] = {
     "pdf_variant": PDF_VARIANTS,
     "on_refused_resource": ON_REFUSED,
 }
-_LINK_SCHEMES = ("http://", "https://", "mailto:")
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -71,6 +75,8 @@ class PdfOptions:
     max_resource_bytes: int = 5_000_000
     max_image_pixels: int = 20_000_000
     network_timeout: float = 10.0
+    timeout: float = 60.0
+    """Seconds one render may take (main thread only: SIGALRM); over it the post fails."""
 
 
 _DEFAULTS = PdfOptions()
@@ -194,30 +200,6 @@ class SectionView:
     chapters: tuple[ChapterRow, ...] = ()
 
 
-def _safe_spans(spans: Sequence[Span]) -> tuple[Span, ...]:
-    """Keep only web and mail links; other URLs (javascript:, file:, relative) become text."""
-    return tuple(
-        Span(s.text, None, s.strong, s.emph, s.code)
-        if s.url is not None and not s.url.lower().startswith(_LINK_SCHEMES)
-        else s
-        for s in spans
-    )
-
-
-def _safe_item(item: ListItem) -> ListItem:
-    return ListItem(_safe_spans(item.spans), tuple(_safe_item(c) for c in item.children))
-
-
-def _safe_blocks(blocks: Sequence[Block]) -> tuple[Block, ...]:
-    """The blocks with `_safe_spans` applied throughout."""
-    return tuple(
-        Paragraph(_safe_spans(b.spans))
-        if isinstance(b, Paragraph)
-        else BulletList(tuple(_safe_item(i) for i in b.items), b.ordered)
-        for b in blocks
-    )
-
-
 def _chapter_rows(episode: Episode) -> tuple[ChapterRow, ...]:
     """Chapter rows with `H:MM:SS` or `MM:SS` times linked to the video."""
     hours = any(c.start >= 3600 for c in episode.chapters)
@@ -249,15 +231,25 @@ def _sections(episode: Episode, settings: Settings, options: PdfOptions) -> list
 
 
 def _html(blocks: Sequence[Block]) -> Markup:
-    """Escaped HTML for blocks, links limited to http(s) and mailto."""
-    return Markup(blocks_to_html(_safe_blocks(blocks)))
+    """Escaped HTML for blocks through the shared allow-list; other links are text (see render)."""
+    return Markup(sanitize_html(blocks_to_html(unlink_disallowed(blocks, []))))
+
+
+def _unlinked(episode: Episode) -> list[str]:
+    """The body's links that `_html` shows as text only, each once."""
+    removed: list[str] = []
+    for section in episode.sections:
+        unlink_disallowed(section.blocks, removed)
+    return removed
 
 
 def _qr_data_uri(url: str) -> str:
     """An SVG QR code of `url` as a data: URI, made locally."""
     import segno
 
-    code = segno.make(url, error="m", micro=False)
+    # A fixed mask: segno would otherwise score all eight per code (a third of the HTML's cost);
+    # any mask scans, the best one only makes the pattern a little more even.
+    code = segno.make(url, error="m", micro=False, mask=0)
     uri: str = code.svg_data_uri(scale=1, border=0, dark="#1d2433", title=None)
     return uri
 
@@ -288,7 +280,7 @@ def episode_html(episode: Episode, settings: Settings, options: PdfOptions) -> s
         qr_src=_qr_data_uri(video_url) if video_url and options.qr_code else None,
         sections=_sections(episode, settings, options),
     )
-    return html
+    return BIDI_CONTROLS.sub("", html)  # also from text outside the sanitized fragments
 
 
 # --- WeasyPrint ---------------------------------------------------------------------------
@@ -395,6 +387,49 @@ def _warnings(records: Sequence[logging.LogRecord], refused: Sequence[str]) -> l
     return messages
 
 
+class _RenderTimeout(BaseException):
+    """Raised by SIGALRM inside a render; a BaseException so no `except Exception` swallows it."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after `seconds` with _RenderTimeout; no limit outside the main thread.
+
+    Only the main thread receives signals (a worker process runs its tasks there). An exception
+    raised where Python cannot pass it on (a gc callback, a finalizer) is lost, so the alarm
+    repeats every 50 ms until one gets through, and the block fails at its end in any case. The
+    previous SIGALRM handler and ITIMER_REAL timer (less the time spent here) are put back.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    state = {"fired": False, "done": False}
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        if state["done"]:
+            return
+        state["fired"] = True
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        raise _RenderTimeout
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    started = time.monotonic()
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        state["done"] = True
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+            if old_delay:
+                remaining = old_delay - (time.monotonic() - started)
+                signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-6), old_interval)
+    if state["fired"]:
+        raise _RenderTimeout
+
+
 def html_to_pdf(
     html: str,
     settings: Settings,
@@ -410,17 +445,23 @@ def html_to_pdf(
     fetcher = SafeURLFetcher(_fetch_policy(options))
     variant = None if options.pdf_variant == "none" else options.pdf_variant
     with _render_environment(date, options.max_image_pixels) as collected:
+        # Parsed once a process, outside the time limit: the limit is for this document.
+        stylesheets, font_config = list(_stylesheets(options.page_size)), _font_config()
         try:
-            document = weasyprint.HTML(
-                string=html, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=fetcher
-            )
-            pdf: bytes = document.write_pdf(
-                stylesheets=list(_stylesheets(options.page_size)),
-                font_config=_font_config(),
-                pdf_variant=variant,
-                pdf_tags=True,
-                pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode(),
-            )
+            with _time_limit(options.timeout):
+                document = weasyprint.HTML(
+                    string=html, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=fetcher
+                )
+                pdf: bytes = document.write_pdf(
+                    stylesheets=stylesheets,
+                    font_config=font_config,
+                    pdf_variant=variant,
+                    pdf_tags=True,
+                    pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode(),
+                )
+        except _RenderTimeout:
+            limit = f"{options.timeout:g}"
+            raise RenderError(f"{FILENAME}: rendering took longer than {limit} s (pdf.timeout)") from None
         except weasyprint.urls.FatalURLFetchingError as exc:
             reason = fetcher.refused[-1] if fetcher.refused else str(exc)
             raise RenderError(f"{FILENAME}: {reason}") from None
@@ -435,4 +476,5 @@ def render(episode: Episode, settings: Settings) -> Rendered:
         output = html_to_pdf(html, settings, identifier=episode.stem, date=episode.date)
     except RenderError as exc:
         raise RenderError(exc.message, path=episode.source_name) from None
-    return Rendered({FILENAME: output.pdf}, [f"{FILENAME}: {w}" for w in output.warnings])
+    warnings = [unlinked_message(url) for url in _unlinked(episode)] + output.warnings
+    return Rendered({FILENAME: output.pdf}, [f"{FILENAME}: {w}" for w in warnings])
