@@ -91,7 +91,7 @@ class Walker:
             yield from self.inlines(content[1], mark)
             yield replace(mark, text=quote)
         elif kind == "Code":
-            yield replace(mark, text=content[1], code=True)
+            yield replace(mark, text=BIDI_CONTROLS.sub("", content[1]), code=True)
         elif kind == "Math":
             yield replace(mark, text=content[1])
         elif kind == "Link":
@@ -155,7 +155,7 @@ class Walker:
             for line in content:
                 yield SourceItem(origin, Paragraph(tidy(self.inlines(line))))
         elif kind == "CodeBlock":
-            yield SourceItem(origin, Paragraph((Span(content[1], code=True),)))
+            yield SourceItem(origin, Paragraph((Span(BIDI_CONTROLS.sub("", content[1]), code=True),)))
         elif kind == "HorizontalRule":
             yield SourceItem(origin, Rule())
         elif kind == "Table":

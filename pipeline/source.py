@@ -141,6 +141,11 @@ def _compose(front: str, path: Path) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
         line = key.start_mark.line + 2
         if not isinstance(key, yaml.ScalarNode):
             raise SourceError("a key must be plain text", path=path, line=line)
+        if BIDI_CONTROLS.search(key.value) or CONTROL_CHARS.search(key.value):
+            shown = BIDI_CONTROLS.sub("", CONTROL_CHARS.sub("", key.value))
+            raise SourceError(
+                "the key contains invisible control characters; retype it", path=path, line=line, field=shown
+            )
         if key.value in seen:
             raise SourceError(
                 f"duplicate key (first on line {seen[key.value]})",
