@@ -68,7 +68,7 @@ class BenchReport:
             f"synthetic archive: {self.posts} posts (cycled from samples/); "
             f"medians of {self.repeat} runs, each build in a fresh interpreter"
         ]
-        rates = ("full_1_worker", "full_2_workers", "floor_weasyprint", "cli_loop")
+        rates = ("full_1_worker", "full_2_workers", "pdf_only_1_worker", "floor_weasyprint", "cli_loop")
         for key in (*rates, "startup_weasyprint", "noop", "one_change", "noop_archive"):
             if key in f:
                 rate = f"  ({self.posts / f[key]:.1f} posts/s)" if key in rates else ""
@@ -80,6 +80,7 @@ class BenchReport:
         for key in (
             "ratio_vs_floor",
             "ratio_vs_floor_after_startup",
+            "ratio_pdf_only_vs_floor",
             "speedup_2_workers",
             "speedup_vs_cli_loop",
         ):
@@ -231,13 +232,11 @@ def _noop_archive(root: Path, count: int, repeat: int) -> tuple[float, ChildBuil
     return statistics.median(r.seconds for r in runs), runs[-1]
 
 
-def _median_build(src: Path, root: Path, jobs: int, repeat: int) -> tuple[float, list[ChildBuild]]:
-    runs = []
-    for number in range(repeat):
-        out = root / f"out-{jobs}-{number}"
-        runs.append(_fresh_build(src, out, jobs))
-        shutil.rmtree(out, ignore_errors=True)
-    return statistics.median(r.seconds for r in runs), runs
+def _clean_build(src: Path, root: Path, jobs: int, only: str = "") -> ChildBuild:
+    out = root / f"out-{jobs}-{only or 'all'}"
+    run = _fresh_build(src, out, jobs, only)
+    shutil.rmtree(out, ignore_errors=True)
+    return run
 
 
 def run_bench(
@@ -252,13 +251,15 @@ def run_bench(
         synthetic_archive(src, count)
         synthetic_archive(half, count // 2)
         documents = _pdf_documents(src, settings)
-        ones, twos, floors = [], [], []
+        ones, twos, pdfs, floors = [], [], [], []
         for _ in range(repeat):  # interleaved, so a noisy neighbour hits each side alike
-            ones += _median_build(src, root, 1, 1)[1]
-            twos += _median_build(src, root, 2, 1)[1]
+            ones.append(_clean_build(src, root, 1))
+            twos.append(_clean_build(src, root, 2))
+            pdfs.append(_clean_build(src, root, 1, "pdf"))
             floors.append(_floor(documents, settings))
         one = statistics.median(r.seconds for r in ones)
         two = statistics.median(r.seconds for r in twos)
+        pdf_only = statistics.median(r.seconds for r in pdfs)
         floor = statistics.median(floors)
         failed = sum(r.failed for r in ones + twos)
         if failed:
@@ -272,6 +273,8 @@ def run_bench(
         report.figures["startup_weasyprint"] = startup
         report.figures["ratio_vs_floor"] = one / floor
         report.figures["ratio_vs_floor_after_startup"] = (one - startup) / floor
+        report.figures["pdf_only_1_worker"] = pdf_only
+        report.figures["ratio_pdf_only_vs_floor"] = pdf_only / floor
         report.figures["speedup_2_workers"] = one / two
 
         out = root / "out"
