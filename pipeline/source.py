@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,8 @@ def _compose(front: str, path: Path) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
         node = yaml.compose(front, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "Exceeds the limit" in problem:  # Python's own hint names an interpreter setting
+            problem = f"a number with over {sys.get_int_max_str_digits()} digits; quote it if it is text"
         raise SourceError(f"invalid YAML: {problem}", path=path, line=_yaml_line(exc)) from None
     if not isinstance(node, yaml.MappingNode):
         raise SourceError("front matter must be 'key: value' lines", path=path, line=2)
@@ -164,6 +167,8 @@ def _construct(node: yaml.Node, key: str, path: Path) -> Any:
         return loader.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "Exceeds the limit" in problem:  # Python's own hint names an interpreter setting
+            problem = f"a number with over {sys.get_int_max_str_digits()} digits; quote it if it is text"
         raise SourceError(
             f"cannot read the value: {problem}", path=path, line=node.start_mark.line + 2, field=key
         ) from None
