@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from invoke import Context, Exit, task
@@ -17,8 +19,15 @@ def _settings(config: str | None):  # type: ignore[no-untyped-def]
     return load_settings(Path(config) if config else None)
 
 
-def _fail(exc: Exception) -> Exit:
-    return Exit(f"error: {exc}", code=1)
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """The user's mistake (a PipelineError) becomes one line and exit code 1, never a traceback."""
+    from pipeline.errors import PipelineError
+
+    try:
+        yield
+    except PipelineError as exc:
+        raise Exit(f"error: {exc}", code=1) from None
 
 
 @task(
@@ -49,9 +58,8 @@ def build(
     """Build every output of every post: post.md, chapters, newsletter, PDF, descriptions."""
     from pipeline.build import build as run_build
     from pipeline.cli import reporter_for, summary_line
-    from pipeline.errors import PipelineError
 
-    try:
+    with _user_errors():
         summary = run_build(
             Path(src),
             Path(out),
@@ -63,8 +71,6 @@ def build(
             prune=prune,
             reporter=reporter_for(sys.stdout, verbose),
         )
-    except PipelineError as exc:
-        raise _fail(exc) from None
     print(summary_line(summary))
     if summary.failed:
         raise Exit(f"{len(summary.failed)} post(s) failed", code=1)
@@ -86,15 +92,12 @@ def normalize(
     config: str | None = None,
 ) -> None:
     """Show which posts would change when normalized; --check for CI, --write to clean sources."""
-    from pipeline.errors import PipelineError
     from pipeline.rewrite import normalize_sources
 
     if check and write:
         raise Exit("error: choose --check or --write, not both", code=2)
-    try:
+    with _user_errors():
         statuses = normalize_sources(Path(src), _settings(config), write=write)
-    except PipelineError as exc:
-        raise _fail(exc) from None
     for status in statuses:
         print(f"{status.status:<12} {status.error or status.path}")
     failed = [s for s in statuses if s.status == "failed"]
@@ -113,13 +116,10 @@ def normalize(
 )
 def send(c: Context, src: str, to: str, dry_run: bool = False, config: str | None = None) -> None:
     """Email one post's newsletter through SMTP (PIPELINE_SMTP_HOST, _PORT, _SECURITY, _USER, _PASSWORD)."""
-    from pipeline.errors import PipelineError
     from pipeline.sending import send_post
 
-    try:
+    with _user_errors():
         print(send_post(Path(src), to, settings=_settings(config), dry_run=dry_run, env=os.environ))
-    except PipelineError as exc:
-        raise _fail(exc) from None
 
 
 @task(
@@ -141,12 +141,9 @@ def check(
     import json as json_module
 
     from pipeline.check import check_archive
-    from pipeline.errors import PipelineError
 
-    try:
+    with _user_errors():
         report = check_archive(Path(src), _settings(config))
-    except PipelineError as exc:
-        raise _fail(exc) from None
     if json:
         print(json_module.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -180,16 +177,14 @@ def watch(
     """Rebuild posts when they or a template change (Ctrl-C to stop)."""
     from pipeline.build import build as run_build
     from pipeline.cli import PlainReporter, summary_line
-    from pipeline.errors import PipelineError
     from pipeline.watch import watch_changes
 
-    settings = _settings(config)
     try:
-        for _ in watch_changes(Path(src), interval):
-            summary = run_build(Path(src), Path(out), settings, reporter=PlainReporter(sys.stdout))
-            print(summary_line(summary), flush=True)
-    except PipelineError as exc:
-        raise _fail(exc) from None
+        with _user_errors():
+            settings = _settings(config)
+            for _ in watch_changes(Path(src), interval):
+                summary = run_build(Path(src), Path(out), settings, reporter=PlainReporter(sys.stdout))
+                print(summary_line(summary), flush=True)
     except KeyboardInterrupt:
         print("stopped")
 
@@ -210,7 +205,9 @@ def bench(
 
     if not 10 <= posts <= 1000:
         raise Exit("error: --posts must be between 10 and 1000", code=2)
-    for line in run_bench(posts, _settings(config), repeat=max(1, repeat), noop_posts=noop_posts).lines():
+    with _user_errors():
+        report = run_bench(posts, _settings(config), repeat=max(1, repeat), noop_posts=noop_posts)
+    for line in report.lines():
         print(line)
 
 
@@ -240,10 +237,9 @@ def fuzz(
     c: Context, seconds: int = 0, examples: int = 0, seed: int = 0, pdf: bool = False, out: str = "out/fuzz"
 ) -> None:
     """Mutate the corpus, bad and hostile posts and check the pipeline only ever fails cleanly."""
-    from pipeline.errors import PipelineError
     from pipeline.fuzz import run_fuzz
 
-    try:
+    with _user_errors():
         report = run_fuzz(
             _settings(None),
             seed=seed,
@@ -252,8 +248,6 @@ def fuzz(
             pdf=pdf,
             out=Path(out),
         )
-    except PipelineError as exc:
-        raise _fail(exc) from None
     for line in report.lines():
         print(line)
     if report.failures:

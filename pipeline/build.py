@@ -6,6 +6,7 @@ written, so a failing post leaves its previous outputs as they were.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -37,6 +39,9 @@ POST_SUFFIXES = (".md", ".markdown")
 MANIFEST = ".manifest.json"
 PACKAGE_DIR = Path(__file__).resolve().parent
 AHEAD_PER_WORKER = 3  # posts handed to the pool before the oldest one's result is awaited
+# WeasyPrint allocates millions of short-lived objects per PDF; collecting the young generation
+# every 50,000 allocations instead of every 700 renders ~5% faster (`invoke bench` shows both).
+GC_THRESHOLD = (50_000, 20, 100)
 
 
 @dataclass
@@ -290,6 +295,21 @@ def _save_manifest(out: Path, posts: dict[str, dict[str, object]]) -> None:
     write_atomic(out / MANIFEST, text.encode())
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector at GC_THRESHOLD for a while, then as it was."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def _start_worker() -> None:
+    gc.set_threshold(*GC_THRESHOLD)  # a worker process lives only for one build
+
+
 def _run(jobs: Sequence[Job], target: Target, workers: int) -> Iterator[PostResult]:
     """Each job's result, in the order given.
 
@@ -301,11 +321,13 @@ def _run(jobs: Sequence[Job], target: Target, workers: int) -> Iterator[PostResu
 
     items = normalized([job.path for job in jobs], target.settings)
     if workers <= 1 or len(jobs) <= 1:
-        for job, item in zip(jobs, items, strict=True):
-            yield finish_post(item, job, target)
+        with fewer_collections():
+            for job, item in zip(jobs, items, strict=True):
+                yield finish_post(item, job, target)
         return
     ahead = workers * AHEAD_PER_WORKER
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_start_worker)
+    with pool:
         window: deque[Future[PostResult]] = deque()
         for job, item in zip(jobs, items, strict=True):
             if item.error is not None:  # nothing to render: report it from here
