@@ -90,6 +90,7 @@ def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
 
 
 Converted = dict[str, Any] | ConversionError
+Raw = bytes | ConversionError  # pandoc's JSON, parsed only when the post is normalized
 
 
 class Batch:
@@ -128,6 +129,10 @@ class Batch:
 
     def results(self) -> list[Converted]:
         """Each body's AST, or the error that body alone caused; in the order given."""
+        return [parse_raw(raw, path) for raw, path in zip(self.raw_results(), self.paths, strict=True)]
+
+    def raw_results(self) -> list[Raw]:
+        """Each body's JSON bytes (a few KB, where the parsed AST is a hundred), or its error."""
         try:
             return list(self._collect())
         finally:
@@ -135,7 +140,7 @@ class Batch:
                 _stop(self._process[0])
             self._folder.cleanup()
 
-    def _collect(self) -> Iterator[Converted]:
+    def _collect(self) -> Iterator[Raw]:
         index = 0
         while index < len(self.paths):
             assert self._process is not None
@@ -157,16 +162,23 @@ class Batch:
             index += 1
             self._process = self._start(range(index, len(self.paths)))
 
-    def _result(self, index: int) -> Converted:
+    def _result(self, index: int) -> Raw:
         path = self.paths[index]
         error = self._root / f"{index}.json.err"
         if error.exists():
             message = error.read_text("utf-8", "replace").strip().splitlines()
             return ConversionError(f"pandoc failed: {message[-1] if message else 'unknown error'}", path=path)
-        try:
-            return _parse((self._root / f"{index}.json").read_bytes(), path)
-        except ConversionError as exc:
-            return exc
+        return (self._root / f"{index}.json").read_bytes()
+
+
+def parse_raw(raw: Raw, path: Path | str) -> Converted:
+    """The AST of one batch result, or its error."""
+    if isinstance(raw, ConversionError):
+        return raw
+    try:
+        return _parse(raw, path)
+    except ConversionError as exc:
+        return exc
 
 
 def _read_line(process: subprocess.Popen[bytes], timeout: float) -> bytes | None:
