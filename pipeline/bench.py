@@ -23,6 +23,7 @@ from pathlib import Path
 from .build import BuildSummary, build, fewer_collections
 from .config import Settings
 from .convert import pandoc_path
+from .errors import PipelineError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_DIR / "samples"
@@ -134,16 +135,28 @@ def child_build(src: str, out: str, jobs: int, only: str = "", config: str = "")
     sys.stdout.write(json.dumps(figures) + "\n")
 
 
-def _fresh_build(src: Path, out: Path, jobs: int, only: str = "") -> ChildBuild:
-    code = (
-        f"from pipeline.bench import child_build; child_build({str(src)!r}, {str(out)!r}, {jobs}, {only!r})"
-    )
+def _in_fresh_interpreter(call: str) -> tuple[str, float]:
+    """Run `pipeline.bench.<call>` in a new Python; its last line of output, and the wall time."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_DIR
+        [sys.executable, "-c", f"from pipeline import bench; bench.{call}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_DIR,
     )
     wall = time.perf_counter() - started
-    return ChildBuild(**{**json.loads(done.stdout.strip().splitlines()[-1]), "seconds": wall})
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise PipelineError(f"a benchmark build failed: {detail}")
+    return done.stdout.strip().splitlines()[-1], wall
+
+
+def _fresh_build(src: Path, out: Path, jobs: int, only: str = "") -> ChildBuild:
+    line, wall = _in_fresh_interpreter(
+        f"child_build({str(src)!r}, {str(out)!r}, {jobs}, {only!r}, {CONFIG[0]!r})"
+    )
+    return ChildBuild(**{**json.loads(line), "seconds": wall})
 
 
 def _stage_medians(summary: BuildSummary) -> dict[str, float]:
@@ -179,11 +192,11 @@ def _floor(documents: list[str], settings: Settings, tuned_gc: bool = False) -> 
         return time.perf_counter() - started
 
 
-def child_startup() -> None:
+def child_startup(config: str = "") -> None:
     """Print what WeasyPrint costs once per process: the import and the first render's extra time."""
     from .config import load_settings
 
-    settings = load_settings()
+    settings = load_settings(Path(config) if config else None)
     documents = _pdf_documents(SAMPLES_DIR, settings)
     started = time.perf_counter()
     from .formats import shownotes
@@ -202,14 +215,7 @@ def child_startup() -> None:
 
 
 def _startup() -> float:
-    done = subprocess.run(
-        [sys.executable, "-c", "from pipeline.bench import child_startup; child_startup()"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=PROJECT_DIR,
-    )
-    return float(json.loads(done.stdout.strip().splitlines()[-1]))
+    return float(json.loads(_in_fresh_interpreter(f"child_startup({CONFIG[0]!r})")[0]))
 
 
 def _cli_loop(src: Path, work: Path) -> float | None:

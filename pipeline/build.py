@@ -1,4 +1,4 @@
-"""Discover posts, skip the unchanged ones, build the rest in worker processes, write atomically.
+"""Discover posts, skip the unchanged ones, build the rest (in worker processes), write atomically.
 
 MkDocs-style: every post is read and rendered completely in memory before any of its files is
 written, so a failing post leaves its previous outputs as they were.
@@ -16,9 +16,10 @@ import tempfile
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -31,7 +32,7 @@ from .formats import FORMATS, load_format
 from .model import Episode
 
 if TYPE_CHECKING:
-    from .stream import Normalized
+    from .stream import Converted
 
 log = logging.getLogger(__name__)
 
@@ -245,17 +246,17 @@ class Target:
     strict: bool
 
 
-def finish_post(item: Normalized, job: Job, target: Target) -> PostResult:
-    """Render and write one normalized post; never raises for the user's mistakes."""
+def finish_post(item: Converted, job: Job, target: Target) -> PostResult:
+    """Normalize, render and write one converted post; never raises for the user's mistakes."""
     path = job.path
     result = PostResult(safe_stem(path), str(path), digest=job.digest, timings=dict(item.timings))
     try:
         folder = output_dir(target.out, path)
-        if item.error is not None:
-            raise item.error
-        assert item.episode is not None
+        started = time.perf_counter()
+        episode = item.episode(target.settings)
+        result.timings["normalize"] = time.perf_counter() - started
         files, result.warnings, result.notes, timings = render_episode(
-            item.episode, target.settings, target.formats
+            episode, target.settings, target.formats
         )
         result.timings.update(timings)
         if target.strict and result.warnings:
@@ -272,9 +273,14 @@ def finish_post(item: Normalized, job: Job, target: Target) -> PostResult:
     except PipelineError as exc:
         result.status, result.error = "failed", str(exc)
     except Exception as exc:  # a bug, not the user's mistake: keep the traceback
-        result.status = "failed"
-        result.error = f"{path}: internal error: {type(exc).__name__}: {exc}"
-        result.bug = "".join(traceback.format_exception(exc))
+        _internal_error(result, exc)
+    return result
+
+
+def _internal_error(result: PostResult, exc: BaseException) -> PostResult:
+    result.status = "failed"
+    result.error = f"{result.source}: internal error: {type(exc).__name__}: {exc}"
+    result.bug = "".join(traceback.format_exception(exc))
     return result
 
 
@@ -287,7 +293,19 @@ def _load_manifest(out: Path) -> dict[str, dict[str, object]]:
     except (OSError, ValueError):
         return {}
     posts = data.get("posts", {}) if isinstance(data, dict) else {}
-    return posts if isinstance(posts, dict) else {}
+    if not isinstance(posts, dict):
+        return {}
+    # The manifest names folders to prune and files to delete: trust only plain names.
+    return {
+        stem: {**entry, "files": [f for f in entry.get("files", []) if _plain_name(f)]}
+        for stem, entry in posts.items()
+        if _plain_name(stem) and isinstance(entry, dict) and isinstance(entry.get("files", []), list)
+    }
+
+
+def _plain_name(name: object) -> bool:
+    """A single path component that is not hidden: no `/`, `..` or `.manifest.json`."""
+    return isinstance(name, str) and bool(name) and Path(name).name == name and not name.startswith(".")
 
 
 def _save_manifest(out: Path, posts: dict[str, dict[str, object]]) -> None:
@@ -310,36 +328,77 @@ def _start_worker() -> None:
     gc.set_threshold(*GC_THRESHOLD)  # a worker process lives only for one build
 
 
-def _run(jobs: Sequence[Job], target: Target, workers: int) -> Iterator[PostResult]:
+def _run(jobs: Sequence[Job], target: Target, workers: int) -> Generator[PostResult, None, None]:
     """Each job's result, in the order given.
 
-    This process reads and normalizes the posts as a stream (pandoc converting ahead in its
-    own process); rendering, the heavy part, runs here with one worker, or in a pool of worker
-    processes fed one post at a time, at most a few posts ahead, so memory stays flat.
+    This process reads the posts as a stream (pandoc converting ahead in its own process);
+    normalizing and rendering run here with one worker, or in a pool of worker processes fed
+    one post at a time, at most a few posts ahead, so memory stays flat.
     """
-    from .stream import normalized
+    from .stream import converted
 
-    items = normalized([job.path for job in jobs], target.settings)
-    if workers <= 1 or len(jobs) <= 1:
-        with fewer_collections():
+    items = converted([job.path for job in jobs], target.settings)
+    try:
+        if workers <= 1 or len(jobs) <= 1:
             for job, item in zip(jobs, items, strict=True):
                 yield finish_post(item, job, target)
-        return
-    ahead = workers * AHEAD_PER_WORKER
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_start_worker)
-    with pool:
-        window: deque[Future[PostResult]] = deque()
+        else:
+            yield from _run_in_pool(jobs, items, target, min(workers, len(jobs)))
+    finally:
+        items.close()  # stops pandoc and removes its files if we stopped early
+
+
+class _Pool:
+    """Worker processes, replaced when one dies (out of memory, a crash in native code)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.executor = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker)
+
+    def submit(self, item: Converted, job: Job, target: Target) -> Future[PostResult]:
+        try:
+            return self.executor.submit(finish_post, item, job, target)
+        except BrokenProcessPool:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._new()
+            return self.executor.submit(finish_post, item, job, target)
+
+
+def _run_in_pool(
+    jobs: Sequence[Job], items: Iterator[Converted], target: Target, workers: int
+) -> Iterator[PostResult]:
+    pool = _Pool(workers)
+    window: deque[tuple[Job, Converted, Future[PostResult]]] = deque()
+
+    def collect() -> PostResult:
+        job, item, future = window.popleft()
+        try:
+            return future.result()
+        except BrokenProcessPool:  # a worker died, maybe rendering another post: one more try
+            try:
+                return pool.submit(item, job, target).result()
+            except Exception as exc:
+                return _internal_error(PostResult(safe_stem(job.path), str(job.path)), exc)
+        except Exception as exc:  # e.g. a post too deeply nested to send to a worker
+            return _internal_error(PostResult(safe_stem(job.path), str(job.path)), exc)
+
+    try:
         for job, item in zip(jobs, items, strict=True):
             if item.error is not None:  # nothing to render: report it from here
                 done: Future[PostResult] = Future()
                 done.set_result(finish_post(item, job, target))
-                window.append(done)
+                window.append((job, item, done))
             else:
-                window.append(pool.submit(finish_post, item, job, target))
-            while len(window) > ahead:
-                yield window.popleft().result()
+                window.append((job, item, pool.submit(item, job, target)))
+            while len(window) > workers * AHEAD_PER_WORKER:
+                yield collect()
         while window:
-            yield window.popleft().result()
+            yield collect()
+    finally:
+        pool.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def build(
@@ -368,7 +427,10 @@ def build(
     if "post" not in formats:
         formats = ("post", *formats)
     posts, rejected = discover(src)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PipelineError(f"cannot use it as the output folder: {exc.strerror}", path=out) from None
     manifest = {} if force else _load_manifest(out)
     fingerprint = build_fingerprint(settings, formats)
 
@@ -397,9 +459,11 @@ def build(
     for skipped in sorted((r for r in results.values() if r.status != "built"), key=lambda r: r.source):
         reporter.post_done(skipped)
     workers = jobs_default() if jobs is None else max(1, jobs)
-    for result in _run(pending, Target(out, settings, formats, strict), workers):
-        results[result.source] = result
-        reporter.post_done(result)
+    stream = _run(pending, Target(out, settings, formats, strict), workers)
+    with fewer_collections(), closing(stream):  # closing: pandoc and workers stop on any exit
+        for result in stream:
+            results[result.source] = result
+            reporter.post_done(result)
 
     new_manifest: dict[str, dict[str, object]] = {}
     for result in results.values():

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
     command = [
         *_pandoc_command(),
         "--sandbox",
+        "--preserve-tabs",  # as pandoc.read in batch.lua does: tabs stay as written
         "--from",
         READER,
         "--to",
@@ -96,11 +98,12 @@ Raw = bytes | ConversionError  # pandoc's JSON, parsed only when the post is nor
 class Batch:
     """Several bodies converted by one `pandoc lua` process, started now and read later.
 
-    One process per batch instead of one per post (pandoc's start-up is most of a small
+    One process per batch instead of one per post (pandoc's reader set-up is most of a small
     conversion), and it runs beside the caller: while Python renders one batch's posts, pandoc
     converts the next. The bodies go through a list file (pandoc crashes on 83+ arguments).
-    Each body keeps its own limits: a body that takes over TIMEOUT_SECONDS, or that exhausts
-    the memory cap, fails alone and the batch restarts after it.
+    A body pandoc fails on, or writes nothing for within TIMEOUT_SECONDS of the caller waiting
+    for it, fails alone and a new process takes the rest. Under `pandoc lua` a body near the
+    MEMORY_LIMIT heap cap may thrash until that time limit rather than fail at once.
     """
 
     def __init__(self, bodies: Sequence[tuple[str, Path | str]], timeout: float | None = None) -> None:
@@ -108,24 +111,37 @@ class Batch:
         self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
         self._folder = tempfile.TemporaryDirectory(prefix="pipeline-pandoc-")
         self._root = Path(self._folder.name)
-        for index, (body, _) in enumerate(bodies):
-            (self._root / f"{index}.md").write_bytes(body.encode("utf-8"))
-        self._process = self._start(range(len(bodies)))
+        self._process: _Running | None = None
+        try:
+            for index, (body, _) in enumerate(bodies):
+                (self._root / f"{index}.md").write_bytes(body.encode("utf-8"))
+            self._process = self._start(range(len(bodies)))
+        except BaseException:
+            self.close()
+            raise
 
-    def _start(self, indexes: Sequence[int]) -> tuple[subprocess.Popen[bytes], int] | None:
-        """A pandoc process for the bodies at `indexes`, and the first index (names its files)."""
+    def _output(self, index: int) -> Path:
+        return self._root / f"{index}.json"
+
+    def _start(self, indexes: Sequence[int]) -> _Running | None:
+        """A pandoc process for the bodies at `indexes`."""
         if not indexes:
             return None
-        listing = "".join(f"{self._root / f'{i}.md'}\n{self._root / f'{i}.json'}\n" for i in indexes)
+        listing = "".join(f"{self._root / f'{i}.md'}\n{self._output(i)}\n" for i in indexes)
         list_file = self._root / f"list-{indexes[0]}"
         list_file.write_text(listing, "utf-8")
         command = [*_pandoc_command(), "lua", str(LUA_BATCH), str(list_file), READER, str(LUA_FILTER)]
-        with (self._root / f"stderr-{indexes[0]}").open("wb") as stderr:
-            # unbuffered: the selector below must see every line pandoc writes
-            # TMPDIR: `pandoc lua` leaves an empty pandoc-hist* file there; keep it in our folder
-            env = {**os.environ, "TMPDIR": str(self._root)}
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, bufsize=0, env=env)
-        return process, indexes[0]
+        stderr_file = self._root / f"stderr-{indexes[0]}"
+        # TMPDIR: `pandoc lua` leaves an empty pandoc-hist* file there; keep it in our folder.
+        # LUA_*: `pandoc lua` would run LUA_INIT from the environment before our script.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LUA_")}
+        env["TMPDIR"] = str(self._root)
+        with stderr_file.open("wb") as stderr:
+            # unbuffered: the selector in _read_line must see every line pandoc writes
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, bufsize=0, env=env
+            )
+        return _Running(process, stderr_file)
 
     def results(self) -> list[Converted]:
         """Each body's AST, or the error that body alone caused; in the order given."""
@@ -136,39 +152,59 @@ class Batch:
         try:
             return list(self._collect())
         finally:
-            if self._process is not None:
-                _stop(self._process[0])
-            self._folder.cleanup()
+            self.close()
+
+    def close(self) -> None:
+        """Stop pandoc if it still runs and remove the batch's files; safe to call twice."""
+        if self._process is not None:
+            _stop(self._process.process)
+            self._process = None
+        self._folder.cleanup()
 
     def _collect(self) -> Iterator[Raw]:
         index = 0
         while index < len(self.paths):
-            assert self._process is not None
-            process, first = self._process
-            line = _read_line(process, self.timeout)
+            running = self._process
+            assert running is not None
+            line = _read_line(running.process, self.timeout)
+            path = self.paths[index]
             if line is None:  # stuck on this body: it fails alone, the rest get a new process
-                _stop(process)
-                yield ConversionError(
-                    f"pandoc took over {self.timeout:g} s on this body", path=self.paths[index]
-                )
-            elif line == b"":  # pandoc died on this body (e.g. heap exhausted)
-                _stop(process)
-                stderr = (self._root / f"stderr-{first}").read_bytes()
-                yield _failure(stderr, process.returncode, self.paths[index])
-            else:
+                _stop(running.process)
+                yield ConversionError(f"pandoc took over {self.timeout:g} s on this body", path=path)
+            elif line.rstrip(b"\n") == bytes(self._output(index)):
                 yield self._result(index)
+                running.stderr_seen = running.stderr_file.stat().st_size
                 index += 1
                 continue
+            else:  # pandoc died on this body (e.g. heap exhausted), or said something unexpected
+                _stop(running.process)
+                with running.stderr_file.open("rb") as handle:
+                    handle.seek(running.stderr_seen)  # only what this body caused
+                    stderr = handle.read()
+                if line and not stderr:
+                    stderr = b"unexpected output " + line[:200]
+                yield _failure(stderr, running.process.returncode, path)
             index += 1
             self._process = self._start(range(index, len(self.paths)))
 
     def _result(self, index: int) -> Raw:
         path = self.paths[index]
         error = self._root / f"{index}.json.err"
-        if error.exists():
-            message = error.read_text("utf-8", "replace").strip().splitlines()
-            return ConversionError(f"pandoc failed: {message[-1] if message else 'unknown error'}", path=path)
-        return (self._root / f"{index}.json").read_bytes()
+        try:
+            if error.exists():
+                message = error.read_text("utf-8", "replace").strip().splitlines()
+                detail = message[-1] if message else "unknown error"
+                return ConversionError(f"pandoc failed: {detail}", path=path)
+            return self._output(index).read_bytes()
+        except OSError as exc:
+            return ConversionError(f"pandoc's output could not be read: {exc.strerror}", path=path)
+
+
+@dataclass
+class _Running:
+    process: subprocess.Popen[bytes]
+    stderr_file: Path
+    stderr_seen: int = 0  # bytes of stderr that belong to bodies already done
 
 
 def parse_raw(raw: Raw, path: Path | str) -> Converted:
@@ -179,6 +215,8 @@ def parse_raw(raw: Raw, path: Path | str) -> Converted:
         return _parse(raw, path)
     except ConversionError as exc:
         return exc
+    except ValueError:  # cut short, e.g. by a full disk
+        return ConversionError("pandoc's output is not complete JSON", path=path)
 
 
 def _read_line(process: subprocess.Popen[bytes], timeout: float) -> bytes | None:

@@ -1,19 +1,21 @@
-"""Read and normalize many posts as a stream, pandoc converting ahead of the caller.
+"""Read posts as a stream and have pandoc convert their bodies ahead of the caller.
 
-Posts are read and prepared in small batches; each batch's bodies go to one `pandoc lua`
-process (convert.Batch) that is started before the caller uses the previous batch, so the
-conversion runs on another core while Python renders. At most two batches are in memory.
+Posts are read and prepared in batches; each batch's bodies go to one `pandoc lua` process
+(convert.Batch) that is started before the caller uses the previous batch, so the conversion
+runs on another core while Python renders. At most two batches are held, as pandoc's JSON
+bytes; the JSON is parsed and the post normalized only when the caller asks (`episode()`),
+which may be in a worker process: what crosses to it is flat text, never a deep tree.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Settings
-from .convert import Batch, parse_raw
+from .convert import Batch, Raw, parse_raw
 from .model import Episode
 from .normalize import Prepared, normalize_prepared, prepare
 from .source import read_post
@@ -25,21 +27,31 @@ MAX_BATCH = 32
 
 
 @dataclass
-class Normalized:
-    """One post of the stream: its Episode, or the exception that stopped it, and stage times."""
+class Converted:
+    """One post of the stream: read, prepared and converted by pandoc, or the error that stopped it."""
 
     path: Path
-    episode: Episode | None = None
-    error: Exception | None = None
+    prepared: Prepared | None = None
+    raw: Raw | None = None  # pandoc's JSON, or the error pandoc gave this body
+    error: Exception | None = None  # reading or preparing failed
     timings: dict[str, float] = field(default_factory=dict)
+
+    def episode(self, settings: Settings) -> Episode:
+        """The normalized post; raises the post's own error (a PipelineError for the user's mistakes)."""
+        if self.error is not None:
+            raise self.error
+        assert self.prepared is not None
+        assert self.raw is not None
+        ast = parse_raw(self.raw, self.path)
+        if isinstance(ast, Exception):
+            raise ast
+        return normalize_prepared(self.prepared, ast, settings)
 
 
 @dataclass
 class _Pending:
-    items: list[Normalized]
-    prepared: list[Prepared | None]
+    items: list[Converted]
     batch: Batch
-    started: float
 
 
 def batch_sizes(count: int) -> Iterator[int]:
@@ -52,53 +64,51 @@ def batch_sizes(count: int) -> Iterator[int]:
 
 
 def _start(paths: Sequence[Path], settings: Settings) -> _Pending:
-    items: list[Normalized] = []
-    prepared: list[Prepared | None] = []
+    items: list[Converted] = []
     for path in paths:
-        item = Normalized(path)
+        item = Converted(path)
         started = time.perf_counter()
         try:
-            prepared.append(prepare(read_post(path), settings))
+            item.prepared = prepare(read_post(path), settings)
         except Exception as exc:  # reported with the post; the stream goes on
             item.error = exc
-            prepared.append(None)
         item.timings["read"] = time.perf_counter() - started
         items.append(item)
-    bodies = [(p.body, p.raw.path) for p in prepared if p is not None]
-    return _Pending(items, prepared, Batch(bodies), time.perf_counter())
+    bodies = [(i.prepared.body, i.path) for i in items if i.prepared is not None]
+    return _Pending(items, Batch(bodies))
 
 
-def _finish(pending: _Pending, settings: Settings) -> Iterator[Normalized]:
+def _finish(pending: _Pending) -> list[Converted]:
     started = time.perf_counter()
     converted = iter(pending.batch.raw_results())
     # pandoc's time as the caller feels it (the wait), shared out over the batch
     waited = (time.perf_counter() - started) / max(1, len(pending.items))
-    for item, prepared in zip(pending.items, pending.prepared, strict=True):
-        if prepared is not None:
+    for item in pending.items:
+        if item.prepared is not None:
+            item.raw = next(converted)
             item.timings["pandoc"] = waited
-            started = time.perf_counter()
-            ast = parse_raw(next(converted), prepared.raw.path)
-            try:
-                if isinstance(ast, Exception):
-                    raise ast
-                item.episode = normalize_prepared(prepared, ast, settings)
-            except Exception as exc:
-                item.error = exc
-            item.timings["normalize"] = time.perf_counter() - started
-        yield item
+    return pending.items
 
 
-def normalized(paths: Sequence[Path], settings: Settings) -> Iterator[Normalized]:
-    """Each post normalized, in the order given; the next batch converts while this one is used."""
+def converted(paths: Sequence[Path], settings: Settings) -> Generator[Converted, None, None]:
+    """Each post read and converted, in the order given; the next batch converts meanwhile.
+
+    Stopping early (an exception in the caller, Ctrl-C, `close()`) stops pandoc and removes
+    its temporary files.
+    """
     chunks: list[Sequence[Path]] = []
     offset = 0
     for size in batch_sizes(len(paths)):
         chunks.append(paths[offset : offset + size])
         offset += size
-    pending = _start(chunks[0], settings) if chunks else None
-    for chunk in chunks[1:]:
-        assert pending is not None
-        current, pending = pending, _start(chunk, settings)  # pandoc converts it meanwhile
-        yield from _finish(current, settings)
-    if pending is not None:
-        yield from _finish(pending, settings)
+    running: list[_Pending] = []
+    try:
+        for chunk in chunks:
+            running.append(_start(chunk, settings))  # pandoc converts it while the last is used
+            if len(running) == 2:
+                yield from _finish(running.pop(0))
+        while running:
+            yield from _finish(running.pop(0))
+    finally:
+        for pending in running:
+            pending.batch.close()

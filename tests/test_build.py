@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -11,6 +12,7 @@ import pytest
 
 from pipeline.build import PostResult, Reporter, build, write_atomic
 from pipeline.config import Settings
+from pipeline.errors import PipelineError
 
 from .conftest import CORPUS, SEED
 
@@ -159,3 +161,64 @@ def test_a_pdf_over_its_time_limit_fails_only_that_post(tmp_path: Path, settings
     assert built.status == "built" and "show-notes.pdf" in built.files
     assert (out / Path(good).stem / "show-notes.pdf").read_bytes().startswith(b"%PDF")
     assert not list(out.rglob(".*.tmp"))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_deeply_nested_post_does_not_stop_the_build(tmp_path: Path, settings: Settings, jobs: int) -> None:
+    src = _posts(tmp_path)
+    nested = "<ul>" + "<li>x<ul>" * 300 + "<li>y</li>" + "</ul></li>" * 300 + "</ul>"
+    (src / "2024-01-01-nested.md").write_text(f"---\ntitle: Nested\n---\nText.\n\n{nested}\n", "utf-8")
+    summary = build(src, tmp_path / "out", settings, jobs=jobs, only=FAST)
+    assert summary.count("built") + len(summary.failed) == 6
+    assert {Path(r.source).name for r in summary.results if r.status == "built"} >= {
+        p.name for p in (CORPUS / "imported").iterdir()
+    }
+
+
+def test_a_worker_that_dies_fails_only_its_post(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    build_module = importlib.import_module("pipeline.build")  # the package exports build() too
+    original = build_module.render_episode
+
+    def dies_on_one(episode, settings, formats):  # type: ignore[no-untyped-def]
+        if episode.stem.endswith("killer"):
+            os._exit(3)  # like the kernel's OOM killer: no exception, no cleanup
+        return original(episode, settings, formats)
+
+    monkeypatch.setattr(build_module, "render_episode", dies_on_one)  # workers fork with it
+    src = _posts(tmp_path)
+    shutil.copy(SEED, src / "2024-01-01-killer.markdown")
+    summary = build(src, tmp_path / "out", settings, jobs=2, only=FAST)
+    failed = [r for r in summary.results if r.status == "failed"]
+    assert [Path(r.source).name for r in failed] == ["2024-01-01-killer.markdown"]
+    assert "internal error" in (failed[0].error or "")
+    assert summary.count("built") == 5
+
+
+def test_a_tampered_manifest_cannot_delete_outside_the_output_folder(
+    tmp_path: Path, settings: Settings
+) -> None:
+    src, out = _posts(tmp_path), tmp_path / "out"
+    build(src, out, settings, jobs=1, only=FAST)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    manifest = out / ".manifest.json"
+    data = json.loads(manifest.read_text())
+    stem = next(iter(data["posts"]))
+    data["posts"][stem]["files"].append("../../victim.txt")
+    data["posts"][stem]["digest"] = "changed"
+    data["posts"][".."] = {"digest": "x", "files": [], "source": "gone.md"}
+    manifest.write_text(json.dumps(data))
+    build(src, out, settings, jobs=1, only=FAST, prune=True)
+    assert victim.read_text() == "keep me"
+    assert out.is_dir() and tmp_path.is_dir()
+
+
+def test_an_output_path_that_is_a_file_is_one_error(tmp_path: Path, settings: Settings) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(PipelineError, match="cannot use it as the output folder"):
+        build(_posts(tmp_path), target, settings, jobs=1, only=FAST)

@@ -14,7 +14,7 @@ from pipeline.convert import Batch, body_to_ast
 from pipeline.errors import ConversionError, SourceError
 from pipeline.normalize import normalize_file, prepare
 from pipeline.source import read_post
-from pipeline.stream import batch_sizes, normalized
+from pipeline.stream import batch_sizes, converted
 
 from .conftest import CORPUS
 
@@ -80,13 +80,15 @@ def test_the_stream_keeps_order_and_reports_bad_posts_in_place(tmp_path: Path, s
     bad = tmp_path / "2024-01-01-bad.md"
     bad.write_text("---\ntitle: [a, list]\n---\nBody.\n", "utf-8")
     paths = [good[0], bad, *good[1:]]
-    items = list(normalized(paths, settings))
+    items = list(converted(paths, settings))
     assert [i.path for i in items] == paths
     assert isinstance(items[1].error, SourceError)
     assert "title" in str(items[1].error)
+    with pytest.raises(SourceError):
+        items[1].episode(settings)
     for item in items[:1] + items[2:]:
         assert item.error is None
-        assert item.episode == normalize_file(item.path, settings)
+        assert item.episode(settings) == normalize_file(item.path, settings)
 
 
 def test_a_post_pandoc_cannot_convert_fails_alone_in_a_build(
@@ -104,3 +106,46 @@ def test_a_post_pandoc_cannot_convert_fails_alone_in_a_build(
     assert "pandoc" in str(failed["2024-01-01-heavy.md"])
     assert summary.count("built") == 5
     assert not (tmp_path / "out" / "2024-01-01-heavy").exists()
+
+
+def test_tabs_come_out_the_same_from_a_batch_and_from_one_pandoc() -> None:
+    body = "Text\twith a tab.\n\n```\n\tcode\ttab\n```\n"
+    assert Batch([(body, "tab.md")]).results()[0] == body_to_ast(body, "tab.md")
+
+
+def test_lua_init_in_the_environment_does_not_shift_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LUA_INIT", 'print("surprise")')
+    results = Batch([("One.", "a.md"), ("Two.", "b.md")]).results()
+    assert [r["blocks"][0]["c"][0]["c"] for r in results if isinstance(r, dict)] == ["One.", "Two."]
+
+
+def _pandoc_children() -> list[str]:
+    import os
+
+    me = str(os.getpid())
+    children = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == me and fields.get("Name", "").strip() == "pandoc":
+            children.append(status.parent.name)
+    return children
+
+
+def test_stopping_the_stream_early_stops_pandoc_and_removes_its_files(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    work = tmp_path / "tmp"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
+    paths = sorted((CORPUS / "imported").glob("*.markdown")) * 3
+    stream = converted(paths, settings)
+    first = next(stream)
+    assert first.error is None
+    stream.close()
+    assert _pandoc_children() == []
+    assert list(work.iterdir()) == []

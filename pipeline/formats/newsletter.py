@@ -10,9 +10,10 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
 from ipaddress import ip_address
 from typing import Any
@@ -425,6 +426,29 @@ def _address(value: str) -> Address:
     return Address(display_name=name, addr_spec=addr)
 
 
+class _Policy(EmailPolicy):
+    """`email.policy.SMTP`, but a non-ASCII Subject is folded by `email.header.Header`.
+
+    The default folder can split encoded-words at a space, and readers drop white space between
+    encoded-words: "a 😀 b" arrived as "a 😀b". Header keeps the spaces inside the words.
+    """
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() == "subject" and not str(value).isascii():
+            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
+            return f"{name}: {encoded}{self.linesep}"
+        folded: str = super().fold(name, value)
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "subject" and not str(value).isascii():
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+POLICY = _Policy(linesep="\r\n")  # what email.policy.SMTP is, plus the Subject fix
+
+
 def message_id(episode: Episode, domain: str) -> str:
     """A Message-ID that depends only on the post: the same episode always gets the same one."""
     digest = hashlib.sha256(f"{episode.stem}\n{episode.date.isoformat()}".encode()).hexdigest()
@@ -441,7 +465,7 @@ def build_message(
     """The newsletter as one multipart/alternative message (text first, HTML last)."""
     opts = newsletter_options(settings)
     parts = parts if parts is not None else render_parts(episode, settings)
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=POLICY)
     from_address = opts.from_address
     if "<" not in from_address and settings.show_name:
         from_address = str(Address(display_name=settings.show_name, addr_spec=from_address))

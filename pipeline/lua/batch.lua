@@ -4,8 +4,7 @@
 -- Every pandoc.read gets an empty file list as its environment: no file or network access.
 
 local list, reader, filter_file = arg[1], arg[2], arg[3]
-dofile(filter_file)
-local filter = {RawBlock = RawBlock, Para = Para, Plain = Plain}
+local filters = dofile(filter_file)  -- the same list of filters --lua-filter applies
 
 local function slurp(path)
   local handle = assert(io.open(path, 'rb'))
@@ -16,8 +15,8 @@ end
 
 local function spill(path, text)
   local handle = assert(io.open(path, 'wb'))
-  handle:write(text)
-  handle:close()
+  assert(handle:write(text))
+  assert(handle:close())
 end
 
 local lines = {}
@@ -26,7 +25,8 @@ for i = 1, #lines - 1, 2 do
   local input, output = lines[i], lines[i + 1]
   local ok, result = pcall(function()
     local doc = pandoc.read(slurp(input), reader, nil, {})
-    return pandoc.write(doc:walk(filter), 'json')
+    for _, filter in ipairs(filters) do doc = doc:walk(filter) end
+    return pandoc.write(doc, 'json')
   end)
   if ok then
     spill(output, result)

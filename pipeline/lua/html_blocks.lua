@@ -24,7 +24,7 @@ local function unwrap_divs(blocks)
   })
 end
 
-function RawBlock(el)
+local function raw_block(el)
   if el.format == 'html' then
     return pandoc.Div(unwrap_divs(read_html(el.text)), {class = 'from-html'})
   end
@@ -38,5 +38,5 @@ local function reparse(el)
   end
 end
 
-Para = reparse
-Plain = reparse
+-- Returned as a list of filters: pandoc's --lua-filter and batch.lua both apply exactly these.
+return {{RawBlock = raw_block, Para = reparse, Plain = reparse}}
