@@ -74,6 +74,10 @@ def site_root(site_url: str, baseurl: str) -> str:
 def absolute_url(url: str, site_url: str, baseurl: str) -> str | None:
     """An absolute http(s)/mailto URL, resolving site-relative paths against `site_url`."""
     url = url.strip()
+    try:
+        urlsplit(url)  # e.g. "http://[oops" is not a URL at all
+    except ValueError:
+        return None
     if re.match(r"^(https?|mailto):", url, re.I):
         return url
     if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) or url.startswith("//") or not url:

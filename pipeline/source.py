@@ -133,9 +133,9 @@ def _compose(front: str, path: Path) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
         node = yaml.compose(front, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if "Exceeds the limit" in problem:  # Python's own hint names an interpreter setting
-            problem = f"a number with over {sys.get_int_max_str_digits()} digits; quote it if it is text"
         raise SourceError(f"invalid YAML: {problem}", path=path, line=_yaml_line(exc)) from None
+    except RecursionError:
+        raise SourceError("the front matter is nested too deeply", path=path, line=2) from None
     if not isinstance(node, yaml.MappingNode):
         raise SourceError("front matter must be 'key: value' lines", path=path, line=2)
     pairs: list[tuple[yaml.ScalarNode, yaml.Node]] = []
@@ -165,8 +165,14 @@ def _construct(node: yaml.Node, key: str, path: Path) -> Any:
     loader = _StrictLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except RecursionError:
+        raise SourceError(
+            "the value is nested too deeply", path=path, line=node.start_mark.line + 2, field=key
+        ) from None
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "Exceeds the limit" in problem:  # Python's own hint names an interpreter setting
+            problem = f"a number with over {sys.get_int_max_str_digits()} digits; quote it if it is text"
         if "Exceeds the limit" in problem:  # Python's own hint names an interpreter setting
             problem = f"a number with over {sys.get_int_max_str_digits()} digits; quote it if it is text"
         raise SourceError(
