@@ -8,9 +8,23 @@ from __future__ import annotations
 import html
 import re
 import textwrap
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from .model import Block, BulletList, Inlines, ListItem, Paragraph, Span
+
+
+def map_spans(blocks: Iterable[Block], change: Callable[[Span], Span]) -> tuple[Block, ...]:
+    """The blocks with `change` applied to every span, nested list items included, in order."""
+
+    def item(entry: ListItem) -> ListItem:
+        return ListItem(tuple(map(change, entry.spans)), tuple(item(c) for c in entry.children))
+
+    return tuple(
+        Paragraph(tuple(map(change, b.spans)))
+        if isinstance(b, Paragraph)
+        else BulletList(tuple(item(i) for i in b.items), b.ordered)
+        for b in blocks
+    )
 
 
 def plain_text(spans: Inlines) -> str:

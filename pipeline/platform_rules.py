@@ -28,12 +28,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .blocks import blocks_to_text, first_sentence
+from .blocks import blocks_to_text, first_sentence, map_spans
 from .chapters import format_time
 from .config import Settings
 from .errors import ConfigError, RenderError
-from .model import Block, BulletList, Chapter, Episode, ListItem, Paragraph, Span
+from .model import Block, BulletList, Chapter, Episode, Paragraph, Span
 from .sanitize import sanitize_html
+from .source import BIDI_CONTROLS
 
 YOUTUBE_MAX_BYTES = 5000
 PODCAST_MAX_BYTES = 4000
@@ -108,7 +109,6 @@ def check_platforms(episode: Episode, settings: Settings) -> list[RuleResult]:
 # --- text ---------------------------------------------------------------------------------
 
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_INVISIBLE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 
 
 def decode_entities(text: str) -> str:
@@ -124,7 +124,7 @@ def clean_text(text: str) -> str:
     """Entities decoded; control, surrogate and bidi-override characters removed."""
     if "&" in text:
         text = decode_entities(text)
-    return _CONTROL.sub("", _INVISIBLE.sub("", text))
+    return _CONTROL.sub("", BIDI_CONTROLS.sub("", text))
 
 
 def one_line(text: str) -> str:
@@ -138,20 +138,9 @@ def _clean_span(span: Span) -> Span:
     return span if text == span.text and url == span.url else replace(span, text=text, url=url)
 
 
-def _clean_item(item: ListItem) -> ListItem:
-    spans = tuple(_clean_span(s) for s in item.spans)
-    return ListItem(spans, tuple(_clean_item(c) for c in item.children))
-
-
 def clean_blocks(blocks: Sequence[Block]) -> tuple[Block, ...]:
     """The blocks with `clean_text` applied to every text and URL."""
-    out: list[Block] = []
-    for block in blocks:
-        if isinstance(block, Paragraph):
-            out.append(Paragraph(tuple(_clean_span(s) for s in block.spans)))
-        else:
-            out.append(BulletList(tuple(_clean_item(i) for i in block.items), block.ordered))
-    return tuple(out)
+    return map_spans(blocks, _clean_span)
 
 
 def replace_angle_brackets(text: str) -> str:
@@ -380,9 +369,7 @@ def summary_groups(episode: Episode, render: Callable[[Block], str], layout: Lay
     groups: list[Group] = []
     description = one_line(episode.description or "")
     if description:
-        groups.append(
-            Group((Part("the description", layout.hook(description), KEEP, description),))
-        )
+        groups.append(Group((Part("the description", layout.hook(description), KEEP, description),)))
     for number, block in enumerate(clean_blocks(episode.summary), 1):
         if not blocks_to_text((block,)).strip():
             continue
@@ -439,9 +426,7 @@ def clock(seconds: int) -> str:
 
 def is_long(chapters: Sequence[Chapter], duration: int | None) -> bool:
     """True when the episode passes an hour (by its duration, or by a chapter past 1:00:00)."""
-    return (duration or 0) > LONG_EPISODE_SECONDS or any(
-        c.start >= LONG_EPISODE_SECONDS for c in chapters
-    )
+    return (duration or 0) > LONG_EPISODE_SECONDS or any(c.start >= LONG_EPISODE_SECONDS for c in chapters)
 
 
 def podcast_time(seconds: int, long: bool) -> str:
@@ -465,9 +450,7 @@ def _from_zero(
     return (Chapter(0, intro_title), *chapters), RuleResult(name, True, message, True)
 
 
-def chapter_problems(
-    chapters: Sequence[Chapter], rules: ChapterRules, duration: int | None
-) -> list[str]:
+def chapter_problems(chapters: Sequence[Chapter], rules: ChapterRules, duration: int | None) -> list[str]:
     """Why `chapters` (already from 0:00) would not become chapters on this platform."""
     problems: list[str] = []
     if len(chapters) < rules.min_count:

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Set
 
 import nh3
 
-from .blocks import html_attribute
-from .model import Block, BulletList, ListItem, Paragraph, Span
+from .blocks import html_attribute, map_spans
+from .model import Block, Span
 from .source import BIDI_CONTROLS
 
 CONTENT_TAGS = frozenset({"p", "ul", "ol", "li", "a", "strong", "em", "code", "br"})
@@ -75,29 +75,17 @@ def is_allowed_url(url: str) -> bool:
     return _once(link, CONTENT_TAGS) == link
 
 
-def _unlink(spans: Iterable[Span], removed: list[str]) -> tuple[Span, ...]:
-    out = []
-    for span in spans:
-        if span.url is not None and not is_allowed_url(span.url):
-            if span.url not in removed:
-                removed.append(span.url)
-            span = Span(span.text, None, span.strong, span.emph, span.code)
-        out.append(span)
-    return tuple(out)
-
-
-def _unlink_item(item: ListItem, removed: list[str]) -> ListItem:
-    return ListItem(_unlink(item.spans, removed), tuple(_unlink_item(c, removed) for c in item.children))
-
-
 def unlink_disallowed(blocks: Iterable[Block], removed: list[str]) -> tuple[Block, ...]:
     """The blocks with every link the sanitizer would refuse as plain text; its URL added to `removed`."""
-    return tuple(
-        Paragraph(_unlink(b.spans, removed))
-        if isinstance(b, Paragraph)
-        else BulletList(tuple(_unlink_item(i, removed) for i in b.items), b.ordered)
-        for b in blocks
-    )
+
+    def unlink(span: Span) -> Span:
+        if span.url is None or is_allowed_url(span.url):
+            return span
+        if span.url not in removed:
+            removed.append(span.url)
+        return Span(span.text, None, span.strong, span.emph, span.code)
+
+    return map_spans(blocks, unlink)
 
 
 def unlinked_message(url: str) -> str:

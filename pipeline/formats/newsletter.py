@@ -21,11 +21,11 @@ from urllib.parse import quote, urlsplit
 
 import css_inline
 
-from ..blocks import blocks_to_html, blocks_to_text, first_sentence
+from ..blocks import blocks_to_html, blocks_to_text, first_sentence, map_spans
 from ..chapters import format_time
 from ..config import Settings
 from ..errors import ConfigError, RenderError
-from ..model import Block, BulletList, Episode, ListItem, Paragraph, Span
+from ..model import Block, Episode, Span
 from ..sanitize import is_allowed_url, sanitize_html, unlinked_message
 from ..source import BIDI_CONTROLS
 from ..templating import render_template
@@ -166,34 +166,16 @@ def _link_usable(url: str) -> bool:
     return is_allowed_url(url) and has_target
 
 
-def _safe_spans(spans: tuple[Span, ...], warnings: list[str]) -> tuple[Span, ...]:
-    """The spans with every unusable link turned into plain text (and a warning each)."""
-    out = []
-    for span in spans:
-        if span.url is not None and not _link_usable(span.url):
-            warnings.append(f"newsletter: {unlinked_message(span.url)}")
-            span = dataclasses.replace(span, url=None)
-        out.append(span)
-    return tuple(out)
-
-
-def _safe_item(item: ListItem, warnings: list[str]) -> ListItem:
-    """A list item (and its children) with unusable links unlinked."""
-    children = tuple(_safe_item(child, warnings) for child in item.children)
-    return ListItem(_safe_spans(item.spans, warnings), children)
-
-
 def _safe_blocks(blocks: Iterable[Block], warnings: list[str]) -> tuple[Block, ...]:
     """Blocks whose links all work in a mail client (relative, `javascript:` … become text)."""
-    out: list[Block] = []
-    for block in blocks:
-        if isinstance(block, Paragraph):
-            out.append(Paragraph(_safe_spans(block.spans, warnings)))
-        elif isinstance(block, BulletList):
-            out.append(
-                BulletList(tuple(_safe_item(i, warnings) for i in block.items), block.ordered)
-            )
-    return tuple(out)
+
+    def unlink(span: Span) -> Span:
+        if span.url is None or _link_usable(span.url):
+            return span
+        warnings.append(f"newsletter: {unlinked_message(span.url)}")
+        return dataclasses.replace(span, url=None)
+
+    return map_spans(blocks, unlink)
 
 
 @dataclass(frozen=True)
