@@ -27,7 +27,6 @@ from .errors import PipelineError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_DIR / "samples"
-CONFIG = [""]  # the pyproject.toml the builds in fresh interpreters read (set by run_bench)
 
 
 def synthetic_archive(folder: Path, count: int, samples: Path = SAMPLES_DIR) -> list[Path]:
@@ -152,9 +151,9 @@ def _in_fresh_interpreter(call: str) -> tuple[str, float]:
     return done.stdout.strip().splitlines()[-1], wall
 
 
-def _fresh_build(src: Path, out: Path, jobs: int, only: str = "") -> ChildBuild:
+def _fresh_build(src: Path, out: Path, jobs: int, only: str = "", config: str = "") -> ChildBuild:
     line, wall = _in_fresh_interpreter(
-        f"child_build({str(src)!r}, {str(out)!r}, {jobs}, {only!r}, {CONFIG[0]!r})"
+        f"child_build({str(src)!r}, {str(out)!r}, {jobs}, {only!r}, {config!r})"
     )
     return ChildBuild(**{**json.loads(line), "seconds": wall})
 
@@ -197,10 +196,8 @@ def child_floor(src: str, config: str = "", tuned_gc: bool = False) -> None:
     sys.stdout.write(json.dumps(seconds) + "\n")
 
 
-def _floor(src: Path, tuned_gc: bool = False) -> float:
-    return float(
-        json.loads(_in_fresh_interpreter(f"child_floor({str(src)!r}, {CONFIG[0]!r}, {tuned_gc})")[0])
-    )
+def _floor(src: Path, config: str, tuned_gc: bool = False) -> float:
+    return float(json.loads(_in_fresh_interpreter(f"child_floor({str(src)!r}, {config!r}, {tuned_gc})")[0]))
 
 
 def child_startup(config: str = "") -> None:
@@ -225,8 +222,8 @@ def child_startup(config: str = "") -> None:
     sys.stdout.write(json.dumps((imported - started) + extra) + "\n")
 
 
-def _startup() -> float:
-    return float(json.loads(_in_fresh_interpreter(f"child_startup({CONFIG[0]!r})")[0]))
+def _startup(config: str) -> float:
+    return float(json.loads(_in_fresh_interpreter(f"child_startup({config!r})")[0]))
 
 
 def _cli_loop(src: Path, work: Path) -> float | None:
@@ -249,7 +246,7 @@ def _cli_loop(src: Path, work: Path) -> float | None:
     return time.perf_counter() - started
 
 
-def _noop_archive(root: Path, count: int, repeat: int) -> tuple[float, ChildBuild]:
+def _noop_archive(root: Path, count: int, repeat: int, config: str) -> tuple[float, ChildBuild]:
     """A no-op rebuild of `count` posts: median seconds, and the last run's figures.
 
     The archive is built once with the fast formats only (a full build of 1,000 posts takes
@@ -257,14 +254,14 @@ def _noop_archive(root: Path, count: int, repeat: int) -> tuple[float, ChildBuil
     """
     src, out = root / "noop-posts", root / "noop-out"
     synthetic_archive(src, count)
-    _fresh_build(src, out, 2, "post,chapters")
-    runs = [_fresh_build(src, out, 2, "post,chapters") for _ in range(repeat)]
+    _fresh_build(src, out, 2, "post,chapters", config)
+    runs = [_fresh_build(src, out, 2, "post,chapters", config) for _ in range(repeat)]
     return statistics.median(r.seconds for r in runs), runs[-1]
 
 
-def _clean_build(src: Path, root: Path, jobs: int, only: str = "") -> ChildBuild:
+def _clean_build(src: Path, root: Path, jobs: int, config: str, only: str = "") -> ChildBuild:
     out = root / f"out-{jobs}-{only or 'all'}"
-    run = _fresh_build(src, out, jobs, only)
+    run = _fresh_build(src, out, jobs, only, config)
     shutil.rmtree(out, ignore_errors=True)
     return run
 
@@ -274,7 +271,7 @@ def run_bench(
 ) -> BenchReport:
     """Build a synthetic archive of `count` posts several ways and compare, side by side."""
     report = BenchReport(count, repeat)
-    CONFIG[0] = settings.source if Path(settings.source).is_file() else ""
+    config = settings.source if Path(settings.source).is_file() else ""  # for the fresh interpreters
     root = Path(tempfile.mkdtemp(prefix="pipeline-bench-")) if keep is None else keep
     try:
         src, half = root / "posts", root / "half"
@@ -282,11 +279,11 @@ def run_bench(
         synthetic_archive(half, count // 2)
         ones, twos, pdfs, floors, tuned = [], [], [], [], []
         for _ in range(repeat):  # interleaved, so a noisy neighbour hits each side alike
-            ones.append(_clean_build(src, root, 1))
-            twos.append(_clean_build(src, root, 2))
-            pdfs.append(_clean_build(src, root, 1, "pdf"))
-            floors.append(_floor(src))
-            tuned.append(_floor(src, tuned_gc=True))
+            ones.append(_clean_build(src, root, 1, config))
+            twos.append(_clean_build(src, root, 2, config))
+            pdfs.append(_clean_build(src, root, 1, config, "pdf"))
+            floors.append(_floor(src, config))
+            tuned.append(_floor(src, config, tuned_gc=True))
         one = statistics.median(r.seconds for r in ones)
         two = statistics.median(r.seconds for r in twos)
         pdf_only = statistics.median(r.seconds for r in pdfs)
@@ -300,7 +297,7 @@ def run_bench(
             stage: statistics.median(r.stages[stage] for r in ones if stage in r.stages)
             for stage in ones[0].stages
         }
-        startup = _startup()
+        startup = _startup(config)
         report.figures["startup_weasyprint"] = startup
         report.figures["ratio_vs_floor"] = one / floor
         report.figures["ratio_vs_floor_after_startup"] = (one - startup) / floor
@@ -311,21 +308,21 @@ def run_bench(
         report.figures["speedup_2_workers"] = one / two
 
         out = root / "out"
-        _fresh_build(src, out, 2)
-        noop = [_fresh_build(src, out, 2) for _ in range(repeat)]
+        _fresh_build(src, out, 2, config=config)
+        noop = [_fresh_build(src, out, 2, config=config) for _ in range(repeat)]
         report.figures["noop"] = statistics.median(r.seconds for r in noop)
         first = sorted(src.iterdir())[0]
         first.write_text(first.read_text("utf-8") + "\nOne more sentence for the benchmark.\n", "utf-8")
-        report.figures["one_change"] = _fresh_build(src, out, 2).seconds
+        report.figures["one_change"] = _fresh_build(src, out, 2, config=config).seconds
 
-        halves = _fresh_build(half, root / "out-half", 1)
+        halves = _fresh_build(half, root / "out-half", 1, config=config)
         report.figures["peak_rss_half_mb"] = halves.peak_rss_mb
         report.figures["peak_rss_full_mb"] = statistics.median(r.peak_rss_mb for r in ones)
         report.figures["peak_rss_pandoc_mb"] = statistics.median(r.peak_rss_children_mb for r in ones)
         report.figures["peak_rss_2_workers_mb"] = statistics.median(r.peak_rss_children_mb for r in twos)
 
         if noop_posts:
-            seconds, last = _noop_archive(root, noop_posts, max(repeat, 3))
+            seconds, last = _noop_archive(root, noop_posts, max(repeat, 3), config)
             report.figures["noop_archive"] = seconds
             report.notes.append(
                 f"noop_archive: no-op rebuild of {noop_posts} posts: built {last.built}, "
