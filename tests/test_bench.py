@@ -26,3 +26,21 @@ def test_a_noop_rebuild_in_a_fresh_interpreter_imports_no_renderer(tmp_path: Pat
     assert (again.built, again.failed, again.weasyprint_imported) == (0, 0, False)
     after = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
     assert after == before  # not one file rewritten, the manifest included
+
+
+def test_the_floor_renders_the_same_pdf_the_build_writes(tmp_path: Path) -> None:
+    """The floor is WeasyPrint alone, but on the very PDF the build makes: same bytes."""
+    from pipeline.bench import render_alone
+    from pipeline.build import build
+    from pipeline.config import Settings
+    from pipeline.formats import shownotes
+    from pipeline.normalize import normalize_file
+
+    src = tmp_path / "posts"
+    (post,) = synthetic_archive(src, 1)
+    settings = Settings()
+    build(src, tmp_path / "out", settings, jobs=1, only=["pdf"])
+    built = (tmp_path / "out" / post.stem / "show-notes.pdf").read_bytes()
+    episode = normalize_file(post, settings)
+    html = shownotes.episode_html(episode, settings, shownotes.pdf_options(settings))
+    assert render_alone(html, settings, identifier=episode.stem) == built
