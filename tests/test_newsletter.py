@@ -22,6 +22,7 @@ from pipeline.formats import load_format
 from pipeline.formats.newsletter import (
     DEFAULT_MAX_HTML_BYTES,
     build_message,
+    NewsletterParts,
     options_from_table,
     render,
     subject_line,
@@ -532,3 +533,22 @@ def test_nested_lists_render(project_settings: Settings) -> None:
     episode = sample_episode(sections=(Section("links", "Resources", (nested,)),))
     tree = parse(render(episode, project_settings).files["newsletter.html"])
     assert len(tags(tree, "ul")) == 2
+
+
+@given(
+    st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"),
+        max_size=400,
+    )
+)
+@hypothesis_settings(max_examples=150, deadline=None)
+def test_any_text_survives_the_quoted_printable_body(text: str) -> None:
+    """Long lines, trailing spaces, tabs, `=`, emoji: a mail reader decodes what was written."""
+    parts = NewsletterParts(html=f"<p>{text}</p>\n", text=text, warnings=[])
+    data = build_message(sample_episode(), Settings(), parts=parts).as_bytes()
+    assert data.isascii()
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+    message = email.message_from_bytes(data, policy=default_policy)
+    plain, html = (p.get_content() for p in message.iter_parts())
+    assert plain.replace("\r\n", "\n") == text
+    assert html.replace("\r\n", "\n") == f"<p>{text}</p>\n"

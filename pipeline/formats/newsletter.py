@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import hashlib
 import logging
@@ -10,6 +11,7 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -408,6 +410,26 @@ def _address(value: str) -> Address:
     return Address(display_name=name, addr_spec=addr)
 
 
+@lru_cache(maxsize=64)
+def _address_header(name: str, value: str) -> Any:
+    """The parsed `name:` header for one address; the same for every message of a build."""
+    return POLICY.header_factory(name, _address(value))
+
+
+def _quoted_printable(text: str) -> str:
+    """`text` as UTF-8 quoted-printable, by the C encoder (the email package's is pure Python)."""
+    return binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False).decode("ascii")
+
+
+def _text_part(text: str, subtype: str) -> EmailMessage:
+    part = EmailMessage(policy=POLICY)
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    # Quoted-printable: 7-bit safe for any relay, and deterministic (no 8BITMIME negotiation).
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(_quoted_printable(text))
+    return part
+
+
 class _Policy(EmailPolicy):
     """`email.policy.SMTP`, but a non-ASCII Subject is folded by `email.header.Header`.
 
@@ -451,14 +473,15 @@ def build_message(
     from_address = opts.from_address
     if "<" not in from_address and settings.show_name:
         from_address = str(Address(display_name=settings.show_name, addr_spec=from_address))
-    msg["From"] = _address(from_address)
-    msg["To"] = _address(to if to is not None else opts.to_address)
+    msg["From"] = _address_header("From", from_address)
+    msg["To"] = _address_header("To", to if to is not None else opts.to_address)
     msg["Subject"] = subject_line(episode.title)
     msg["Date"] = format_datetime(episode.date)
     msg["Message-ID"] = message_id(episode, opts.message_id_domain)
-    # Quoted-printable: 7-bit safe for any relay, and deterministic (no 8BITMIME negotiation).
-    msg.set_content(parts.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(parts.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg["MIME-Version"] = "1.0"
+    msg.make_alternative()
+    msg.attach(_text_part(parts.text, "plain"))
+    msg.attach(_text_part(parts.html, "html"))
     # A boundary from the content, not from `random`: the same episode gives the same bytes.
     digest = hashlib.sha256(f"{parts.text}\0{parts.html}".encode()).hexdigest()
     msg.set_boundary(f"==_newsletter_{digest[:40]}")
