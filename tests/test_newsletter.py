@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
+import hashlib
+import quopri
 import re
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -21,10 +24,12 @@ from pipeline.errors import ConfigError, RenderError
 from pipeline.formats import load_format
 from pipeline.formats.newsletter import (
     DEFAULT_MAX_HTML_BYTES,
-    build_message,
     NewsletterParts,
+    build_message,
+    message_bytes,
     options_from_table,
     render,
+    render_parts,
     subject_line,
 )
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
@@ -406,9 +411,7 @@ def test_eml_uses_crlf_and_7bit_lines(files: dict[str, bytes]) -> None:
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
 
 
-def test_eml_boundary_comes_from_the_content(
-    files: dict[str, bytes], project_settings: Settings
-) -> None:
+def test_eml_boundary_comes_from_the_content(files: dict[str, bytes], project_settings: Settings) -> None:
     boundary = parse_eml(files["newsletter.eml"]).get_boundary()
     assert boundary is not None
     assert boundary.startswith("==_newsletter_")
@@ -552,3 +555,53 @@ def test_any_text_survives_the_quoted_printable_body(text: str) -> None:
     plain, html = (p.get_content() for p in message.iter_parts())
     assert plain.replace("\r\n", "\n") == text
     assert html.replace("\r\n", "\n") == f"<p>{text}</p>\n"
+
+
+def _written_by_the_email_package(episode: Episode, settings: Settings, parts: NewsletterParts) -> bytes:
+    """The same message built with `EmailMessage` and serialized by the email package."""
+    from email.headerregistry import Address
+    from email.utils import format_datetime, getaddresses
+
+    from pipeline.formats.newsletter import POLICY, message_id, newsletter_options
+
+    opts = newsletter_options(settings)
+    msg = EmailMessage(policy=POLICY)
+    sender = opts.from_address
+    if "<" not in sender and settings.show_name:
+        sender = str(Address(display_name=settings.show_name, addr_spec=sender))
+    for name, value in (("From", sender), ("To", opts.to_address)):
+        display, addr = getaddresses([value])[0]
+        msg[name] = Address(display_name=display, addr_spec=addr)
+    msg["Subject"] = subject_line(episode.title)
+    msg["Date"] = format_datetime(episode.date)
+    msg["Message-ID"] = message_id(episode, opts.message_id_domain)
+    msg["MIME-Version"] = "1.0"
+    msg.make_alternative()
+    for subtype, text in (("plain", parts.text), ("html", parts.html)):
+        part = EmailMessage(policy=POLICY)
+        part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+        part["Content-Transfer-Encoding"] = "quoted-printable"
+        part.set_payload(quopri.encodestring(text.encode()).decode("ascii"))
+        msg.attach(part)
+    digest = hashlib.sha256(f"{parts.text}\0{parts.html}".encode()).hexdigest()
+    msg.set_boundary(f"==_newsletter_{digest[:40]}")
+    return msg.as_bytes()
+
+
+@hypothesis_settings(max_examples=80, deadline=None)
+@given(
+    title=st.text(min_size=1, max_size=150),
+    show=st.sampled_from(["", "Learning from ML", "Ünïcode Show", 'A "quoted", show']),
+    sender=st.sampled_from(["news@example.org", "Seth <seth@example.org>", "Zoë Ø <z@example.org>"]),
+)
+@example(title="x" * 200, show="Learning from ML", sender="news@example.org")
+def test_the_eml_is_what_the_email_package_would_write(title: str, show: str, sender: str) -> None:
+    """`message_bytes` writes the MIME itself (speed); the email package is the reference."""
+    settings = dataclasses.replace(
+        with_newsletter_options(load_settings(PYPROJECT), from_address=sender), show_name=show
+    )
+    episode = sample_episode(title=title)
+    parts = render_parts(episode, settings)
+    assert message_bytes(episode, settings, parts=parts) == _written_by_the_email_package(
+        episode, settings, parts
+    )
