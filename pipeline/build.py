@@ -21,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -339,8 +339,17 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
-def _start_worker() -> None:
+def _warm_up(target: Target) -> None:
+    """Import the renderers this build needs and parse their stylesheets, once per process."""
+    if "pdf" in target.formats:
+        from .formats import shownotes
+
+        shownotes.warm_up(target.settings)
+
+
+def _start_worker(target: Target) -> None:
     gc.set_threshold(*GC_THRESHOLD)  # a worker process lives only for one build
+    _warm_up(target)
 
 
 def _run(jobs: Sequence[Job], target: Target, workers: int) -> Generator[PostResult, None, None]:
@@ -352,9 +361,12 @@ def _run(jobs: Sequence[Job], target: Target, workers: int) -> Generator[PostRes
     """
     from .stream import converted
 
-    items = converted([job.path for job in jobs], target.settings)
+    one_process = workers <= 1 or len(jobs) <= 1
+    # WeasyPrint is imported while pandoc converts the first batch, rather than after it.
+    warm_up = partial(_warm_up, target) if one_process else None
+    items = converted([job.path for job in jobs], target.settings, warm_up)
     try:
-        if workers <= 1 or len(jobs) <= 1:
+        if one_process:
             for job, item in zip(jobs, items, strict=True):
                 yield finish_post(item, job, target)
         else:
@@ -366,12 +378,15 @@ def _run(jobs: Sequence[Job], target: Target, workers: int) -> Generator[PostRes
 class _Pool:
     """Worker processes, replaced when one dies (out of memory, a crash in native code)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, target: Target) -> None:
         self.workers = workers
+        self.target = target
         self.executor = self._new()
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker)
+        return ProcessPoolExecutor(
+            max_workers=self.workers, initializer=_start_worker, initargs=(self.target,)
+        )
 
     def submit(self, item: Converted, job: Job, target: Target) -> Future[PostResult]:
         try:
@@ -385,7 +400,7 @@ class _Pool:
 def _run_in_pool(
     jobs: Sequence[Job], items: Iterator[Converted], target: Target, workers: int
 ) -> Iterator[PostResult]:
-    pool = _Pool(workers)
+    pool = _Pool(workers, target)
     window: deque[tuple[Job, Converted, Future[PostResult]]] = deque()
 
     def collect() -> PostResult:

@@ -10,7 +10,7 @@ which may be in a worker process: what crosses to it is flat text, never a deep 
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,11 +90,14 @@ def _finish(pending: _Pending) -> list[Converted]:
     return pending.items
 
 
-def converted(paths: Sequence[Path], settings: Settings) -> Generator[Converted, None, None]:
+def converted(
+    paths: Sequence[Path], settings: Settings, meanwhile: Callable[[], None] | None = None
+) -> Generator[Converted, None, None]:
     """Each post read and converted, in the order given; the next batch converts meanwhile.
 
-    Stopping early (an exception in the caller, Ctrl-C, `close()`) stops pandoc and removes
-    its temporary files.
+    `meanwhile` is called once, when pandoc has its first batch and there is nothing else to
+    do but wait for it (the build imports WeasyPrint there). Stopping early (an exception in
+    the caller, Ctrl-C, `close()`) stops pandoc and removes its temporary files.
     """
     chunks: list[Sequence[Path]] = []
     offset = 0
@@ -105,6 +108,9 @@ def converted(paths: Sequence[Path], settings: Settings) -> Generator[Converted,
     try:
         for chunk in chunks:
             running.append(_start(chunk, settings))  # pandoc converts it while the last is used
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
             if len(running) == 2:
                 yield from _finish(running.pop(0))
         while running:

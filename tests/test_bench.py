@@ -44,3 +44,11 @@ def test_the_floor_renders_the_same_pdf_the_build_writes(tmp_path: Path) -> None
     episode = normalize_file(post, settings)
     html = shownotes.episode_html(episode, settings, shownotes.pdf_options(settings))
     assert render_alone(html, settings, identifier=episode.stem) == built
+
+
+def test_a_build_without_the_pdf_never_imports_weasyprint(tmp_path: Path) -> None:
+    src = tmp_path / "posts"
+    synthetic_archive(src, 2)
+    for jobs in (1, 2):
+        run = _fresh_build(src, tmp_path / f"out-{jobs}", jobs, "newsletter,youtube")
+        assert (run.built, run.failed, run.weasyprint_imported) == (2, 0, False)

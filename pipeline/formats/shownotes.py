@@ -328,6 +328,11 @@ def _stylesheets(page_size: str) -> tuple[Any, ...]:
     return main, size
 
 
+def warm_up(settings: Settings) -> None:
+    """Import WeasyPrint and parse the print stylesheets now, not in the first render."""
+    _stylesheets(pdf_options(settings).page_size)
+
+
 class _Collect(logging.Handler):
     """Keep WeasyPrint's warnings and errors for the render that is running."""
 
