@@ -71,7 +71,8 @@ def test_a_batch_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.M
 def test_batch_sizes_start_small_and_cover_every_post() -> None:
     assert list(batch_sizes(0)) == []
     assert list(batch_sizes(1)) == [1]
-    assert list(batch_sizes(100)) == [4, 8, 16, 32, 32, 8]
+    assert list(batch_sizes(100)) == [4, 8, 16, 32, 40]
+    assert list(batch_sizes(1000)) == [4, 8, 16, 32, 64, *[128] * 6, 108]
     assert all(sum(batch_sizes(n)) == n for n in range(100))
 
 
