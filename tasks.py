@@ -191,14 +191,20 @@ def watch(
 
 @task(
     help={
-        "posts": "number of synthetic posts (10 to 1000; default 20)",
+        "posts": "number of synthetic posts (10 to 1000; default 100)",
         "repeat": "runs of each timed build; medians are reported (default 3)",
         "noop_posts": "size of the archive for the large no-op rebuild; 0 skips it (default 1000)",
+        "cli_posts": "time the pandoc+weasyprint CLI loop over this many posts, scaled (default 100)",
         "config": "pyproject.toml to read [tool.pipeline] from",
     }
 )
 def bench(
-    c: Context, posts: int = 20, repeat: int = 3, noop_posts: int = 1000, config: str | None = None
+    c: Context,
+    posts: int = 100,
+    repeat: int = 3,
+    noop_posts: int = 1000,
+    cli_posts: int = 100,
+    config: str | None = None,
 ) -> None:
     """Time full, no-op and one-post builds of a synthetic archive against WeasyPrint alone and a CLI loop."""
     from pipeline.bench import run_bench
@@ -206,7 +212,9 @@ def bench(
     if not 10 <= posts <= 1000:
         raise Exit("error: --posts must be between 10 and 1000", code=2)
     with _user_errors():
-        report = run_bench(posts, _settings(config), repeat=max(1, repeat), noop_posts=noop_posts)
+        report = run_bench(
+            posts, _settings(config), repeat=max(1, repeat), noop_posts=noop_posts, cli_posts=cli_posts
+        )
     for line in report.lines():
         print(line)
 
