@@ -347,6 +347,10 @@ def _warm_up(target: Target) -> None:
         shownotes.warm_up(target.settings)
 
 
+def _nothing() -> None:
+    """A task that only makes the pool start its worker processes."""
+
+
 def _start_worker(target: Target) -> None:
     gc.set_threshold(*GC_THRESHOLD)  # a worker process lives only for one build
     _warm_up(target)
@@ -384,9 +388,14 @@ class _Pool:
         self.executor = self._new()
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
+        executor = ProcessPoolExecutor(
             max_workers=self.workers, initializer=_start_worker, initargs=(self.target,)
         )
+        # Start every worker now, so they import WeasyPrint while the first posts are read and
+        # converted, instead of when the first post is ready for them.
+        for _ in range(self.workers):
+            executor.submit(_nothing)
+        return executor
 
     def submit(self, item: Converted, job: Job, target: Target) -> Future[PostResult]:
         try:
