@@ -340,11 +340,19 @@ def fewer_collections() -> Iterator[None]:
 
 
 def _warm_up(target: Target) -> None:
-    """Import the renderers this build needs and parse their stylesheets, once per process."""
-    if "pdf" in target.formats:
+    """Import the renderers this build needs and parse their stylesheets, once per process.
+
+    Only a head start: if it fails (WeasyPrint cannot load Pango, say), the first render meets
+    the same problem and reports it with its post, as it would have without the warm-up.
+    """
+    if "pdf" not in target.formats:
+        return
+    try:
         from .formats import shownotes
 
         shownotes.warm_up(target.settings)
+    except Exception as exc:  # reported by the renders that follow
+        log.debug("warming up the PDF renderer failed: %s", exc)
 
 
 def _nothing() -> None:

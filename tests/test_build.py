@@ -222,3 +222,18 @@ def test_an_output_path_that_is_a_file_is_one_error(tmp_path: Path, settings: Se
     target.write_text("x")
     with pytest.raises(PipelineError, match="cannot use it as the output folder"):
         build(_posts(tmp_path), target, settings, jobs=1, only=FAST)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failed_warm_up_is_only_a_lost_head_start(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Importing WeasyPrint early is an optimisation: its failure must not stop the build."""
+    from pipeline.formats import shownotes
+
+    def fails(settings: Settings) -> None:
+        raise OSError("cannot load library 'pango-1.0-0'")
+
+    monkeypatch.setattr(shownotes, "warm_up", fails)  # the workers fork with it
+    summary = build(_posts(tmp_path), tmp_path / "out", settings, jobs=jobs, only=["pdf"])
+    assert (summary.count("built"), len(summary.failed)) == (5, 0)
