@@ -604,5 +604,7 @@ def test_the_eml_is_what_the_email_package_would_write(title: str, show: str, se
     parts = render_parts(episode, settings)
     written = message_bytes(episode, settings, parts=parts)
     assert written == _written_by_the_email_package(episode, settings, parts)
-    # What `invoke send` sends is the same message, parsed and written again.
-    assert build_message(episode, settings, parts=parts).as_bytes() == written
+    # What `invoke send` sends is the same message, parsed and written again (an empty
+    # Subject comes back as "Subject: " instead of "Subject:", which means the same).
+    sent = build_message(episode, settings, parts=parts).as_bytes()
+    assert sent.replace(b"\r\nSubject: \r\n", b"\r\nSubject:\r\n") == written
