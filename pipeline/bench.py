@@ -183,19 +183,11 @@ def render_alone(html: str, settings: Settings, identifier: str = "show-notes") 
     `shownotes.html_to_pdf`, so the same PDF; without the locked-down fetcher, the warning
     capture and the time limit, whose cost belongs to the build, not to the floor.
     """
-    from .config import TEMPLATES_DIR
     from .formats import shownotes
 
     options = shownotes.pdf_options(settings)
-    weasyprint = shownotes._weasyprint()
-    document = weasyprint.HTML(string=html, base_url=TEMPLATES_DIR.as_uri() + "/")
-    pdf: bytes = document.write_pdf(
-        stylesheets=list(shownotes._stylesheets(options.page_size)),
-        font_config=shownotes._font_config(),
-        pdf_variant=None if options.pdf_variant == "none" else options.pdf_variant,
-        pdf_tags=True,
-        pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode(),
-    )
+    document = shownotes._weasyprint().HTML(string=html, base_url=shownotes.BASE_URL)
+    pdf: bytes = document.write_pdf(**shownotes.write_pdf_options(options, identifier))
     return pdf
 
 

@@ -328,6 +328,20 @@ def _stylesheets(page_size: str) -> tuple[Any, ...]:
     return main, size
 
 
+BASE_URL = TEMPLATES_DIR.as_uri() + "/"  # what relative URLs in the print HTML resolve against
+
+
+def write_pdf_options(options: PdfOptions, identifier: str) -> dict[str, Any]:
+    """The `write_pdf` arguments of every show-notes PDF (the benchmark's floor uses them too)."""
+    return {
+        "stylesheets": list(_stylesheets(options.page_size)),
+        "font_config": _font_config(),
+        "pdf_variant": None if options.pdf_variant == "none" else options.pdf_variant,
+        "pdf_tags": True,
+        "pdf_identifier": hashlib.sha256(identifier.encode()).hexdigest()[:32].encode(),
+    }
+
+
 def warm_up(settings: Settings) -> None:
     """Import WeasyPrint and parse the print stylesheets now, not in the first render."""
     _stylesheets(pdf_options(settings).page_size)
@@ -448,22 +462,13 @@ def html_to_pdf(
     options = pdf_options(settings)
     weasyprint = _weasyprint()
     fetcher = SafeURLFetcher(_fetch_policy(options))
-    variant = None if options.pdf_variant == "none" else options.pdf_variant
     with _render_environment(date, options.max_image_pixels) as collected:
-        # Parsed once a process, outside the time limit: the limit is for this document.
-        stylesheets, font_config = list(_stylesheets(options.page_size)), _font_config()
+        # Stylesheets are parsed once a process, outside the time limit: it is for this document.
+        write_options = write_pdf_options(options, identifier)
         try:
             with _time_limit(options.timeout):
-                document = weasyprint.HTML(
-                    string=html, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=fetcher
-                )
-                pdf: bytes = document.write_pdf(
-                    stylesheets=stylesheets,
-                    font_config=font_config,
-                    pdf_variant=variant,
-                    pdf_tags=True,
-                    pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode(),
-                )
+                document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
+                pdf: bytes = document.write_pdf(**write_options)
         except _RenderTimeout:
             limit = f"{options.timeout:g}"
             raise RenderError(f"{FILENAME}: rendering took longer than {limit} s (pdf.timeout)") from None
