@@ -79,7 +79,7 @@ class MdSentence:
     text: str
     key: str
     matched: bool = False
-    words: int = 0
+    words: int = field(init=False)  # of the key, for the fuzzy-match minimum
     _matcher: SequenceMatcher[str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
