@@ -473,6 +473,11 @@ def build(
         )
     if "post" not in formats:
         formats = ("post", *formats)
+    if "newsletter" in formats:
+        # Its settings reach email headers: a bad one is one error before any post is built.
+        from .formats.newsletter import newsletter_options
+
+        newsletter_options(settings)
     posts, rejected = discover(src)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .mail_headers import unsafe_characters
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -83,10 +84,13 @@ def settings_from_table(table: Mapping[str, Any], source: str) -> Settings:
     formats: dict[str, Mapping[str, Any]] = {}
     for key, value in table.items():
         if key in _STR_KEYS:
-            if isinstance(value, str):
-                values[key] = value
-            else:
+            if not isinstance(value, str):
                 problems.append(f"{key}: expected a string, got {type(value).__name__}")
+            elif unsafe := unsafe_characters(value):
+                # show_name and author reach email headers; none of these has a use for them.
+                problems.append(f"{key}: must not contain control or bidi characters ({', '.join(unsafe)})")
+            else:
+                values[key] = value
         elif key in _LIST_KEYS:
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 values[key] = tuple(value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import smtplib
 import socket
 import ssl
@@ -23,6 +22,7 @@ from typing import Any
 from .config import Settings
 from .errors import ConfigError, PipelineError
 from .formats.newsletter import build_message
+from .mail_headers import ADDR_SPEC
 from .model import Episode
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 SECURITY_MODES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 DEFAULT_TIMEOUT = 30.0
-_ADDR_SPEC = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$")
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def smtp_config(env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> Smt
 def _check_recipient(to: str) -> str:
     """The address itself (`x@y.z`), or a PipelineError; it goes into a header and the envelope."""
     to = to.strip()
-    if not _ADDR_SPEC.match(to) or not to.isascii():
+    if not ADDR_SPEC.match(to) or "=?" in to:
         raise PipelineError(f"{to!r} is not an address such as someone@example.com", field="--to")
     return to
 

@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element
 
 import html5lib
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -596,7 +596,12 @@ def _written_by_the_email_package(episode: Episode, settings: Settings, parts: N
 )
 @example(title="x" * 200, show="Learning from ML", sender="news@example.org")
 def test_the_eml_is_what_the_email_package_would_write(title: str, show: str, sender: str) -> None:
-    """`message_bytes` writes the MIME itself (speed); the email package is the reference."""
+    """`message_bytes` writes the MIME itself (speed); the email package is the reference.
+
+    Except for text holding `=?`, which the email package decodes as an encoded word and the
+    project keeps as text (tests/test_header_injection.py).
+    """
+    assume("=?" not in title)
     settings = dataclasses.replace(
         with_newsletter_options(load_settings(PYPROJECT), from_address=sender), show_name=show
     )

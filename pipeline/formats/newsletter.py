@@ -12,10 +12,7 @@ import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from email.header import Header
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
 from functools import lru_cache
 from ipaddress import ip_address
@@ -24,10 +21,12 @@ from urllib.parse import quote, urlsplit
 
 import css_inline
 
+from .. import mail_headers
 from ..blocks import blocks_to_html, blocks_to_text, first_sentence, map_spans
 from ..chapters import format_time
 from ..config import Settings
 from ..errors import ConfigError, RenderError
+from ..mail_headers import ADDR_SPEC, POLICY, header_text, unsafe_characters
 from ..model import Block, Episode, Span
 from ..sanitize import is_allowed_url, sanitize_html, unlinked_message
 from ..source import BIDI_CONTROLS
@@ -95,10 +94,10 @@ def _web_url_problem(value: str, *, allow_loopback_http: bool = False) -> str | 
 
 def _address_problem(value: str) -> str | None:
     """Why `value` is not one email address (`a@b.c` or `Name <a@b.c>`)."""
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        return "must not contain control characters"
+    if unsafe := unsafe_characters(value):
+        return f"must not contain control or bidi characters ({', '.join(unsafe)})"
     parsed = getaddresses([value])
-    if len(parsed) != 1 or not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", parsed[0][1]):
+    if len(parsed) != 1 or not ADDR_SPEC.match(parsed[0][1]) or "=?" in parsed[0][1]:
         return "expected one email address such as 'Show <news@example.com>'"
     return None
 
@@ -395,25 +394,19 @@ def render_parts(episode: Episode, settings: Settings) -> NewsletterParts:
 
 def subject_line(title: str) -> str:
     """The title as one header-safe line: control characters (CR, LF, NUL …) become spaces."""
-    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in title)
-    return " ".join(cleaned.split())
+    return header_text(title)
 
 
-def _address(value: str) -> Address:
-    """One configured address as a header object (validated by `options_from_table`)."""
+def _address_parts(value: str) -> tuple[str, str]:
+    """(display name, address) of one configured address (validated by `options_from_table`)."""
     name, addr = getaddresses([value])[0]
-    return Address(display_name=name, addr_spec=addr)
+    return name, addr
 
 
 @lru_cache(maxsize=64)
-def _address_line(name: str, value: str) -> bytes:
+def _address_line(name: str, display: str, addr_spec: str) -> bytes:
     """The folded `name:` header line for one address; the same for every message of a build."""
-    return POLICY.fold_binary(name, POLICY.header_factory(name, _address(value)))
-
-
-def _header_line(name: str, value: str) -> bytes:
-    """One header line as the email package writes it (folded, encoded where not ASCII)."""
-    return POLICY.fold_binary(name, POLICY.header_factory(name, value))
+    return mail_headers.address(name, display, addr_spec)
 
 
 def _quoted_printable(text: str) -> bytes:
@@ -423,29 +416,6 @@ def _quoted_printable(text: str) -> bytes:
     """
     encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
     return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-class _Policy(EmailPolicy):
-    """`email.policy.SMTP`, but a non-ASCII Subject is folded by `email.header.Header`.
-
-    The default folder can split encoded-words at a space, and readers drop white space between
-    encoded-words: "a 😀 b" arrived as "a 😀b". Header keeps the spaces inside the words.
-    """
-
-    def fold(self, name: str, value: str) -> str:
-        if name.lower() == "subject" and not str(value).isascii():
-            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
-            return f"{name}: {encoded}{self.linesep}"
-        folded: str = super().fold(name, value)
-        return folded
-
-    def fold_binary(self, name: str, value: str) -> bytes:
-        if name.lower() == "subject" and not str(value).isascii():
-            return self.fold(name, value).encode("ascii")
-        return super().fold_binary(name, value)
-
-
-POLICY = _Policy(linesep="\r\n")  # what email.policy.SMTP is, plus the Subject fix
 
 
 def message_id(episode: Episode, domain: str) -> str:
@@ -469,18 +439,18 @@ def message_bytes(
     """
     opts = newsletter_options(settings)
     parts = parts if parts is not None else render_parts(episode, settings)
-    from_address = opts.from_address
-    if "<" not in from_address and settings.show_name:
-        from_address = str(Address(display_name=settings.show_name, addr_spec=from_address))
+    from_name, from_addr = _address_parts(opts.from_address)
+    to_name, to_addr = _address_parts(to if to is not None else opts.to_address)
     # A boundary from the content, not from `random`: the same episode gives the same bytes.
     digest = hashlib.sha256(f"{parts.text}\0{parts.html}".encode()).hexdigest()
     boundary = f"==_newsletter_{digest[:40]}".encode()
     head = [
-        _address_line("From", from_address),
-        _address_line("To", to if to is not None else opts.to_address),
-        _header_line("Subject", subject_line(episode.title)),
-        _header_line("Date", format_datetime(episode.date)),
-        _header_line("Message-ID", message_id(episode, opts.message_id_domain)),
+        # A bare configured address is sent in the show's name.
+        _address_line("From", from_name if "<" in opts.from_address else settings.show_name, from_addr),
+        _address_line("To", to_name, to_addr),
+        mail_headers.unstructured("Subject", episode.title),
+        mail_headers.unstructured("Date", format_datetime(episode.date)),
+        mail_headers.unstructured("Message-ID", message_id(episode, opts.message_id_domain)),
         b"MIME-Version: 1.0\r\n",
         b'Content-Type: multipart/alternative;\r\n boundary="' + boundary + b'"\r\n',
         b"\r\n",
