@@ -80,7 +80,8 @@ def build(
     help={
         "src": "a post file or a folder of posts (default: samples/)",
         "check": "exit non-zero if any post is not in canonical form (changes nothing)",
-        "write": "rewrite posts in place (atomically) in canonical form",
+        "write": "rewrite posts in place (atomically, keeping mode, symlinks and a .orig backup)",
+        "diff": "also print a unified diff of each post that would change (or was rewritten)",
         "config": "pyproject.toml to read [tool.pipeline] from",
     }
 )
@@ -89,6 +90,7 @@ def normalize(
     src: str = SAMPLES,
     check: bool = False,
     write: bool = False,
+    diff: bool = False,
     config: str | None = None,
 ) -> None:
     """Show which posts would change when normalized; --check for CI, --write to clean sources."""
@@ -97,9 +99,13 @@ def normalize(
     if check and write:
         raise Exit("error: choose --check or --write, not both", code=2)
     with _user_errors():
-        statuses = normalize_sources(Path(src), _settings(config), write=write)
+        statuses = normalize_sources(Path(src), _settings(config), write=write, diff=diff)
     for status in statuses:
-        print(f"{status.status:<12} {status.error or status.path}")
+        kept = f" (old text kept in {status.backup})" if status.backup else ""
+        print(f"{status.status:<12} {status.error or status.path}{kept}")
+    for status in statuses:
+        if status.diff:
+            sys.stdout.write(status.diff)
     failed = [s for s in statuses if s.status == "failed"]
     changing = [s for s in statuses if s.status == "would change"]
     if failed or (check and changing):

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from . import embeds
+from .chapters import split_timestamp_line
 from .model import BulletList, ListItem, Note, Paragraph, Span
 from .source import BIDI_CONTROLS
 
@@ -56,19 +58,61 @@ class Walker:
     def inlines(self, nodes: list[PandocNode], mark: Span | None = None) -> Iterator[Span]:
         mark = mark if mark is not None else Span("")
         words: list[str] = []  # runs of words and spaces become one Span, not one per word
-        for node in nodes:
+        index = 0
+        while index < len(nodes):
+            node = nodes[index]
             kind = node["t"]
             if kind == "Str":
                 words.append(node["c"])
             elif kind in ("Space", "SoftBreak", "LineBreak"):
                 words.append(" ")
+            elif kind == "RawInline" and (taken := self.raw_embed(nodes, index)):
+                index += taken
+                continue
             else:
                 if words:
                     yield replace(mark, text=BIDI_CONTROLS.sub("", "".join(words)))
                     words.clear()
                 yield from self.inline(node, mark)
+            index += 1
         if words:
             yield replace(mark, text=BIDI_CONTROLS.sub("", "".join(words)))
+
+    def raw_embed(self, nodes: list[PandocNode], index: int) -> int:
+        """How many of `nodes` from `index` on are one player, script, form … (0: not one).
+
+        The element ends at its closing tag among the same siblings; an element that is never
+        closed is its opening tag alone, so it cannot take the rest of the body with it.
+        """
+        raw_kind = nodes[index]["t"]
+        fmt, raw = nodes[index]["c"]
+        tag = embeds.first_tag(raw) if fmt == "html" else None
+        if tag is None or not embeds.is_embed(tag):
+            return 0
+        if tag.closing:
+            return 1  # a stray end tag: markup only
+        end = index
+        if tag.name in embeds.CONTAINERS and not tag.whole:
+            depth = 0
+            for later in range(index + 1, len(nodes)):
+                other = nodes[later]
+                if other["t"] != raw_kind:
+                    continue
+                found = embeds.first_tag(other["c"][1])
+                if found is None or found.name != tag.name:
+                    continue
+                depth += -1 if found.closing else 1
+                if depth < 0:
+                    end = later
+                    break
+        if tag.name in ("script", "style"):
+            inner = ""  # code, not words
+        else:
+            inner = " ".join(
+                [embeds.text_of_raw(raw)] + [node_text(n) for n in nodes[index + 1 : end]]
+            )
+        self.notes.append(Note(embeds.reason_for(tag), embeds.describe(tag, inner)))  # type: ignore[arg-type]
+        return end - index + 1
 
     def inline(self, node: PandocNode, mark: Span) -> Iterator[Span]:
         kind: str = node["t"]
@@ -94,17 +138,18 @@ class Walker:
             yield replace(mark, text=BIDI_CONTROLS.sub("", content[1]), code=True)
         elif kind == "Math":
             yield replace(mark, text=content[1])
+        elif kind == "Link" and (badge := _badge(content)) is not None:
+            self.notes.append(Note("badge", badge))
         elif kind == "Link":
             yield from self.link(content, mark)
         elif kind == "Image":
             alt = "".join(s.text for s in self.inlines(content[1]))
-            self.notes.append(Note("dropped", f"image {content[2][0][:80]!r} (kept its alt text {alt!r})"))
+            self.notes.append(Note("embed", f"<img> {content[2][0]} (its alt text is kept: {alt!r})"))
             if alt.strip():
                 yield replace(mark, text=alt)
         elif kind == "RawInline":
-            text = re.sub(r"<[^>]*>", "", content[1])
-            if content[1].strip():
-                self.notes.append(Note("dropped", f"raw {content[0]} markup {content[1][:60]!r}"))
+            # Markup only (a stray `<span>`, `<br>`): its text, if any, stays.
+            text = embeds.text_of_raw(content[1]) if content[0] == "html" else content[1]
             if text.strip():
                 yield replace(mark, text=text)
         elif kind == "Note":
@@ -116,30 +161,39 @@ class Walker:
         children = list(self.inlines(content[1], mark))
         if url is None:
             if target:
-                self.notes.append(
-                    Note(
-                        "changed",
-                        f"link to {target[:80]!r} kept as text (not an http(s) or mailto address)",
-                    )
-                )
+                self.notes.append(Note("dropped", target))  # the text stays, without its link
             yield from children
             return
-        if not any(s.text.strip() for s in children):
+        shown = "".join(s.text for s in children)
+        if not shown.strip():
             children = [replace(mark, text=url)]
+        elif url != target:
+            from .links import text_is_url  # keep with the module's imports when they move
+
+            if text_is_url(shown, target):
+                # `[https://youtu.be/x?si=…](https://youtu.be/x?si=…)`, `<https://…>`: the text
+                # shows the clean URL; the note naming the whole original URL accounts for it.
+                children = [replace(children[0], text=url)]
         for span in children:
             yield replace(span, url=url)
 
     # --- blocks -------------------------------------------------------------------------
 
     def blocks(self, nodes: list[PandocNode], origin: Origin) -> Iterator[SourceItem]:
-        for node in nodes:
-            yield from self.block(node, origin)
+        index = 0
+        while index < len(nodes):
+            if nodes[index]["t"] == "RawBlock" and (taken := self.raw_embed(nodes, index)):
+                index += taken
+                continue
+            yield from self.block(nodes[index], origin)
+            index += 1
 
     def block(self, node: PandocNode, origin: Origin) -> Iterator[SourceItem]:
         kind: str = node["t"]
         content: Any = node.get("c")  # None for HorizontalRule
         if kind in ("Para", "Plain"):
-            yield SourceItem(origin, Paragraph(tidy(self.inlines(content))))
+            for line in _chapter_lines(content):
+                yield SourceItem(origin, Paragraph(tidy(self.inlines(line))))
         elif kind == "Header":
             yield SourceItem(origin, Heading(content[0], tidy(self.inlines(content[2]))))
         elif kind == "BulletList":
@@ -155,14 +209,19 @@ class Walker:
             for line in content:
                 yield SourceItem(origin, Paragraph(tidy(self.inlines(line))))
         elif kind == "CodeBlock":
-            yield SourceItem(origin, Paragraph((Span(BIDI_CONTROLS.sub("", content[1]), code=True),)))
+            language = content[0][1][0] if content[0][1] else ""
+            code = BIDI_CONTROLS.sub("", content[1]).rstrip("\n")
+            if code.strip():
+                yield SourceItem(origin, Paragraph((Span(code, code=True),), code_language=language))
         elif kind == "HorizontalRule":
             yield SourceItem(origin, Rule())
         elif kind == "Table":
             yield from self.table(content, origin)
         elif kind == "RawBlock":
-            if content[1].strip():
-                self.notes.append(Note("dropped", f"raw {content[0]} block {content[1][:60]!r}"))
+            # Markup only (`<p>` left open by a cut feed, `<div>`): its text, if any, stays.
+            text = embeds.text_of_raw(content[1]) if content[0] == "html" else content[1]
+            if text.strip():
+                yield SourceItem(origin, Paragraph((Span(BIDI_CONTROLS.sub("", text)),)))
         elif kind == "DefinitionList":
             for term, definitions in content:
                 yield SourceItem(origin, Paragraph(tidy(self.inlines(term))))
@@ -199,6 +258,56 @@ class Walker:
                     joined.append(Span(" | "))
                 joined.extend(cell_spans)
             yield SourceItem(origin, Paragraph(tidy(joined)))
+
+
+def _chapter_lines(inlines: list[PandocNode]) -> list[list[PandocNode]]:
+    """A paragraph of timestamp lines typed without blank lines, as one paragraph per line.
+
+    `00:00 Intro` / `02:15 Why caches lie` on lines of their own are chapters, one each; a first
+    line without a time ("Chapters:") is their label. Any other paragraph stays whole.
+    """
+    lines: list[list[PandocNode]] = [[]]
+    for node in inlines:
+        if node["t"] in ("SoftBreak", "LineBreak"):
+            lines.append([])
+        else:
+            lines[-1].append(node)
+    if len(lines) < 2:
+        return [inlines]
+    stamped = [split_timestamp_line(node_text(line)) is not None for line in lines]
+    if sum(stamped[1:]) >= 2 and all(stamped[1:]):
+        return lines
+    return [inlines]
+
+
+def node_text(node: Any) -> str:
+    """All the words of a pandoc node, for naming what a removed element held."""
+    if isinstance(node, list):
+        return " ".join(t for t in (node_text(n) for n in node) if t)
+    if not isinstance(node, dict):
+        return ""
+    kind = node.get("t")
+    content: Any = node.get("c")
+    if kind == "Str":
+        return str(content)
+    if kind in ("Code", "CodeBlock", "Math"):
+        return str(content[1])
+    if kind in ("RawInline", "RawBlock"):
+        return embeds.text_of_raw(content[1])
+    return node_text(content) if isinstance(content, list) else ""
+
+
+def _badge(content: list[Any]) -> str | None:
+    """The report's words for a link that is only a platform badge image, else None."""
+    images = [n for n in content[1] if n["t"] not in ("Space", "SoftBreak", "LineBreak")]
+    if not images or any(n["t"] != "Image" for n in images):
+        return None
+    alt = " ".join(node_text(n["c"][1]) for n in images)
+    href = content[2][0]
+    if not embeds.is_badge(alt, href):
+        return None
+    sources = " ".join(n["c"][2][0] for n in images)
+    return " ".join(p for p in (alt, href, sources) if p)
 
 
 def _spans_of(item: Item) -> tuple[Span, ...]:

@@ -5,6 +5,7 @@ Every output format uses these, so a link is written the same way everywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import textwrap
@@ -20,7 +21,7 @@ def map_spans(blocks: Iterable[Block], change: Callable[[Span], Span]) -> tuple[
         return ListItem(tuple(map(change, entry.spans)), tuple(item(c) for c in entry.children))
 
     return tuple(
-        Paragraph(tuple(map(change, b.spans)))
+        dataclasses.replace(b, spans=tuple(map(change, b.spans)))
         if isinstance(b, Paragraph)
         else BulletList(tuple(item(i) for i in b.items), b.ordered)
         for b in blocks
@@ -124,11 +125,24 @@ def _md_items(items: Sequence[ListItem], ordered: bool, depth: int) -> Iterator[
         yield from _md_items(item.children, ordered, depth + 1)
 
 
+def _code_lines(block: Paragraph) -> list[str]:
+    return plain_text(block.spans).split("\n")
+
+
+def _md_code_block(block: Paragraph) -> str:
+    """A fenced code block, its fence longer than any run of backticks inside."""
+    text = plain_text(block.spans)
+    fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence}{block.code_language or ''}\n{text}\n{fence}"
+
+
 def blocks_to_markdown(blocks: Iterable[Block]) -> str:
     """Markdown for blocks, separated by blank lines, with no trailing newline."""
     parts: list[str] = []
     for block in blocks:
-        if isinstance(block, Paragraph):
+        if isinstance(block, Paragraph) and block.code_language is not None:
+            parts.append(_md_code_block(block))
+        elif isinstance(block, Paragraph):
             parts.append(spans_to_markdown(block.spans))
         else:
             parts.append("\n".join(_md_items(block.items, block.ordered, 0)))
@@ -182,7 +196,10 @@ def blocks_to_html(blocks: Iterable[Block]) -> str:
     """HTML for blocks: `p`, `ul`/`ol`, `li` and the inline tags of `spans_to_html`."""
     parts = []
     for block in blocks:
-        if isinstance(block, Paragraph):
+        if isinstance(block, Paragraph) and block.code_language is not None:
+            lines = "<br>".join(html_text(line) for line in _code_lines(block))
+            parts.append(f"<p><code>{lines}</code></p>")
+        elif isinstance(block, Paragraph):
             parts.append(f"<p>{spans_to_html(block.spans)}</p>")
         else:
             parts.append(_html_items(block.items, block.ordered))
@@ -229,7 +246,9 @@ def blocks_to_text(blocks: Iterable[Block], width: int | None = None) -> str:
     """Plain text for blocks, URLs kept; wrapped at `width` columns when given."""
     parts = []
     for block in blocks:
-        if isinstance(block, Paragraph):
+        if isinstance(block, Paragraph) and block.code_language is not None:
+            parts.append("\n".join("    " + line for line in _code_lines(block)))
+        elif isinstance(block, Paragraph):
             text = spans_to_text(block.spans)
             if width:
                 text = textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)

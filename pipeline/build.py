@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from .config import TEMPLATES_DIR, Settings
 from .errors import PipelineError, SourceError
@@ -59,6 +59,8 @@ class PostResult:
     bug: str | None = None  # a traceback: not the user's fault
     timings: dict[str, float] = field(default_factory=dict)
     digest: str = ""
+    # sha256 of each post its `{% post_url %}` links were resolved from, by path from its folder
+    depends: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,6 +190,34 @@ def post_digest(data: bytes, fingerprint: str) -> str:
     return hashlib.sha256(fingerprint.encode() + b"\0" + data).hexdigest()
 
 
+def _file_digest(path: Path) -> str | None:
+    """The sha256 of a plain file's bytes; None when it is gone or not a plain file."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    except OSError:
+        return None
+
+
+def dependency_digests(post: Path, depends_on: Sequence[Path]) -> dict[str, str]:
+    """`{path from the post's folder: sha256}` of the other posts its outputs were built from.
+
+    A file that vanished since it was read gets `""`, which no later state matches.
+    """
+    return {Path(os.path.relpath(dep, post.parent)).as_posix(): _file_digest(dep) or "" for dep in depends_on}
+
+
+def dependencies_unchanged(depends: object, post: Path) -> TypeGuard[dict[str, str]]:
+    """True when every file of `depends` (a manifest entry's, by path from `post`'s folder) is unchanged."""
+    if not isinstance(depends, dict):
+        return False
+    for name, digest in depends.items():
+        if not isinstance(name, str) or not isinstance(digest, str) or not name or Path(name).is_absolute():
+            return False
+        if _file_digest(post.parent / name) != digest:
+            return False
+    return True
+
+
 # --- one post --------------------------------------------------------------------------------
 
 
@@ -270,6 +300,8 @@ def finish_post(item: Converted, job: Job, target: Target) -> PostResult:
         started = time.perf_counter()
         episode = item.episode(target.settings)
         result.timings["normalize"] = time.perf_counter() - started
+        if item.prepared is not None:
+            result.depends = dependency_digests(path, item.prepared.depends_on)
         files, result.warnings, result.notes, timings = render_episode(
             episode, target.settings, target.formats
         )
@@ -500,9 +532,14 @@ def build(
         entry = manifest.get(stem, {})
         listed = entry.get("files", ()) if isinstance(entry, dict) else ()
         previous_files = tuple(str(f) for f in listed) if isinstance(listed, list | tuple) else ()
-        if entry.get("digest") == digest and all((out / stem / f).is_file() for f in previous_files):
+        depends = entry.get("depends", {})
+        if (
+            entry.get("digest") == digest
+            and all((out / stem / f).is_file() for f in previous_files)
+            and dependencies_unchanged(depends, path)
+        ):
             results[str(path)] = PostResult(
-                stem, str(path), "skipped", files=list(previous_files), digest=digest
+                stem, str(path), "skipped", files=list(previous_files), digest=digest, depends=dict(depends)
             )
             continue
         pending.append(Job(path, digest, previous_files))
@@ -526,6 +563,8 @@ def build(
                 "files": result.files,
                 "source": Path(result.source).name,
             }
+            if result.depends:
+                new_manifest[stem]["depends"] = dict(sorted(result.depends.items()))
         elif stem in manifest:
             new_manifest[stem] = manifest[stem]  # its previous outputs are still there
     current = {safe_stem(p) for p in posts} | {r.stem for r in rejected}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -32,6 +33,81 @@ DEFAULT_TRACKING_PARAMS = (
     "yclid",
 )
 
+# Jekyll's named permalink styles (`permalink: pretty` in _config.yml); `date` is its default.
+PERMALINK_STYLES = {
+    "date": "/:categories/:year/:month/:day/:title:output_ext",
+    "pretty": "/:categories/:year/:month/:day/:title/",
+    "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+    "none": "/:categories/:title:output_ext",
+}
+# The placeholders a post's URL is built from here: Jekyll's, less those named below.
+PERMALINK_PLACEHOLDERS = frozenset(
+    {
+        "year",
+        "month",
+        "day",
+        "i_month",
+        "i_day",
+        "short_year",
+        "y_day",
+        "title",
+        "slug",
+        "name",
+        "categories",
+        "output_ext",
+    }
+)
+# Jekyll's but not resolved here: the date is the file name's (no time of day), month and day
+# names differ between Jekyll versions, collections are not read.
+_UNSUPPORTED_PLACEHOLDERS = frozenset(
+    {
+        "hour",
+        "minute",
+        "second",
+        "short_month",
+        "long_month",
+        "week",
+        "w_year",
+        "w_day",
+        "short_day",
+        "long_day",
+        "path",
+        "collection",
+    }
+)
+PERMALINK_PLACEHOLDER = re.compile(r":([a-z_]+)")
+
+
+def permalink_template(setting: str) -> str:
+    """The pattern of a `permalink` setting: a named style expanded, anything else as written."""
+    return PERMALINK_STYLES.get(setting, setting)
+
+
+def placeholder_name(token: str) -> str | None:
+    """The placeholder a `:token` names, as Jekyll reads it (`:year_` is `:year` then `_`)."""
+    if token in PERMALINK_PLACEHOLDERS:
+        return token
+    if token.endswith("_") and token[:-1] in PERMALINK_PLACEHOLDERS:
+        return token[:-1]
+    return None
+
+
+def permalink_problem(setting: str) -> str | None:
+    """Why a `permalink` setting cannot be used, or None."""
+    if setting in PERMALINK_STYLES:
+        return None
+    if not setting.startswith("/"):
+        styles = ", ".join(PERMALINK_STYLES)
+        return f"permalink: {setting!r} must start with '/' or be one of the named styles {styles}"
+    unknown = [t for t in PERMALINK_PLACEHOLDER.findall(setting) if placeholder_name(t) is None]
+    if not unknown:
+        return None
+    named = ", ".join(dict.fromkeys(f"':{t}'" for t in unknown))
+    if all(t.rstrip("_") in _UNSUPPORTED_PLACEHOLDERS for t in unknown):
+        return f"permalink: placeholder {named} is not supported"
+    return f"permalink: unknown placeholder {named}"
+
+
 # Sub-tables owned by one output format each; the format module validates its own keys.
 FORMAT_TABLES = ("newsletter", "pdf", "youtube", "podcast", "email")
 
@@ -49,7 +125,7 @@ class Settings:
     tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
     site_url: str = ""
     baseurl: str = ""
-    permalink: str = "/:year/:month/:day/:title.html"
+    permalink: str = "date"  # a named style of PERMALINK_STYLES or a pattern starting with '/'
     formats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
 
@@ -89,6 +165,8 @@ def settings_from_table(table: Mapping[str, Any], source: str) -> Settings:
             elif unsafe := unsafe_characters(value):
                 # show_name and author reach email headers; none of these has a use for them.
                 problems.append(f"{key}: must not contain control or bidi characters ({', '.join(unsafe)})")
+            elif key == "permalink" and (problem := permalink_problem(value)):
+                problems.append(problem)
             else:
                 values[key] = value
         elif key in _LIST_KEYS:

@@ -5,59 +5,176 @@ Post text is never rendered as a template: only these exact forms are replaced.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
-from .config import Settings
+from .config import PERMALINK_PLACEHOLDER, Settings, permalink_template, placeholder_name
+from .errors import PipelineError
 from .links import site_root
 from .model import Note
+from .source import read_post
 
 POST_URL = re.compile(r"\{%-?\s*post_url\s+([A-Za-z0-9_./-]+)\s*-?%\}")
 MD_LINK_TO_POST_URL = re.compile(r"\[([^\]\n]*)\]\(\s*(\{%-?\s*post_url\s+[A-Za-z0-9_./-]+\s*-?%\})\s*\)")
 VARIABLE = re.compile(r"\{\{-?\s*(site|page)\.([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 ANY_LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
 POST_NAME = re.compile(r"^(?:.*/)?(\d{4})-(\d{2})-(\d{2})-(.+?)(?:\.(?:md|markdown|html))?$")
+LINKED_SUFFIXES = (".md", ".markdown", ".html")
+# Jekyll's Utils.slugify: `pretty` mode (cased) for :title, `default` mode for :slug and :name.
+_SLUG_PRETTY = re.compile(r"[^0-9A-Za-z._~!$&'()+,;=@]+")
+_SLUG_DEFAULT = re.compile(r"[^0-9A-Za-z]+")
+# Jekyll's URL.escape_path: everything but unreserved, sub-delims, ":", "@" and "/" is %-encoded.
+_PATH_SAFE = "!$&'()*+,;=:@/~"
 
 
-def post_url(name: str, settings: Settings) -> str | None:
-    """The public URL of another post by its file name, when `site_url` is configured."""
+def _slugify(text: str, pattern: re.Pattern[str], cased: bool) -> str:
+    slug = re.sub(r"^-|-$", "", pattern.sub("-", text))
+    return slug if cased else slug.lower()
+
+
+def _escape_path(value: str) -> str:
+    return quote(unicodedata.normalize("NFC", unquote(value)), safe=_PATH_SAFE)
+
+
+def post_url(name: str, settings: Settings, categories: Iterable[str] = ()) -> str | None:
+    """The public URL of another post by its file name, when `site_url` is configured.
+
+    Built as Jekyll builds it: the `permalink` pattern (or named style) with the date and title
+    of the file name and the linked post's `categories`, each value %-escaped, `//` collapsed.
+    """
     match = POST_NAME.match(name)
     if not settings.site_url or not match:
         return None
     year, month, day, title = match.groups()
-    path = (
-        settings.permalink.replace(":year", year)
-        .replace(":month", month)
-        .replace(":day", day)
-        .replace(":title", title)
-        .replace(":categories", "")
-        .replace("//", "/")
-    )
+    try:
+        date = dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    slug = title.rstrip(".")  # Jekyll: "slugs shouldn't end with a period"
+    basename = f"{year}-{month}-{day}-{title}"
+    values = {
+        "year": year,
+        "month": month,
+        "day": day,
+        "i_month": str(date.month),
+        "i_day": str(date.day),
+        "short_year": year[-2:],
+        "y_day": f"{date.timetuple().tm_yday:03d}",
+        "title": _slugify(slug, _SLUG_PRETTY, cased=True),
+        "slug": _slugify(slug, _SLUG_DEFAULT, cased=False),
+        "name": _slugify(basename, _SLUG_DEFAULT, cased=False),
+        # Lower-cased, each once, joined with "/": an empty list leaves only a "//", collapsed below.
+        "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
+        "output_ext": ".html",
+    }
+
+    def fill(token: re.Match[str]) -> str:
+        key = placeholder_name(token.group(1))
+        if key is None:  # load_settings refuses these; Settings built in code may still have one
+            return token.group(0)
+        return _escape_path(values[key]) + token.group(1)[len(key) :]
+
+    path = re.sub(r"/{2,}", "/", PERMALINK_PLACEHOLDER.sub(fill, permalink_template(settings.permalink)))
+    path = re.sub(r"/{2,}", "/", ("/" + path).replace("..", "/").replace("./", ""))  # URL#sanitize_url
     return site_root(settings.site_url, settings.baseurl) + path.lstrip("/")
 
 
-def resolve_liquid(body: str, settings: Settings, page: Mapping[str, Any]) -> tuple[str, list[Note]]:
-    """Replace resolvable Liquid; unresolved links lose their target, other tags stay as text."""
+def _posts_tree(folder: Path) -> Path | None:
+    """The `_posts` folder of the Jekyll site `folder` belongs to, if it is one."""
+    absolute = folder.absolute()
+    for candidate in (absolute, *absolute.parents):
+        if candidate.name == "_posts":
+            return candidate
+    for site in (absolute.parent, absolute) if absolute.name == "_drafts" else (absolute,):
+        if (site / "_posts").is_dir():
+            return site / "_posts"
+    return None
+
+
+def find_post(name: str, post_path: Path) -> Path | None:
+    """The post file `{% post_url name %}` names, beside `post_path` or in its site's `_posts/` tree.
+
+    `name` is a file name without its extension, optionally under sub-folders
+    (`2023-01-09-episode-one`, `2023/2023-01-09-episode-one`), as Jekyll's tag takes it.
+    """
+    parts = [p for p in name.strip("/").split("/") if p]
+    if not parts or any(p in (".", "..") for p in parts):
+        return None
+    for suffix in LINKED_SUFFIXES:
+        if parts[-1].endswith(suffix):  # tolerated: `{% post_url 2023-01-09-x.md %}`
+            parts[-1] = parts[-1][: -len(suffix)]
+            break
+    folder = post_path.parent
+    tree = _posts_tree(folder)
+    roots = [folder] if tree is None or tree == folder.absolute() else [folder, tree]
+    for root in roots:
+        for suffix in LINKED_SUFFIXES:
+            candidate = root.joinpath(*parts[:-1], parts[-1] + suffix)
+            if candidate.is_file():
+                return candidate
+    if tree is None:
+        return None
+    # Anywhere in the `_posts` tree (Jekyll reads its sub-folders too): the shallowest, then by name.
+    wanted = {parts[-1] + suffix for suffix in LINKED_SUFFIXES}
+    found: list[Path] = []
+    for directory, subdirs, files in os.walk(tree):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        here = Path(directory)
+        if len(parts) > 1 and here.parts[-(len(parts) - 1) :] != tuple(parts[:-1]):
+            continue
+        found.extend(here / f for f in files if f in wanted and (here / f).is_file())
+    if not found:
+        return None
+    return min(found, key=lambda p: (len(p.parts), LINKED_SUFFIXES.index(p.suffix), str(p)))
+
+
+def resolve_liquid(
+    body: str, settings: Settings, page: Mapping[str, Any], post_path: Path
+) -> tuple[str, list[Note], list[Path]]:
+    """Replace resolvable Liquid; unresolved links lose their target, other tags stay as text.
+
+    Also returns the post files whose front matter the body's `{% post_url %}` links were
+    built from (found beside `post_path` or in its site's `_posts/` tree): its outputs depend
+    on them.
+    """
     notes: list[Note] = []
+    depends_on: dict[Path, None] = {}
+
+    def resolve_post(name: str) -> tuple[str | None, str]:
+        """The linked post's URL, or None and why not."""
+        if not settings.site_url:
+            return None, "set site_url to resolve it"
+        linked = find_post(name, post_path) if POST_NAME.match(name) else None
+        if linked is None:
+            return None, f"post_url: no post named {name} beside this one"
+        depends_on[linked] = None
+        try:
+            categories = read_post(linked).front_matter.categories
+        except PipelineError as exc:  # the linked post's own problem, reported when it is built
+            where = linked.name + (f":{exc.line}" if exc.line else "")
+            where += f": {exc.field}" if exc.field else ""
+            return None, f"post_url: cannot read {where}: {exc.message}"
+        url = post_url(linked.name, settings, categories)
+        return url, "" if url else f"post_url: {name} does not name a post by a real date"
 
     def link(match: re.Match[str]) -> str:
         inner = POST_URL.match(match.group(2))
-        url = post_url(inner.group(1), settings) if inner else None
+        url, why = resolve_post(inner.group(1)) if inner else (None, "set site_url to resolve it")
         if url is None:
-            notes.append(
-                Note(
-                    "warning",
-                    f"unresolved {match.group(2)!r}: link kept as its text (set site_url to resolve it)",
-                )
-            )
+            notes.append(Note("warning", f"unresolved {match.group(2)!r}: link kept as its text ({why})"))
             return match.group(1)
         return f"[{match.group(1)}]({url})"
 
     def bare_post_url(match: re.Match[str]) -> str:
-        url = post_url(match.group(1), settings)
+        url, why = resolve_post(match.group(1))
         if url is None:
-            notes.append(Note("warning", f"unresolved {match.group(0)!r} (set site_url to resolve it)"))
+            notes.append(Note("warning", f"unresolved {match.group(0)!r} ({why})"))
             return ""
         return url
 
@@ -93,4 +210,4 @@ def resolve_liquid(body: str, settings: Settings, page: Mapping[str, Any]) -> tu
     for leftover in ANY_LIQUID.findall(body):
         if not VARIABLE.fullmatch(leftover):
             notes.append(Note("warning", f"Liquid/template syntax {leftover[:60]!r} kept as text"))
-    return body, notes
+    return body, notes, list(depends_on)

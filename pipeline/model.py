@@ -24,6 +24,8 @@ Inlines = tuple[Span, ...]
 @dataclass(frozen=True)
 class Paragraph:
     spans: Inlines
+    code_language: str | None = None
+    """Not None for a code block (one code span, its lines kept): the fence's language or ""."""
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,41 @@ class Section:
     blocks: tuple[Block, ...] = ()
 
 
+# Why a piece of the source is not in `post.md` as written: a closed list, one per report line.
+Reason = Literal[
+    "merged",  # the other copy's twin is kept
+    "reworded",  # both wordings are named
+    "boilerplate",  # a configured rule
+    "player",
+    "badge",
+    "own-video-link",
+    "substack-link",  # moved to front matter
+    "tracking-parameters",
+    "redirect",
+    "control-characters",
+    "embed",
+    "dropped",  # anything else
+]
+REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
+# Reasons that are also warnings (`--strict` stops on them).
+WARNING_REASONS = frozenset({"embed", "dropped"})
+
+
 @dataclass(frozen=True)
 class Note:
-    """One entry of a post's normalization report (nothing is dropped without one)."""
+    """One line of a post's report: `<kind>: <message>`.
 
-    kind: Literal["dropped", "merged", "reworded", "moved", "changed", "warning"]
+    For a `Reason`, the message is the whole sentence or the whole original URL, never cut.
+    `warning` is a problem that is not a lost piece (an unresolved Liquid tag, a chapter list
+    YouTube cannot use); `changed` a change of form that loses nothing (a table flattened).
+    """
+
+    kind: Reason | Literal["warning", "changed"]
     message: str
+
+    @property
+    def is_warning(self) -> bool:
+        return self.kind == "warning" or self.kind in WARNING_REASONS
 
 
 @dataclass(frozen=True)
@@ -88,8 +119,8 @@ class Episode:
     front_matter_text: str
     """The original front matter (between the `---` lines), plus keys normalization added."""
     notes: tuple[Note, ...] = field(default=())
-    chapter_lines: tuple[str, ...] = field(default=())
-    """The chapter list as written in the body (`00:46 Title`), invalid lines included."""
+    chapter_lines: tuple[Inlines, ...] = field(default=())
+    """The chapter list as written in the body (`00:46 Title`, links kept), invalid lines included."""
 
     @property
     def summary(self) -> tuple[Block, ...]:

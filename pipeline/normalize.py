@@ -7,12 +7,14 @@ sentence by sentence -> find labels, lists and chapters -> Episode.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import matching
+from .accounting import verify
 from .ast import Heading, Item, Rule, SourceItem, Walker, tidy
 from .blocks import plain_text
 from .chapters import (
@@ -23,43 +25,19 @@ from .chapters import (
 )
 from .config import Settings
 from .convert import body_to_ast
+from .embeds import BADGE_TEXT
 from .errors import ConversionError
 from .links import SUBSTACK_POST, absolute_url, is_own_video, strip_tracking
 from .liquid import resolve_liquid
-from .model import BulletList, Chapter, Episode, ListItem, Note, Paragraph, Section, Span
+from .model import BulletList, Chapter, Episode, ListItem, Note, Paragraph, Reason, Section, Span
 from .source import RawPost, read_post
 
-EMBED_TAGS = (
-    "iframe",
-    "script",
-    "style",
-    "object",
-    "embed",
-    "form",
-    "svg",
-    "math",
-    "noscript",
-    "template",
-    "video",
-    "audio",
-    "canvas",
-    "select",
-    "textarea",
-    "button",
-)
-EMBED_BLOCK = re.compile(r"<(" + "|".join(EMBED_TAGS) + r")\b[^>]*>.*?(</\1\s*>|\Z)", re.I | re.S)
-VOID_EMBED = re.compile(r"<(link|meta|base|input|source|track|param|frame|frameset)\b[^>]*>", re.I)
-IMAGE_LINK = re.compile(r"<a\b[^>]*>\s*<img\b([^>]*)>\s*</a>", re.I | re.S)
-ALT = re.compile(r"""\balt\s*=\s*("([^"]*)"|'([^']*)')""", re.I)
-BADGE_TEXT = re.compile(
-    r"^(listen|watch|subscribe|follow|get it|available|download)\b.{0,40}\b(on|in|at|to|from)\b",
-    re.I,
-)
 AVAILABLE_ON = re.compile(r"^(available|listen|watch|subscribe|find us|follow( us)?)\b.*\b(on|at)\b", re.I)
 READ_MORE = re.compile(
     r"\b(read more|read (it|this|the rest) on|continue reading|originally published|read on)\b",
     re.I,
 )
+BODY_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 SENTENCE_FINAL = re.compile(r"[.!?…][\"'”’)]*$")
 
 
@@ -81,15 +59,33 @@ class Prepared:
     raw: RawPost
     body: str
     notes: tuple[Note, ...]
+    depends_on: tuple[Path, ...] = ()  # posts its `{% post_url %}` links were resolved from
 
 
 def prepare(raw: RawPost, settings: Settings) -> Prepared:
     """Everything that happens to a body before pandoc sees it."""
     notes: list[Note] = []
-    body, liquid_notes = resolve_liquid(raw.body, settings, raw.front_matter.values)
+    body = _drop_control_characters(raw, notes)
+    body, liquid_notes, depends_on = resolve_liquid(body, settings, raw.front_matter.values, raw.path)
     notes += liquid_notes
-    body = strip_embeds(body, notes)
-    return Prepared(raw, body, tuple(notes))
+    return Prepared(raw, body, tuple(notes), tuple(depends_on))
+
+
+def _drop_control_characters(raw: RawPost, notes: list[Note]) -> str:
+    """The body without C0 controls (tab and newline stay), DEL, C1 controls and bidi controls.
+
+    They reach terminals, `post.md` and the email otherwise; each is reported with its line.
+    """
+    body = raw.body
+    if not BODY_CONTROLS.search(body):
+        return body
+    for match in BODY_CONTROLS.finditer(body):
+        char = match.group()
+        line = raw.body_line + body.count("\n", 0, match.start())
+        name = unicodedata.name(char, "")  # C0 and C1 controls have no name
+        label = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+        notes.append(Note("control-characters", f"{label} removed on line {line}"))
+    return BODY_CONTROLS.sub("", body)
 
 
 def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settings) -> Episode:
@@ -99,12 +95,21 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
     notes = list(prepared.notes)
 
     def resolve(url: str) -> str | None:
-        absolute = absolute_url(url, settings.site_url, settings.baseurl)
+        """The link a post keeps for `url`, or None (the Walker keeps the text, reports `dropped`)."""
+        from .links import is_absolute, unwrap_redirect  # keep with the module's imports when they move
+
+        original = url.strip()
+        target = unwrap_redirect(original)
+        if target is not None and not is_absolute(target):
+            return None  # a wrapper around `javascript:…` or a path on the wrapper's own site
+        absolute = absolute_url(original if target is None else target, settings.site_url, settings.baseurl)
         if absolute is None:
             return None
+        if target is not None:
+            notes.append(Note("redirect", original))
         cleaned = strip_tracking(absolute, settings.tracking_params)
         if cleaned != absolute:
-            notes.append(Note("changed", f"removed tracking parameters: {absolute} -> {cleaned}"))
+            notes.append(Note("tracking-parameters", original))
         return cleaned
 
     walker = Walker(resolve, notes)
@@ -126,12 +131,7 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
         if substack_url is None:
             substack_url = found_substack
             front += f"substack_url: {found_substack}\n"
-            notes.append(
-                Note(
-                    "moved",
-                    f"the episode's Substack link to front matter substack_url: {found_substack}",
-                )
-            )
+            notes.append(Note("changed", f"front matter: substack_url: {found_substack}"))
         elif found_substack != substack_url:
             notes.append(
                 Note(
@@ -140,7 +140,7 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
                 )
             )
 
-    return Episode(
+    episode = Episode(
         stem=raw.stem,
         source_name=raw.path.name,
         title=fm.title,
@@ -157,37 +157,16 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
         notes=tuple(notes),
         chapter_lines=tuple(chapter_lines),
     )
-
-
-# --- before pandoc -------------------------------------------------------------------------
-
-
-def strip_embeds(body: str, notes: list[Note]) -> str:
-    """Remove players, scripts, forms and image badges from the raw body, noting each."""
-
-    def image_link(match: re.Match[str]) -> str:
-        alt = ALT.search(match.group(1))
-        text = (alt.group(2) or alt.group(3) or "") if alt else ""
-        notes.append(Note("dropped", f"image link {text or '(no alt text)'!r}"))
-        return ""
-
-    def embed(match: re.Match[str]) -> str:
-        tag = match.group(1).lower()
-        src = re.search(r"""\bsrc\s*=\s*["']?([^"'\s>]+)""", match.group(0))
-        what = f"<{tag}> {src.group(1)[:80]}" if src else f"<{tag}>"
-        notes.append(Note("dropped", f"embedded {what}"))
-        return ""
-
-    def void(match: re.Match[str]) -> str:
-        notes.append(Note("dropped", f"<{match.group(1).lower()}> element"))
-        return ""
-
-    body = IMAGE_LINK.sub(image_link, body)
-    body = EMBED_BLOCK.sub(embed, body)
-    return VOID_EMBED.sub(void, body)
+    verify(raw, episode, settings)
+    return episode
 
 
 # --- boilerplate ---------------------------------------------------------------------------
+
+
+def substack_post(url: str, label: str) -> str | None:  # TEMPORARY until links.substack_post
+    match = SUBSTACK_POST.match(url)
+    return match.group(0) if match else None
 
 
 def _links(spans: Iterable[Span]) -> list[str]:
@@ -198,16 +177,55 @@ def _unlinked_text(spans: Iterable[Span]) -> str:
     return "".join(s.text for s in spans if not s.url).strip()
 
 
+def whole(spans: tuple[Span, ...]) -> str:
+    """A piece's text and every link target in it, in full: what a report line names."""
+    text = plain_text(spans).strip()
+    urls = [u for u in dict.fromkeys(_links(spans)) if u not in text]
+    return " ".join([text, *urls]).strip()
+
+
+def _drop_sentences(
+    spans: tuple[Span, ...], drop: Callable[[str, tuple[Span, ...]], Reason | None], notes: list[Note]
+) -> tuple[Span, ...]:
+    """The paragraph without the sentences `drop` gives a reason for; each one reported whole."""
+    text = plain_text(spans)
+    kept: list[Span] = []
+    for start, end in matching.sentence_bounds(text):
+        piece = matching.slice_spans(spans, start, end)
+        reason = drop(text[start:end].strip(), piece)
+        if reason is None:
+            kept.extend(piece)
+        else:
+            notes.append(Note(reason, whole(tidy(piece))))
+    return tidy(kept)
+
+
 def drop_boilerplate_items(
     items: list[SourceItem], youtube_id: str | None, settings: Settings, notes: list[Note]
 ) -> tuple[list[SourceItem], str | None]:
-    """Drop player lines, badges, read-more lines and configured paragraphs; find the Substack link."""
+    """Drop player lines, badges, read-more lines and configured sentences; find the Substack link."""
     kept: list[SourceItem] = []
     substack: str | None = None
-    configured = [matching.sentence_key(p) for p in settings.boilerplate_paragraphs]
+    configured = [k for k in (matching.sentence_key(p) for p in settings.boilerplate_paragraphs) if k]
+
+    def furniture(sentence: str, piece: tuple[Span, ...]) -> Reason | None:
+        """Why one sentence is import furniture or configured boilerplate (None: it is content)."""
+        nonlocal substack
+        key = matching.sentence_key(sentence)
+        if any(key.startswith(c) for c in configured):
+            return "boilerplate"
+        for url in _links(piece):
+            post = substack_post(url, sentence)
+            if post is not None and (READ_MORE.search(sentence) or not _unlinked_text(piece)):
+                substack = substack or post
+                return "substack-link"
+        return None
+
     for source in items:
         item = source.item
-        if isinstance(item, Paragraph):
+        if isinstance(item, Paragraph) and item.code_language is not None:
+            pass  # code is text, never boilerplate
+        elif isinstance(item, Paragraph):
             text = plain_text(item.spans).strip()
             links = _links(item.spans)
             if not text:
@@ -219,35 +237,23 @@ def drop_boilerplate_items(
                 links
                 and all(is_own_video(u, youtube_id) for u in links)
                 and len(_unlinked_text(item.spans)) <= 40
+                and split_timestamp_line(text) is None  # a clickable chapter line is content
             ):
-                notes.append(Note("dropped", f"{text!r} (link to the episode's own video)"))
-                continue
-            post_links = [u for u in links if SUBSTACK_POST.match(u)]
-            if post_links and (READ_MORE.search(text) or _unlinked_text(item.spans) == ""):
-                substack = substack or SUBSTACK_POST.match(post_links[0]).group(0)  # type: ignore[union-attr]
-                notes.append(Note("dropped", f"{text!r} (the Substack link moved to front matter)"))
+                notes.append(Note("own-video-link", whole(item.spans)))
                 continue
             if links and not _unlinked_text(item.spans) and len(text) <= 60 and BADGE_TEXT.match(text):
-                notes.append(Note("dropped", f"badge {text!r}"))
+                notes.append(Note("badge", whole(item.spans)))
                 continue
-            key = matching.sentence_key(text)
-            if any(c and key.startswith(c) for c in configured):
-                notes.append(Note("dropped", f"show boilerplate paragraph {_short(text)!r}"))
+            spans = _drop_sentences(item.spans, furniture, notes)
+            if not spans:
                 continue
-            item = Paragraph(_unlink_own_video(item.spans, youtube_id, notes))
+            item = Paragraph(spans)
         elif isinstance(item, BulletList):
             item = BulletList(_clean_items(item.items, youtube_id, notes), item.ordered)
             if not item.items:
                 continue
         kept.append(SourceItem(source.origin, item))
     return kept, substack
-
-
-def _unlink_own_video(spans: tuple[Span, ...], youtube_id: str | None, notes: list[Note]) -> tuple[Span, ...]:
-    if not any(s.url and is_own_video(s.url, youtube_id) for s in spans):
-        return spans
-    notes.append(Note("changed", "a link to the episode's own video kept as text"))
-    return tuple(replace(s, url=None) if s.url and is_own_video(s.url, youtube_id) else s for s in spans)
 
 
 def _clean_items(
@@ -263,19 +269,10 @@ def _clean_items(
             and not _unlinked_text(item.spans)
             and not children
         ):
-            notes.append(
-                Note(
-                    "dropped",
-                    f"list item {plain_text(item.spans)!r} (link to the episode's own video)",
-                )
-            )
+            notes.append(Note("own-video-link", whole(item.spans)))
             continue
-        out.append(ListItem(_unlink_own_video(item.spans, youtube_id, notes), children))
+        out.append(ListItem(item.spans, children))
     return tuple(out)
-
-
-def _short(text: str, limit: int = 70) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- the two copies ------------------------------------------------------------------------
@@ -299,7 +296,7 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
     md_lists: list[set[str]] = []
     for number, source in enumerate(items):
         if source.origin == "md":
-            if isinstance(source.item, Paragraph):
+            if isinstance(source.item, Paragraph) and source.item.code_language is None:
                 index.add_paragraph(number, plain_text(source.item.spans))
                 md_position[number] = len(output)
             elif isinstance(source.item, BulletList):
@@ -317,9 +314,9 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
         md_seen = max([md_position[k] for k in md_position if k < number], default=md_seen)
         pointer = max(pointer, md_seen)
         if isinstance(item, BulletList) and md_lists and any(_list_keys(item) <= keys for keys in md_lists):
-            notes.append(Note("merged", "a list the HTML copy repeats"))
+            notes.extend(Note("merged", whole(entry.spans)) for entry in _list_entries(item.items))
             continue
-        if not isinstance(item, Paragraph) or not index.sentences:
+        if not isinstance(item, Paragraph) or item.code_language is not None or not index.sentences:
             inserts.append((pointer, order, item))
             continue
         text = plain_text(item.spans)
@@ -337,25 +334,11 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
                     kept_spans.extend(piece)
                 continue
             pointer = max(pointer, md_position[index.sentences[match.md].paragraph])
-            _note_match(match, index.sentences[match.md].text, notes)
+            piece = tidy(matching.slice_spans(item.spans, match.start, match.end))
+            _note_match(match, whole(piece), index.sentences[match.md].text, notes)
         if kept_spans:
-            if len(kept_spans) < len(item.spans) or any(m.md is not None for m in matches):
-                notes.append(
-                    Note(
-                        "merged",
-                        f"kept the HTML-only part {_short(plain_text(tuple(kept_spans)))!r}",
-                    )
-                )
             inserts.append((pointer, order, Paragraph(tidy(kept_spans))))
 
-    repeated = sum(1 for s in index.sentences if s.matched)
-    if repeated:
-        notes.append(
-            Note(
-                "merged",
-                f"{repeated} sentence(s) that both copies carry: kept the Markdown wording",
-            )
-        )
     merged: list[Item] = []
     by_pointer: dict[int, list[Item]] = {}
     for position, _, item in sorted(inserts, key=lambda t: (t[0], t[1])):
@@ -367,21 +350,20 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
     return merged
 
 
-def _note_match(match: matching.SentenceMatch, md_text: str, notes: list[Note]) -> None:
-    if match.kind == "fuzzy" or match.kind == "reworded":
-        notes.append(
-            Note(
-                "reworded",
-                f"kept Markdown {_short(md_text, 200)!r}; dropped HTML {_short(match.text, 200)!r}",
-            )
-        )
+def _note_match(match: matching.SentenceMatch, html: str, md_text: str, notes: list[Note]) -> None:
+    """Report one HTML sentence whose Markdown twin is kept, naming it (and the twin) in full."""
+    if match.kind in ("fuzzy", "reworded"):
+        notes.append(Note("reworded", f'kept the Markdown "{md_text}" for the HTML "{html}"'))
     elif match.kind == "truncated":
-        notes.append(
-            Note(
-                "dropped",
-                f"the cut-off HTML fragment {match.text!r} (the Markdown has the whole sentence)",
-            )
-        )
+        notes.append(Note("merged", f"{html} (cut off; the Markdown has the whole sentence)"))
+    else:
+        notes.append(Note("merged", html))
+
+
+def _list_entries(items: Iterable[ListItem]) -> Iterator[ListItem]:
+    for entry in items:
+        yield entry
+        yield from _list_entries(entry.children)
 
 
 # --- structure -----------------------------------------------------------------------------
@@ -401,7 +383,7 @@ def _timestamp(item: Item) -> tuple[str, str] | None:
 def _item_like(item: Item) -> bool:
     if isinstance(item, BulletList):
         return True
-    if not isinstance(item, Paragraph):
+    if not isinstance(item, Paragraph) or item.code_language is not None:
         return False
     text = plain_text(item.spans).strip()
     if _links(item.spans) or _timestamp(item):
@@ -410,7 +392,9 @@ def _item_like(item: Item) -> bool:
 
 
 def _is_label(item: Item, following: Item | None) -> bool:
-    if not isinstance(item, Paragraph) or _links(item.spans) or _timestamp(item):
+    if not isinstance(item, Paragraph) or item.code_language is not None:
+        return False
+    if _links(item.spans) or _timestamp(item):
         return False
     text = plain_text(item.spans).strip()
     if not text or len(text) > 100 or len(text.split()) > 14 or SENTENCE_FINAL.search(text.rstrip(":")):
@@ -454,14 +438,14 @@ def _bare_url_to_link(item: ListItem) -> ListItem:
 
 def structure(
     items: list[Item], settings: Settings, notes: list[Note]
-) -> tuple[list[Section], list[Chapter], list[str], list[str]]:
+) -> tuple[list[Section], list[Chapter], list[tuple[Span, ...]], list[str]]:
     """Group items into sections: summary, labelled lists, the chapter list."""
     sections: list[Section] = []
     heading: str | None = None
     kind = "summary"
     blocks: list[Paragraph | BulletList] = []
     chapters: list[Chapter] = []
-    chapter_lines: list[str] = []
+    chapter_lines: list[tuple[Span, ...]] = []
     problems: list[str] = []
     boilerplate = {matching.sentence_key(s) for s in settings.boilerplate_sections}
 
@@ -514,8 +498,11 @@ def structure(
             ):
                 break
             after = items[run_end + 1] if run_end + 1 < len(items) else None
-            if plain_text(_block_spans(candidate)).rstrip().endswith(":") and _is_label(candidate, after):
-                break
+            if _is_label(candidate, after) and (
+                plain_text(_block_spans(candidate)).rstrip().endswith(":")
+                or (after is not None and _timestamp(after) and not _timestamp(items[run_end - 1]))
+            ):
+                break  # the next label starts the next section, a boilerplate one included
             if not is_heading and not _item_like(candidate):
                 break
             if label is None and not (
@@ -527,11 +514,12 @@ def structure(
         i = run_end
 
         if label is not None and _is_boilerplate_label(label, run, boilerplate):
-            what = ", ".join(
-                _short(plain_text(_block_spans(r)), 50) for r in run if not isinstance(r, BulletList)
-            )
-            extra = f" with {len(run)} item(s)" + (f": {what}" if what else "")
-            notes.append(Note("dropped", f"boilerplate block {label!r}{extra}"))
+            notes.append(Note("boilerplate", label))
+            for block in run:
+                if isinstance(block, BulletList):
+                    notes.extend(Note("boilerplate", whole(e.spans)) for e in _list_entries(block.items))
+                elif isinstance(block, Paragraph | Heading):
+                    notes.append(Note("boilerplate", whole(block.spans)))
             continue
 
         stamps = _run_timestamps(run)
@@ -548,8 +536,8 @@ def structure(
             kind = "chapters"
             times = [(t, parse_time(t)) for t, _ in stamps]
             problems.extend(check_order(times))
-            for (time_text, title), (_, seconds) in zip(stamps, times, strict=True):
-                chapter_lines.append(f"{time_text} {title}")
+            chapter_lines.extend(_run_line_spans(run))  # as written: clickable times stay links
+            for (_, title), (_, seconds) in zip(stamps, times, strict=True):
                 if seconds is not None:
                     chapters.append(Chapter(seconds, title))
             close()
@@ -602,6 +590,17 @@ def _run_timestamps(run: list[Item]) -> list[tuple[str, str]] | None:
                 return None
             stamps.append(stamp)
     return stamps or None
+
+
+def _run_line_spans(run: list[Item]) -> list[tuple[Span, ...]]:
+    """The spans of each line of a run of timestamps, in the order `_run_timestamps` reads them."""
+    lines: list[tuple[Span, ...]] = []
+    for item in run:
+        if isinstance(item, BulletList):
+            lines.extend(entry.spans for entry in item.items)
+        elif isinstance(item, Paragraph):
+            lines.append(item.spans)
+    return lines
 
 
 def _as_list(run: list[Item]) -> list[Paragraph | BulletList]:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .blocks import blocks_to_text, first_sentence, map_spans
+from .blocks import blocks_to_text, first_sentence, map_spans, plain_text
 from .chapters import format_time
 from .config import Settings
 from .errors import ConfigError, RenderError
@@ -483,7 +483,7 @@ def plan_chapters(episode: Episode, rules: ChapterRules, intro_title: str) -> Ch
     if episode.chapter_problems:
         listed = "; ".join(episode.chapter_problems)
         message = f"{platform}: the chapter list has problems ({listed}); {fallback}"
-        written = tuple(one_line(line) for line in episode.chapter_lines)
+        written = tuple(one_line(plain_text(line)) for line in episode.chapter_lines)
         return ChapterPlan(source, False, (RuleResult(name, False, message),), written)
     if not source:
         return ChapterPlan((), False, (RuleResult(name, True, f"{platform}: no chapters"),))

@@ -162,7 +162,7 @@ def episodes(draw: st.DrawFn) -> Episode:
         sections=tuple(sections),
         chapters=chapters,
         chapter_problems=draw(st.sampled_from([(), ("'1:75' is not a valid time",)])),
-        chapter_lines=draw(st.sampled_from([(), ("0:46 <A>", "1:75 B", "2:00 C")])),
+        chapter_lines=draw(st.sampled_from([(), ((Span("0:46 <A>"),), (Span("1:75 B"),), (Span("2:00 C"),))])),
     )
 
 
@@ -314,7 +314,7 @@ def test_a_list_with_unreadable_times_keeps_its_lines_as_written() -> None:
     plan = _plan(
         (Chapter(0, "A"), Chapter(200, "C")),
         chapter_problems=("'1:75' is not a valid time",),
-        chapter_lines=("0:00 A", "1:75  B", "3:20 C"),
+        chapter_lines=((Span("0:00 A"),), (Span("1:75  B"),), (Span("3:20 C"),)),
     )
     assert not plan.usable
     assert plan.written == ("0:00 A", "1:75 B", "3:20 C")

@@ -132,7 +132,7 @@ def test_unreadable_times_are_printed_as_written() -> None:
     episode = sample_episode(
         chapters=(Chapter(0, "A"), Chapter(200, "C")),
         chapter_problems=("'1:75' is not a valid time",),
-        chapter_lines=("0:00 A", "1:75 B", "3:20 C"),
+        chapter_lines=((Span("0:00 A"),), (Span("1:75 B"),), (Span("3:20 C"),)),
     )
     rendered = youtube.render(episode, Settings())
     text = rendered.files["youtube.txt"].decode()

@@ -5,7 +5,7 @@
 -- e.g. for <iframe src>).
 
 local function read_html(text)
-  return pandoc.read(text, 'html', nil, {}).blocks
+  return pandoc.read(text, 'html+raw_html', nil, {}).blocks
 end
 
 local function has_raw_html(inlines)

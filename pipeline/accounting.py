@@ -1,0 +1,36 @@
+"""Nothing the user wrote is lost silently: every piece of the source is kept or reported.
+
+The inventory is taken from the raw body by readers of its own (pipeline/inventory.py), never
+from normalization's intermediate results, so a bug in normalization cannot hide itself.
+"""
+
+from __future__ import annotations
+
+from .canonical import canonical_markdown, report_text
+from .config import Settings
+from .errors import PipelineError
+from .inventory import take_inventory, unaccounted
+from .model import Episode
+from .source import RawPost
+
+
+class LostContent(PipelineError):
+    """Normalization neither kept nor reported a piece of the post: a bug, shown as one line."""
+
+
+def verify(raw: RawPost, episode: Episode, settings: Settings) -> None:
+    """Raise LostContent naming, in full, every piece of `raw` that `episode` neither keeps nor reports."""
+    lost = unaccounted(
+        take_inventory(raw.body),
+        canonical_markdown(episode),
+        report_text(episode),
+        site_url=settings.site_url,
+        baseurl=settings.baseurl,
+    )
+    if lost:
+        named = "; ".join(f'"{piece.text}"' for piece in lost)
+        raise LostContent(
+            f"error: normalization lost {named}",
+            path=raw.path,
+            line=raw.body_line + lost[0].line - 1,
+        )

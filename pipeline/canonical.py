@@ -1,0 +1,32 @@
+"""The canonical post text and its report, as `post.md` and `report.txt` hold them.
+
+Normalization checks these against the source (pipeline/accounting.py) before any output is
+written, so they live beside it rather than in an output format.
+"""
+
+from __future__ import annotations
+
+from .blocks import blocks_to_markdown
+from .model import BulletList, Episode, ListItem
+
+
+def canonical_markdown(episode: Episode) -> str:
+    """The post as Jekyll reads it: original front matter (plus additions), then a clean body."""
+    parts: list[str] = []
+    for section in episode.sections:
+        if section.heading is not None:
+            parts.append(f"## {section.heading}")
+        if section.kind == "chapters" and episode.chapter_lines:
+            chapter_list = BulletList(tuple(ListItem(line) for line in episode.chapter_lines))
+            parts.append(blocks_to_markdown([chapter_list]))
+        if section.blocks:
+            parts.append(blocks_to_markdown(section.blocks))
+    body = "\n\n".join(p for p in parts if p)
+    return f"---\n{episode.front_matter_text}---\n\n{body}\n"
+
+
+def report_text(episode: Episode) -> str:
+    """One line per note, `<reason>: <the whole sentence or URL>`; warnings and changes too."""
+    if not episode.notes:
+        return "nothing dropped or changed\n"
+    return "".join(f"{note.kind}: {' '.join(note.message.splitlines())}\n" for note in episode.notes)

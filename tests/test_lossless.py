@@ -1,0 +1,263 @@
+"""Nothing the user wrote is lost: every piece of a post is in post.md or named in report.txt.
+
+Regression tests for each way normalization used to lose words, and the check that makes any
+new way fail the post instead of writing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from pipeline import normalize as normalize_module
+from pipeline.accounting import LostContent
+from pipeline.build import build
+from pipeline.canonical import canonical_markdown, report_text
+from pipeline.config import Settings
+from pipeline.model import REASONS, Note
+from pipeline.normalize import normalize_file
+from pipeline.rewrite import normalize_sources
+
+from .conftest import CORPUS, write_post
+
+FRONT = "---\ntitle: An episode\ndate: 2024-05-01\n---\n\n"
+SITE = {"site_url": "https://splevine.github.io", "baseurl": "/learning-from-machine-learning"}
+
+
+def normalized(tmp_path: Path, body: str, settings: Settings | None = None) -> tuple[str, str, list[Note]]:
+    """(post.md body, report.txt, notes) of a post with this body."""
+    path = write_post(tmp_path, "2024-05-01-episode.md", FRONT + body)
+    episode = normalize_file(path, settings or Settings())
+    return canonical_markdown(episode).split("\n---\n", 1)[1], report_text(episode), list(episode.notes)
+
+
+def report_lines(report: str) -> list[tuple[str, str]]:
+    return [(r, m.strip()) for r, _, m in (line.partition(":") for line in report.splitlines())]
+
+
+# --- raw HTML is found by a parser, only where it is HTML -----------------------------------
+
+
+def test_an_unclosed_embed_keeps_every_paragraph_after_it(tmp_path: Path) -> None:
+    body, report, _ = normalized(
+        tmp_path,
+        'Intro to the episode.\n\n<embed src="https://player.example.org/x">\n\n'
+        "After the embed we talk about caches.\n\nAnd a last paragraph.\n",
+    )
+    assert "After the embed we talk about caches." in body
+    assert "And a last paragraph." in body
+    assert ("embed", "<embed> https://player.example.org/x") in report_lines(report)
+
+
+def test_an_inline_unclosed_embed_keeps_the_rest_of_its_paragraph(tmp_path: Path) -> None:
+    body, report, _ = normalized(
+        tmp_path, '<p>Before <embed src="https://e.example.org/1"> then words.</p>\n\nNext paragraph.\n'
+    )
+    assert "Before then words." in body
+    assert "Next paragraph." in body
+    assert "embed: <embed> https://e.example.org/1" in report
+
+
+@pytest.mark.parametrize("code", ["`<button>`", '`<input type="submit">`', "`<iframe src=x>`"])
+def test_tags_in_code_spans_are_text(tmp_path: Path, code: str) -> None:
+    body, report, _ = normalized(
+        tmp_path, f"Why the {code} element matters for forms.\n\nA second paragraph stays.\n"
+    )
+    assert f"Why the {code} element matters for forms." in body
+    assert "A second paragraph stays." in body
+    assert "embed:" not in report
+
+
+def test_a_formula_in_prose_keeps_its_text(tmp_path: Path) -> None:
+    body, _, _ = normalized(tmp_path, "The loss <math><mi>x</mi></math> is small.\n")
+    assert "The loss x is small." in body
+
+
+def test_a_fenced_script_stays_code_and_normalizing_again_changes_nothing(tmp_path: Path) -> None:
+    source = "Some code:\n\n```html\n<script>alert(1)</script>\n<p>hi</p>\n```\n\nAfter the code.\n"
+    body, report, _ = normalized(tmp_path, source)
+    assert "```html\n<script>alert(1)</script>\n<p>hi</p>\n```" in body
+    assert "After the code." in body
+    assert "embed:" not in report
+    again = write_post(tmp_path, "2024-05-02-again.md", FRONT + body)
+    assert canonical_markdown(normalize_file(again, Settings())).split("\n---\n", 1)[1] == body
+
+
+def test_a_player_and_a_badge_are_reported_with_their_urls(tmp_path: Path) -> None:
+    _, report, _ = normalized(
+        tmp_path,
+        "Summary.\n\n"
+        '<iframe src="https://www.youtube.com/embed/IOC2k5k8oto" title="player"></iframe>\n\n'
+        '<a href="https://podcasts.apple.com/us/podcast/x/id1"><img src="https://tools.example.org/badge.svg"'
+        ' alt="Listen on Apple Podcasts"></a>\n',
+    )
+    lines = report_lines(report)
+    assert ("player", "<iframe> https://www.youtube.com/embed/IOC2k5k8oto") in lines
+    assert (
+        "badge",
+        "Listen on Apple Podcasts https://podcasts.apple.com/us/podcast/x/id1 https://tools.example.org/badge.svg",
+    ) in lines
+
+
+# --- boilerplate is matched sentence by sentence -------------------------------------------
+
+
+def test_a_tagline_glued_to_the_introduction_drops_only_the_tagline(settings: Settings) -> None:
+    path = next((CORPUS / "imported").glob("2025-07-01-lukas-biewald*.markdown"))
+    episode = normalize_file(path, settings)
+    body = canonical_markdown(episode)
+    assert 'Welcome to "Learning from Machine Learning," a podcast about the insights gained' in body
+    assert "A machine learning podcast that explores" not in body
+    assert (
+        "boilerplate",
+        "A machine learning podcast that explores more than just algorithms and data: "
+        "Life lessons from the experts.",
+    ) in report_lines(report_text(episode))
+
+
+def test_an_older_import_keeps_the_guest_introduction(settings: Settings) -> None:
+    path = next((CORPUS / "older-imports").glob("2023-01-31-vincent*.markdown"))
+    episode = normalize_file(path, settings)
+    body = canonical_markdown(episode)
+    assert "This episode we welcome Vincent Warmerdam, creator of calmcode" in body
+    assert (
+        "boilerplate",
+        "Learning from Machine Learning, a podcast that explores more than just algorithms and data: "
+        "Life lessons from the experts.",
+    ) in report_lines(report_text(episode))
+
+
+def test_a_substack_line_drops_only_its_own_sentence(tmp_path: Path) -> None:
+    body, report, _ = normalized(
+        tmp_path,
+        "Summary of the episode.\n\n"
+        "Read on at our [Substack](https://mindful.substack.com/p/ep-1) for the full transcript. "
+        "The transcript also includes two diagrams of the architecture.\n",
+    )
+    assert "The transcript also includes two diagrams of the architecture." in body
+    assert "full transcript" not in body
+    assert (
+        "substack-link",
+        "Read on at our Substack for the full transcript. https://mindful.substack.com/p/ep-1",
+    ) in report_lines(report)
+
+
+# --- labels start sections -----------------------------------------------------------------
+
+
+def test_a_boilerplate_section_ends_at_the_next_label(settings: Settings) -> None:
+    settings = dataclasses.replace(
+        settings,
+        boilerplate_sections=(
+            "Resources to learn more about Learning from Machine Learning",
+            "Listen on your favorite podcast platform",
+        ),
+    )
+    path = next((CORPUS / "older-imports").glob("2023-02-24-nils*.markdown"))
+    episode = normalize_file(path, settings)
+    body = canonical_markdown(episode)
+    assert "## Youtube Clips" in body
+    for question in (
+        "What attracted you to Machine Learning?",
+        "What is sentence transformers?",
+        "Benchmarks and P-Hacking",
+        "What has a career in ML taught you about life?",
+    ):
+        assert question in body
+    assert "linkedin.com/in/sethplevine" not in body
+    assert ("boilerplate", "https://www.linkedin.com/in/sethplevine/") in report_lines(report_text(episode))
+
+
+# --- chapters typed one per line ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["", "Chapters:\n"])
+def test_chapter_lines_without_blank_lines_are_one_chapter_each(tmp_path: Path, label: str) -> None:
+    path = write_post(
+        tmp_path,
+        "2024-05-01-episode.md",
+        FRONT + "Summary.\n\n" + label + "00:00 Intro\n02:15 Why caches lie\n05:40 Wrap-up\n",
+    )
+    episode = normalize_file(path, Settings())
+    assert [(c.start, c.title) for c in episode.chapters] == [
+        (0, "Intro"),
+        (135, "Why caches lie"),
+        (340, "Wrap-up"),
+    ]
+
+
+# --- control characters --------------------------------------------------------------------
+
+
+def test_control_characters_are_dropped_and_reported(tmp_path: Path) -> None:
+    body, _, notes = normalized(tmp_path, "Hello\x1b[31m world\x07.\n\nNext\x7f para\u202e.\n")
+    assert not any(c in body for c in "\x1b\x07\x7f\u202e")
+    assert "Hello\\[31m world." in body
+    assert "Next para." in body
+    reported = [n.message for n in notes if n.kind == "control-characters"]
+    assert reported == [
+        "U+001B removed on line 6",
+        "U+0007 removed on line 6",
+        "U+007F removed on line 8",
+        "U+202E RIGHT-TO-LEFT OVERRIDE removed on line 8",
+    ]
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*/*.markdown")), ids=lambda p: f"{p.parent.name}/{p.name[:30]}")
+def test_every_report_line_has_a_known_reason_and_is_never_cut(path: Path, settings: Settings) -> None:
+    for site in (False, True):
+        episode = normalize_file(path, dataclasses.replace(settings, **SITE) if site else settings)
+        source = path.read_text(encoding="utf-8")
+        for reason, message in report_lines(report_text(episode)):
+            assert reason in (*REASONS, "warning", "changed", "nothing dropped or changed")
+            assert message.count("…") <= source.count("…")
+
+
+# --- the check itself ----------------------------------------------------------------------
+
+
+def _losing_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the pipeline, simulated: the merge forgets the last paragraph it made."""
+    original = normalize_module.merge_copies
+
+    def forgetful(items, notes):  # type: ignore[no-untyped-def]
+        return original(items, notes)[:-1]
+
+    monkeypatch.setattr(normalize_module, "merge_copies", forgetful)
+
+
+def test_a_lost_paragraph_fails_the_post_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _losing_merge(monkeypatch)
+    path = write_post(
+        tmp_path, "2024-05-01-episode.md", FRONT + "First paragraph.\n\nThe forgotten one, in full.\n"
+    )
+    with pytest.raises(LostContent) as caught:
+        normalize_file(path, Settings())
+    assert str(caught.value) == f'{path}:8: error: normalization lost "The forgotten one, in full."'
+
+
+def test_a_lost_paragraph_writes_no_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _losing_merge(monkeypatch)
+    src = tmp_path / "posts"
+    src.mkdir()
+    write_post(src, "2024-05-01-episode.md", FRONT + "First paragraph.\n\nThe forgotten one.\n")
+    summary = build(src, tmp_path / "out", Settings(), jobs=1, only=["post"])
+    [result] = summary.results
+    assert result.status == "failed"
+    assert 'normalization lost "The forgotten one."' in (result.error or "")
+    assert not (tmp_path / "out" / "2024-05-01-episode").exists()
+
+
+def test_normalize_write_leaves_a_losing_post_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _losing_merge(monkeypatch)
+    text = FRONT + "First paragraph.\n\n\nThe forgotten one.\n"
+    path = write_post(tmp_path, "2024-05-01-episode.md", text)
+    [status] = normalize_sources(path, Settings(), write=True)
+    assert status.status == "failed"
+    assert path.read_text(encoding="utf-8") == text
+    assert not list(tmp_path.glob("*.orig*"))
