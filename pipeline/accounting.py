@@ -6,7 +6,7 @@ from normalization's intermediate results, so a bug in normalization cannot hide
 
 from __future__ import annotations
 
-from .canonical import canonical_markdown, report_text
+from .canonical import rendered_markdown, report_text
 from .config import Settings
 from .errors import PipelineError
 from .inventory import take_inventory, unaccounted
@@ -22,7 +22,8 @@ def verify(raw: RawPost, episode: Episode, settings: Settings) -> None:
     """Raise LostContent naming, in full, every piece of `raw` that `episode` neither keeps nor reports."""
     lost = unaccounted(
         take_inventory(raw.body),
-        canonical_markdown(episode),
+        # The Episode itself, not a post.md kept as written: every output is made from it.
+        rendered_markdown(episode),
         report_text(episode),
         site_url=settings.site_url,
         baseurl=settings.baseurl,

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from . import embeds
 from .chapters import split_timestamp_line
+from .links import text_is_url
 from .model import BulletList, ListItem, Note, Paragraph, Span
 from .source import BIDI_CONTROLS
 
@@ -167,13 +168,10 @@ class Walker:
         shown = "".join(s.text for s in children)
         if not shown.strip():
             children = [replace(mark, text=url)]
-        elif url != target:
-            from .links import text_is_url  # keep with the module's imports when they move
-
-            if text_is_url(shown, target):
-                # `[https://youtu.be/x?si=…](https://youtu.be/x?si=…)`, `<https://…>`: the text
-                # shows the clean URL; the note naming the whole original URL accounts for it.
-                children = [replace(children[0], text=url)]
+        elif url != target and text_is_url(shown, target):
+            # `[https://youtu.be/x?si=…](https://youtu.be/x?si=…)`, `<https://…>`: the text
+            # shows the clean URL; the note naming the whole original URL accounts for it.
+            children = [replace(children[0], text=url)]
         for span in children:
             yield replace(span, url=url)
 

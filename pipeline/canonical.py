@@ -11,7 +11,17 @@ from .model import BulletList, Episode, ListItem
 
 
 def canonical_markdown(episode: Episode) -> str:
-    """The post as Jekyll reads it: original front matter (plus additions), then a clean body."""
+    """The post as Jekyll reads it: original front matter (plus additions), then a clean body.
+
+    A post normalization found nothing to change in stays exactly as its author wrote it.
+    """
+    if episode.unchanged_source is not None:
+        return episode.unchanged_source
+    return rendered_markdown(episode)
+
+
+def rendered_markdown(episode: Episode) -> str:
+    """The post written from the Episode itself: what every output is made from."""
     parts: list[str] = []
     for section in episode.sections:
         if section.heading is not None:

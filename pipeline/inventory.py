@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import html5lib
 from markdown_it import MarkdownIt
@@ -308,7 +309,17 @@ class _HtmlWalk:
         self.item_line = line
 
     def run(self) -> None:
+        # An explicit stack, not recursion: feed HTML may nest thousands of elements deep.
+        self.stack: list[tuple[str, Any]] = []
         self.children(_parse_html(self.html))
+        while self.stack:
+            action, value = self.stack.pop()
+            if action == "element":
+                self.element(value)
+            elif action == "text":
+                self.add(value)
+            else:
+                self.flush()
         self.flush()
 
     def here(self) -> int:
@@ -326,12 +337,13 @@ class _HtmlWalk:
             self.text = []
 
     def children(self, el: Any) -> None:
+        """Read `el`'s text now and queue its children (each followed by its tail)."""
         if el.text:
             self.add(el.text)
-        for child in el:
-            self.element(child)
+        for child in reversed(list(el)):
             if child.tail:
-                self.add(child.tail)
+                self.stack.append(("text", child.tail))
+            self.stack.append(("element", child))
 
     def closed(self, tag: str) -> bool:
         """Whether the source closes every `<tag` it opens (else html5lib swallowed what followed)."""
@@ -383,9 +395,9 @@ class _HtmlWalk:
             return
         if tag == "a":
             self.out.url("link", el.get("href"), self.here())
-        self.children(el)
         if tag in _BLOCK:
-            self.flush()
+            self.stack.append(("flush", None))  # after the children queued next
+        self.children(el)
 
 
 def _collect(body: str) -> _Collector:
@@ -572,6 +584,7 @@ def unaccounted(
         [fold(m) for m in messages] + [fold(_MD_LINK.sub(r"\1", m)) for m in messages if "](" in m]
     )
     twins_folded = "\n".join(fold(m) for m in twins)
+    report_unquoted = unquote(report_raw)
     post_loose = _loose(post_text)
     reworded_kept = "\n".join(fold(html) for html, md in reworded if _has_text(post_text, md))
 
@@ -597,6 +610,9 @@ def unaccounted(
             if any(_has_url(post_urls, u) for u in urls):
                 continue
             if any(_has_url(report_raw, u) or _has_url(report_folded, fold(u)) for u in urls):
+                continue
+            # pandoc percent-encodes some targets (`data:text/html,<b>` -> `%3Cb%3E`).
+            if any(_has_url(report_unquoted, unquote(u)) for u in urls):
                 continue
         missing.append(piece)
     return missing

@@ -119,6 +119,9 @@ class Episode:
     front_matter_text: str
     """The original front matter (between the `---` lines), plus keys normalization added."""
     notes: tuple[Note, ...] = field(default=())
+    unchanged_source: str | None = None
+    """The post file's text when normalization had nothing to remove, move or change in it:
+    `post.md` is then that text, byte for byte (a clean post is never reformatted)."""
     chapter_lines: tuple[Inlines, ...] = field(default=())
     """The chapter list as written in the body (`00:46 Title`, links kept), invalid lines included."""
 

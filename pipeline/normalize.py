@@ -27,7 +27,7 @@ from .config import Settings
 from .convert import body_to_ast
 from .embeds import BADGE_TEXT
 from .errors import ConversionError
-from .links import SUBSTACK_POST, absolute_url, is_own_video, strip_tracking
+from .links import absolute_url, is_absolute, is_own_video, strip_tracking, substack_post, unwrap_redirect
 from .liquid import resolve_liquid
 from .model import BulletList, Chapter, Episode, ListItem, Note, Paragraph, Reason, Section, Span
 from .source import RawPost, read_post
@@ -96,7 +96,6 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
 
     def resolve(url: str) -> str | None:
         """The link a post keeps for `url`, or None (the Walker keeps the text, reports `dropped`)."""
-        from .links import is_absolute, unwrap_redirect  # keep with the module's imports when they move
 
         original = url.strip()
         target = unwrap_redirect(original)
@@ -140,7 +139,10 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
                 )
             )
 
+    # Site links resolved and chapters read are not changes to the text: outputs use them.
+    untouched = raw.text if all(n.kind == "warning" for n in notes) else None
     episode = Episode(
+        unchanged_source=untouched or None,
         stem=raw.stem,
         source_name=raw.path.name,
         title=fm.title,
@@ -162,11 +164,6 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
 
 
 # --- boilerplate ---------------------------------------------------------------------------
-
-
-def substack_post(url: str, label: str) -> str | None:  # TEMPORARY until links.substack_post
-    match = SUBSTACK_POST.match(url)
-    return match.group(0) if match else None
 
 
 def _links(spans: Iterable[Span]) -> list[str]:
@@ -216,7 +213,9 @@ def drop_boilerplate_items(
             return "boilerplate"
         for url in _links(piece):
             post = substack_post(url, sentence)
-            if post is not None and (READ_MORE.search(sentence) or not _unlinked_text(piece)):
+            if post is not None and (
+                READ_MORE.search(sentence) or AVAILABLE_ON.match(sentence) or not _unlinked_text(piece)
+            ):
                 substack = substack or post
                 return "substack-link"
         return None
@@ -467,6 +466,9 @@ def structure(
         item = items[i]
         following = items[i + 1] if i + 1 < len(items) else None
         if isinstance(item, Rule):
+            if heading is not None:  # a `---` ends a labelled section: what follows is not its item
+                close()
+                heading, kind = None, "text"
             i += 1
             continue
         label: str | None = None

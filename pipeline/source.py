@@ -53,6 +53,8 @@ class RawPost:
     body: str
     body_line: int
     front_matter: FrontMatter
+    text: str = ""
+    """The whole file as decoded (UTF-8, `\n` line ends)."""
 
     @property
     def stem(self) -> str:
@@ -387,4 +389,4 @@ def read_post(path: Path) -> RawPost:
         raise SourceError(f"cannot read the file: {exc.strerror}", path=path) from None
     text = decode(data, path)
     front, body, body_line = split_front_matter(text, path)
-    return RawPost(path, front, body, body_line, parse_front_matter(front, path))
+    return RawPost(path, front, body, body_line, parse_front_matter(front, path), text)

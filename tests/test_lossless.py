@@ -14,7 +14,7 @@ import pytest
 from pipeline import normalize as normalize_module
 from pipeline.accounting import LostContent
 from pipeline.build import build
-from pipeline.canonical import canonical_markdown, report_text
+from pipeline.canonical import canonical_markdown, rendered_markdown, report_text
 from pipeline.config import Settings
 from pipeline.model import REASONS, Note
 from pipeline.normalize import normalize_file
@@ -27,10 +27,10 @@ SITE = {"site_url": "https://splevine.github.io", "baseurl": "/learning-from-mac
 
 
 def normalized(tmp_path: Path, body: str, settings: Settings | None = None) -> tuple[str, str, list[Note]]:
-    """(post.md body, report.txt, notes) of a post with this body."""
+    """(the body every output is made from, report.txt, notes) of a post with this body."""
     path = write_post(tmp_path, "2024-05-01-episode.md", FRONT + body)
     episode = normalize_file(path, settings or Settings())
-    return canonical_markdown(episode).split("\n---\n", 1)[1], report_text(episode), list(episode.notes)
+    return rendered_markdown(episode).split("\n---\n", 1)[1], report_text(episode), list(episode.notes)
 
 
 def report_lines(report: str) -> list[tuple[str, str]]:
@@ -81,8 +81,8 @@ def test_a_fenced_script_stays_code_and_normalizing_again_changes_nothing(tmp_pa
     assert "```html\n<script>alert(1)</script>\n<p>hi</p>\n```" in body
     assert "After the code." in body
     assert "embed:" not in report
-    again = write_post(tmp_path, "2024-05-02-again.md", FRONT + body)
-    assert canonical_markdown(normalize_file(again, Settings())).split("\n---\n", 1)[1] == body
+    again = write_post(tmp_path, "2024-05-02-again.md", FRONT + body.lstrip("\n"))
+    assert rendered_markdown(normalize_file(again, Settings())).split("\n---\n", 1)[1] == body
 
 
 def test_a_player_and_a_badge_are_reported_with_their_urls(tmp_path: Path) -> None:
@@ -261,3 +261,51 @@ def test_normalize_write_leaves_a_losing_post_alone(tmp_path: Path, monkeypatch:
     assert status.status == "failed"
     assert path.read_text(encoding="utf-8") == text
     assert not list(tmp_path.glob("*.orig*"))
+
+
+# --- a clean post is left as it is ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("site", [False, True], ids=["no-site-url", "site-url"])
+def test_the_sites_clean_posts_come_out_of_normalize_write_byte_identical(
+    tmp_path: Path, settings: Settings, site: bool
+) -> None:
+    import shutil
+
+    for path in (CORPUS / "site-today").glob("*.markdown"):
+        shutil.copy(path, tmp_path / path.name)
+    chosen = dataclasses.replace(settings, **SITE) if site else settings
+    statuses = normalize_sources(tmp_path, chosen, write=True)
+    assert [s.status for s in statuses] == ["unchanged", "unchanged"]
+    for path in (CORPUS / "site-today").glob("*.markdown"):
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+    assert not list(tmp_path.glob("*.orig*"))
+
+
+def test_a_site_link_resolves_once_under_the_baseurl(settings: Settings) -> None:
+    from pipeline.formats.newsletter import render_parts
+
+    path = next((CORPUS / "site-today").glob("2023-01-07-*.markdown"))
+    episode = normalize_file(path, dataclasses.replace(settings, **SITE))
+    html = render_parts(episode, dataclasses.replace(settings, **SITE)).html
+    assert (
+        'href="https://splevine.github.io/learning-from-machine-learning/machine/learning/updates/'
+        '2023/01/09/episode-one.html"' in html
+    )
+    assert "learning-from-machine-learning/learning-from-machine-learning" not in html
+
+
+def test_clickable_timestamps_stay_links(settings: Settings) -> None:
+    path = next((CORPUS / "site-today").glob("2023-02-24-*.markdown"))
+    source = path.read_text(encoding="utf-8")
+    source = source.replace("## Episode Timestamps", "Some words [with a tracker](https://example.org/?utm_source=x).\n\n## Episode Timestamps")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / path.name
+        copy.write_text(source, encoding="utf-8")
+        body = canonical_markdown(normalize_file(copy, settings))
+    # Rewritten (the tracker went), and the author's clickable times are still links.
+    assert "[with a tracker](https://example.org/)" in body
+    assert "- [02:29](https://www.youtube.com/watch?v=jOj4d3JNBDU&t=149s) - What attracted you to Machine Learning?" in body
+    assert "- 06:32 - What is sentence transformers?" in body

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.build import build
+from pipeline.canonical import rendered_markdown as canonical_markdown
 from pipeline.config import Settings, settings_from_table
 from pipeline.errors import ConfigError
-from pipeline.formats.post import canonical_markdown
 from pipeline.normalize import normalize_file
 
 from .conftest import write_post
@@ -165,36 +165,37 @@ def test_a_bad_permalink_is_refused_at_load(value: str, message: str) -> None:
 
 
 def test_a_post_is_rebuilt_when_a_post_it_links_changes(tmp_path: Path) -> None:
+    # post.md keeps the Liquid tag for Jekyll; the outputs (youtube.txt here) carry the URL.
     src, out = posts_folder(tmp_path), tmp_path / "out"
     settings = site_settings()
-    first = build(src, out, settings, jobs=1, only=["post"])
+    first = build(src, out, settings, jobs=1, only=["post", "youtube"])
     assert first.count("built") == 2 and not first.failed
     old_url = f"{ROOT}/machine/learning/updates/2023/01/09/episode-one.html"
-    assert f"({old_url})" in (out / "2023-02-01-episode-two" / "post.md").read_text()
+    assert f"({old_url})" in (out / "2023-02-01-episode-two" / "youtube.txt").read_text()
     manifest = json.loads((out / ".manifest.json").read_text())
     assert list(manifest["posts"]["2023-02-01-episode-two"]["depends"]) == [LINKED]
     assert "depends" not in manifest["posts"]["2023-01-09-episode-one"]
 
-    again = build(src, out, settings, jobs=1, only=["post"])
+    again = build(src, out, settings, jobs=1, only=["post", "youtube"])
     assert again.count("skipped") == 2 and again.count("built") == 0
 
     write_post(src, LINKED, linked_post("categories: [Interviews]"))
-    third = build(src, out, settings, jobs=1, only=["post"])
+    third = build(src, out, settings, jobs=1, only=["post", "youtube"])
     status = {Path(r.source).name: r.status for r in third.results}
     assert status == {LINKED: "built", LINKING: "built"}
-    post = (out / "2023-02-01-episode-two" / "post.md").read_text()
+    post = (out / "2023-02-01-episode-two" / "youtube.txt").read_text()
     assert f"({ROOT}/interviews/2023/01/09/episode-one.html)" in post and old_url not in post
 
-    assert build(src, out, settings, jobs=1, only=["post"]).count("built") == 0
+    assert build(src, out, settings, jobs=1, only=["post", "youtube"]).count("built") == 0
 
 
 def test_a_post_is_rebuilt_when_a_post_it_links_disappears(tmp_path: Path) -> None:
     src, out = posts_folder(tmp_path), tmp_path / "out"
     settings = site_settings()
-    build(src, out, settings, jobs=1, only=["post"])
+    build(src, out, settings, jobs=1, only=["post", "youtube"])
     (src / LINKED).unlink()
-    summary = build(src, out, settings, jobs=1, only=["post"])
+    summary = build(src, out, settings, jobs=1, only=["post", "youtube"])
     (result,) = summary.results
     assert result.status == "built"
     assert any("no post named 2023-01-09-episode-one" in w for w in result.warnings)
-    assert "See the first one." in (out / "2023-02-01-episode-two" / "post.md").read_text()
+    assert "See the first one." in (out / "2023-02-01-episode-two" / "youtube.txt").read_text()
