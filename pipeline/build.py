@@ -260,8 +260,8 @@ def render_episode(
     """Render every requested format of one normalized post, in memory."""
     timings: dict[str, float] = {}
     files: dict[str, bytes] = {}
-    warnings = [n.message for n in episode.notes if n.kind == "warning"]
-    notes = [f"{n.kind}: {n.message}" for n in episode.notes if n.kind != "warning"]
+    warnings = [n.warning_text for n in episode.notes if n.is_warning]
+    notes = [f"{n.kind}: {n.message}" for n in episode.notes if not n.is_warning]
     for name in formats:
         started = time.perf_counter()
         rendered = load_format(name).render(episode, settings)

@@ -59,8 +59,8 @@ def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKE
         checks.append(check)
         try:
             episode = normalize_file(path, settings)
-            check.warnings += [n.message for n in episode.notes if n.kind == "warning"]
-            check.notes += [f"{n.kind}: {n.message}" for n in episode.notes if n.kind != "warning"]
+            check.warnings += [n.warning_text for n in episode.notes if n.is_warning]
+            check.notes += [f"{n.kind}: {n.message}" for n in episode.notes if not n.is_warning]
             for name in formats:
                 if name in FORMATS:
                     check.warnings += [

@@ -99,6 +99,11 @@ class Note:
     def is_warning(self) -> bool:
         return self.kind == "warning" or self.kind in WARNING_REASONS
 
+    @property
+    def warning_text(self) -> str:
+        """As a warning line: `embed: <…>` keeps its reason; a plain warning is its message."""
+        return self.message if self.kind == "warning" else f"{self.kind}: {self.message}"
+
 
 @dataclass(frozen=True)
 class Episode:

@@ -38,6 +38,7 @@ READ_MORE = re.compile(
     re.I,
 )
 BODY_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+BARE_URL = re.compile(r"https://[^\s<>()\[\]]+")
 SENTENCE_FINAL = re.compile(r"[.!?…][\"'”’)]*$")
 
 
@@ -211,7 +212,8 @@ def drop_boilerplate_items(
         key = matching.sentence_key(sentence)
         if any(key.startswith(c) for c in configured):
             return "boilerplate"
-        for url in _links(piece):
+        # A bare URL in Markdown text is no link to pandoc, but "Available on Substack: <URL>" is one.
+        for url in _links(piece) or BARE_URL.findall(sentence):
             post = substack_post(url, sentence)
             if post is not None and (
                 READ_MORE.search(sentence) or AVAILABLE_ON.match(sentence) or not _unlinked_text(piece)

@@ -309,3 +309,33 @@ def test_clickable_timestamps_stay_links(settings: Settings) -> None:
     assert "[with a tracker](https://example.org/)" in body
     assert "- [02:29](https://www.youtube.com/watch?v=jOj4d3JNBDU&t=149s) - What attracted you to Machine Learning?" in body
     assert "- 06:32 - What is sentence transformers?" in body
+
+
+def test_embeds_and_dropped_pieces_are_warnings_that_strict_stops_on(tmp_path: Path) -> None:
+    src = tmp_path / "posts"
+    src.mkdir()
+    write_post(
+        src,
+        "2024-05-01-episode.md",
+        FRONT + 'Summary.\n\n<embed src="https://e.example.org/x">\n\n[a link](javascript:alert(1))\n',
+    )
+    summary = build(src, tmp_path / "out", Settings(), jobs=1, only=["post"])
+    [result] = summary.results
+    assert "embed: <embed> https://e.example.org/x" in result.warnings
+    assert "dropped: javascript:alert(1)" in result.warnings
+    strict = build(src, tmp_path / "strict", Settings(), jobs=1, only=["post"], strict=True)
+    assert strict.results[0].status == "failed"
+    assert not (tmp_path / "strict" / "2024-05-01-episode").exists()
+
+
+def test_a_substack_line_on_a_custom_domain_moves_to_front_matter(tmp_path: Path) -> None:
+    path = write_post(
+        tmp_path,
+        "2024-05-01-episode.md",
+        FRONT + "Summary of it.\n\nAvailable on Substack: https://news.example.org/p/episode-one?r=2x9&utm_source=feed\n",
+    )
+    episode = normalize_file(path, Settings())
+    assert episode.substack_url == "https://news.example.org/p/episode-one"
+    text = canonical_markdown(episode)
+    assert "substack_url: https://news.example.org/p/episode-one\n" in text
+    assert "Available on Substack" not in text.split("\n---\n", 1)[1]
