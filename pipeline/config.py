@@ -133,6 +133,14 @@ class Settings:
         """The raw `[tool.pipeline.<name>]` table of one output format (empty when absent)."""
         return self.formats.get(name, {})
 
+    @property
+    def state_dir(self) -> Path:
+        """`.episode/` beside the settings file in use (the current folder without one): what
+        sending and publishing remember (journals, ledgers, backups). Never under the output
+        folder, never pruned; created by whoever writes into it, mode 0700."""
+        origin = Path(self.source)
+        return (origin.parent if origin.is_file() else Path.cwd()) / ".episode"
+
     def fingerprint(self) -> str:
         """A stable hash of every setting, for the incremental build manifest."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
