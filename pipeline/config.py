@@ -139,7 +139,7 @@ class Settings:
         sending and publishing remember (journals, ledgers, backups). Never under the output
         folder, never pruned; created by whoever writes into it, mode 0700."""
         origin = Path(self.source)
-        return (origin.parent if origin.is_file() else Path.cwd()) / ".episode"
+        return (origin.resolve().parent if origin.is_file() else Path.cwd()) / ".episode"
 
     def fingerprint(self) -> str:
         """A stable hash of every setting, for the incremental build manifest."""
