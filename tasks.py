@@ -76,7 +76,7 @@ def fuzz(
 
     with user_errors():
         report = run_fuzz(
-            settings_for(None),
+            settings_for(None, "samples"),
             seed=seed,
             examples=examples or None,
             seconds=seconds or (None if examples else 60),

@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import traceback
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DATED_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 POST_SUFFIXES = (".md", ".markdown")
 MANIFEST = ".manifest.json"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -69,6 +71,8 @@ class BuildSummary:
     removed: list[str]
     stale: list[str]
     seconds: float
+    ignored: list[str] = field(default_factory=list)
+    """Files in a Jekyll `_posts/` folder without the date in their name: not posts."""
 
     @property
     def failed(self) -> list[PostResult]:
@@ -97,15 +101,29 @@ class Reporter:
 
 def discover(src: Path) -> tuple[list[Path], list[PostResult]]:
     """The posts under `src` (a file or a folder), sorted; and posts that cannot be built at all."""
+    posts, rejected, _ = discover_all(src)
+    return posts, rejected
+
+
+def discover_all(src: Path) -> tuple[list[Path], list[PostResult], list[str]]:
+    """`discover`, plus the names of the files a Jekyll `_posts/` folder holds that are no posts.
+
+    Jekyll reads only `YYYY-MM-DD-title` files in `_posts/`; anywhere else a file without the date
+    in its name is still a post (its date comes from its front matter). An empty folder is an error.
+    """
     if not src.exists():
         raise PipelineError("no such file or folder", path=src)
     if src.is_file():
-        return [src], []
+        return [src], [], []
     root = src.resolve()
     posts: list[Path] = []
     rejected: list[PostResult] = []
+    ignored: list[str] = []
     for path in sorted(src.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in POST_SUFFIXES:
+            continue
+        if src.name == "_posts" and not DATED_NAME.match(path.name):
+            ignored.append(path.name)
             continue
         if path.is_symlink() and not path.resolve().is_relative_to(root):
             error = SourceError("a symbolic link to outside the posts folder; not read", path=path)
@@ -125,7 +143,12 @@ def discover(src: Path) -> tuple[list[Path], list[PostResult]]:
             rejected.append(PostResult(safe_stem(path), str(path), "failed", error=str(error)))
         else:
             clean.append(path)
-    return clean, rejected
+    if not clean and not rejected:
+        raise PipelineError(
+            "no posts here (.md or .markdown files" + (", named YYYY-MM-DD-title" if ignored else "") + ")",
+            path=src,
+        )
+    return clean, rejected, ignored
 
 
 def safe_stem(path: Path) -> str:
@@ -510,7 +533,7 @@ def build(
         from .formats.newsletter import newsletter_options
 
         newsletter_options(settings)
-    posts, rejected = discover(src)
+    posts, rejected, ignored = discover_all(src)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -578,7 +601,7 @@ def build(
             new_manifest[stem] = manifest[stem]
     _save_manifest(out, new_manifest)
     ordered = sorted(results.values(), key=lambda r: r.source)
-    return BuildSummary(ordered, removed, [s for s in stale if s not in removed], clock() - started)
+    return BuildSummary(ordered, removed, [s for s in stale if s not in removed], clock() - started, ignored)
 
 
 def jobs_default() -> int:

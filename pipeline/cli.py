@@ -97,6 +97,10 @@ def summary_line(summary: BuildSummary) -> str:
         f"built {summary.count('built')}, skipped {summary.count('skipped')}, "
         f"warnings {summary.warning_count}, failed {len(summary.failed)} in {summary.seconds:.2f} s"
     )
+    if summary.ignored:
+        text += (
+            f"\nnot posts (no YYYY-MM-DD- date in the name), left alone: {', '.join(summary.ignored)}"
+        )
     if summary.removed:
         text += f"\nremoved outputs of deleted posts: {', '.join(summary.removed)}"
     if summary.stale:

@@ -22,14 +22,21 @@ from invoke.tasks import task
 
 from . import __version__
 
-SAMPLES = "samples"
+
+def settings_for(config: str | None, near: str | None = None) -> Any:
+    """The settings named by `--config`, or found near `near` (see `pipeline.site`)."""
+    from .site import find_settings
+
+    return find_settings(config, Path(near) if near else None)
 
 
-def settings_for(config: str | None) -> Any:
-    """The settings named by `--config`, or found as the configuration rules say."""
-    from .config import load_settings
+def place_for(src: str, out: str, config: str | None) -> Any:
+    """Posts, output folder and settings of a command; says where the settings came from."""
+    from .site import locate
 
-    return load_settings(Path(config) if config else None)
+    place = locate(src or None, out or None, config)
+    print(place.settings_line)
+    return place
 
 
 @contextmanager
@@ -45,21 +52,21 @@ def user_errors() -> Iterator[None]:
 
 @task(
     help={
-        "src": "a post file or a folder of posts (.md, .markdown); default: the bundled samples/",
-        "out": "output folder; each post gets out/<file stem>/ (default: out)",
+        "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
+        "out": "output folder; each post gets <out>/<file stem>/ (default: _out in a site, else out)",
         "jobs": "worker processes (default: one per core)",
         "force": "rebuild every post, even unchanged ones",
         "only": "comma-separated formats to build: post,chapters,newsletter,pdf,youtube,podcast",
         "strict": "treat warnings as errors: a post with warnings gets no outputs",
         "prune": "remove the outputs of posts that no longer exist",
         "verbose": "also print each post's normalization report",
-        "config": "pyproject.toml to read [tool.pipeline] from (default: ./pyproject.toml)",
+        "config": "an episode.toml, or a pyproject.toml with [tool.pipeline] (default: the nearest one)",
     }
 )
 def build(
     c: Context,
-    src: str = SAMPLES,
-    out: str = "out",
+    src: str = "",
+    out: str = "",
     jobs: int = 0,
     force: bool = False,
     only: str = "",
@@ -73,10 +80,11 @@ def build(
     from .cli import reporter_for, summary_line
 
     with user_errors():
+        place = place_for(src, out, config)
         summary = run_build(
-            Path(src),
-            Path(out),
-            settings_for(config),
+            place.posts,
+            place.out,
+            place.settings,
             jobs=jobs or None,
             force=force,
             only=[f.strip() for f in only.split(",") if f.strip()] or None,
@@ -91,16 +99,16 @@ def build(
 
 @task(
     help={
-        "src": "a post file or a folder of posts (default: samples/)",
+        "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
         "check": "exit non-zero if any post is not in canonical form (changes nothing)",
         "write": "rewrite posts in place (atomically, keeping mode, symlinks and a .orig backup)",
         "diff": "also print a unified diff of each post that would change (or was rewritten)",
-        "config": "pyproject.toml to read [tool.pipeline] from",
+        "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
     }
 )
 def normalize(
     c: Context,
-    src: str = SAMPLES,
+    src: str = "",
     check: bool = False,
     write: bool = False,
     diff: bool = False,
@@ -112,7 +120,8 @@ def normalize(
     if check and write:
         raise Exit("error: choose --check or --write, not both", code=2)
     with user_errors():
-        statuses = normalize_sources(Path(src), settings_for(config), write=write, diff=diff)
+        place = place_for(src, "", config)
+        statuses = normalize_sources(place.posts, place.settings, write=write, diff=diff)
     for status in statuses:
         kept = f" (old text kept in {status.backup})" if status.backup else ""
         print(f"{status.status:<12} {status.error or status.path}{kept}")
@@ -130,7 +139,7 @@ def normalize(
         "src": "the post to send",
         "to": "recipient address",
         "dry_run": "build the message and show what would be sent, without connecting",
-        "config": "pyproject.toml to read [tool.pipeline] from",
+        "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
     }
 )
 def send(c: Context, src: str, to: str, dry_run: bool = False, config: str | None = None) -> None:
@@ -138,20 +147,20 @@ def send(c: Context, src: str, to: str, dry_run: bool = False, config: str | Non
     from .sending import send_post
 
     with user_errors():
-        print(send_post(Path(src), to, settings=settings_for(config), dry_run=dry_run, env=os.environ))
+        print(send_post(Path(src), to, settings=settings_for(config, src), dry_run=dry_run, env=os.environ))
 
 
 @task(
     help={
-        "src": "a post file or a folder of posts (default: samples/)",
+        "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
         "json": "print a JSON report for machines instead of text",
         "verbose": "also list what normalization dropped or merged",
-        "config": "pyproject.toml to read [tool.pipeline] from",
+        "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
     }
 )
 def check(
     c: Context,
-    src: str = SAMPLES,
+    src: str = "",
     json: bool = False,
     verbose: bool = False,
     config: str | None = None,
@@ -160,12 +169,15 @@ def check(
     import json as json_module
 
     from .check import check_archive
+    from .site import locate
 
     with user_errors():
-        report = check_archive(Path(src), settings_for(config))
+        place = locate(src or None, None, config)
+        report = check_archive(place.posts, place.settings)
     if json:
         print(json_module.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
+        print(place.settings_line)
         for post in report.posts:
             print(post.error or post.source)
             for line in (
@@ -180,16 +192,16 @@ def check(
 
 @task(
     help={
-        "src": "a post file or a folder of posts to watch (default: samples/)",
-        "out": "output folder (default: out)",
+        "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
+        "out": "output folder (default: _out in a site, else out)",
         "interval": "seconds between looks for changes (default: 0.5)",
-        "config": "pyproject.toml to read [tool.pipeline] from",
+        "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
     }
 )
 def watch(
     c: Context,
-    src: str = SAMPLES,
-    out: str = "out",
+    src: str = "",
+    out: str = "",
     interval: float = 0.5,
     config: str | None = None,
 ) -> None:
@@ -200,13 +212,95 @@ def watch(
 
     try:
         with user_errors():
-            settings = settings_for(config)
-            for _ in watch_changes(Path(src), interval):
-                summary = run_build(Path(src), Path(out), settings, reporter=PlainReporter(sys.stdout))
+            place = place_for(src, out, config)
+            for _ in watch_changes(place.posts, interval):
+                reporter = PlainReporter(sys.stdout)
+                summary = run_build(place.posts, place.out, place.settings, reporter=reporter)
                 print(summary_line(summary), flush=True)
     except KeyboardInterrupt:
         print("stopped")
 
 
-namespace = Collection(build, normalize, send, check, watch)
+PLATFORMS = ("youtube",)
+
+
+def _platform(platform: str) -> None:
+    if platform not in PLATFORMS:
+        raise Exit(f"error: unknown platform {platform!r}; choose from {', '.join(PLATFORMS)}", code=2)
+
+
+@task(
+    positional=["platform"],
+    help={
+        "platform": "the platform to authorize: youtube",
+        "client_secrets": "the OAuth client JSON downloaded from the Google Cloud console (Desktop app)",
+        "no_browser": "do not open a browser: print the URL to open (SSH sessions)",
+        "port": "local port Google redirects to (default: any free port; fix it to forward it over SSH)",
+        "config": "an episode.toml, or a pyproject.toml with [tool.pipeline] (default: the nearest one)",
+    },
+)
+def auth(
+    c: Context,
+    platform: str,
+    client_secrets: str = "",
+    no_browser: bool = False,
+    port: int = 0,
+    config: str | None = None,
+) -> None:
+    """Authorize the tool on YouTube (OAuth installed-app flow); the token is kept 0600 in your config."""
+    from .auth import run_auth_flow, token_path
+
+    _platform(platform)
+    if not client_secrets:
+        raise Exit("error: --client-secrets FILE is required (the OAuth client JSON)", code=2)
+    with user_errors():
+        site = settings_for(config).state_dir.parent
+        path = token_path(os.environ, site)
+        saved = run_auth_flow(Path(client_secrets), path, open_browser=not no_browser, port=port)
+    print(f"token saved in {saved} (mode 0600)")
+
+
+@task(
+    positional=["platform"],
+    help={
+        "platform": "the platform to publish to: youtube",
+        "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
+        "dry_run": "show the diff of each description on YouTube against youtube.txt; change nothing",
+        "force": "replace descriptions edited in Studio, and publish unpublished or future posts",
+        "strict": "refuse posts whose build has warnings",
+        "quota": "stop before this many quota units would be used today, Pacific time (default: 10000)",
+        "config": "an episode.toml, or a pyproject.toml with [tool.pipeline] (default: the nearest one)",
+    },
+)
+def publish(
+    c: Context,
+    platform: str,
+    src: str = "",
+    dry_run: bool = False,
+    force: bool = False,
+    strict: bool = False,
+    quota: int = 10_000,
+    config: str | None = None,
+) -> None:
+    """Put each post's youtube.txt on its video (YouTube Data API) after a backup; --dry-run: the diff."""
+    from .publish import Options, publish_youtube
+
+    _platform(platform)
+    with user_errors():
+        place = place_for(src, "", config)
+        summary = publish_youtube(
+            place.posts,
+            place.settings,
+            Options(dry_run=dry_run, force=force, strict=strict, quota=quota),
+            env=os.environ,
+            emit=lambda line: print(line, flush=True),
+        )
+    if summary.stopped:
+        print(f"stopped: {summary.stopped}")
+    print(summary.line())
+    if not summary.ok:
+        raise Exit(code=1)
+
+
+namespace = Collection(build, normalize, send, check, watch, auth, publish)
 program = Program(namespace=namespace, version=__version__, name="episode", binary="episode")

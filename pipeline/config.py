@@ -128,6 +128,8 @@ class Settings:
     permalink: str = "date"  # a named style of PERMALINK_STYLES or a pattern starting with '/'
     formats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
+    sources: tuple[str, ...] = ()
+    """Where the settings came from, as the first line of a command shows them."""
 
     def table(self, name: str) -> Mapping[str, Any]:
         """The raw `[tool.pipeline.<name>]` table of one output format (empty when absent)."""
@@ -143,7 +145,7 @@ class Settings:
 
     def fingerprint(self) -> str:
         """A stable hash of every setting, for the incremental build manifest."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("source", "sources")}
         data["formats"] = {k: dict(v) for k, v in self.formats.items()}
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()
@@ -194,20 +196,52 @@ def settings_from_table(table: Mapping[str, Any], source: str) -> Settings:
     return Settings(**values, formats=formats, source=source)
 
 
+# Tables that look like ours but are not read: a typo must not be ignored silently.
+LOOK_ALIKES = ("pipeline", "episode", "episode-pipeline", "episode_pipeline")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", path=path) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+
+
+def settings_table(path: Path) -> dict[str, Any] | None:
+    """The `[tool.pipeline]` table of a pyproject.toml, or the whole of an episode.toml.
+
+    None for a pyproject.toml without one; a look-alike table (`[pipeline]`, `[tool.episode]`)
+    is an error rather than ignored.
+    """
+    doc = _read_toml(path)
+    if path.name != "pyproject.toml":
+        return doc
+    tool = doc.get("tool", {})
+    table = tool.get("pipeline") if isinstance(tool, dict) else None
+    if table is None:
+        for name in LOOK_ALIKES:
+            if name in doc or (name != "pipeline" and isinstance(tool, dict) and name in tool):
+                found = f"[{name}]" if name in doc else f"[tool.{name}]"
+                raise ConfigError(f"{found} is not read; the settings table is [tool.pipeline]", path=path)
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError("expected a table", path=path, field="[tool.pipeline]")
+    return table
+
+
 def load_settings(path: Path | None = None) -> Settings:
-    """Read `[tool.pipeline]` from `path` (default: ./pyproject.toml); defaults when absent."""
+    """Settings from one file: an `episode.toml`, or a pyproject.toml's `[tool.pipeline]`.
+
+    Without a path, ./pyproject.toml when it has the table; defaults otherwise. Commands find
+    their settings with `pipeline.site.locate`, which also reads a Jekyll site's `_config.yml`.
+    """
     if path is None:
         path = Path("pyproject.toml")
         if not path.is_file():
             return Settings()
-    try:
-        raw = path.read_bytes().decode("utf-8")
-        doc = tomllib.loads(raw)
-    except FileNotFoundError:
-        raise ConfigError("file not found", path=path) from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
-    table = doc.get("tool", {}).get("pipeline", {})
-    if not isinstance(table, dict):
-        raise ConfigError("expected a table", path=path, field="[tool.pipeline]")
-    return settings_from_table(table, str(path))
+    table = settings_table(path)
+    return settings_from_table(table or {}, str(path))

@@ -517,13 +517,14 @@ def structure(
         run = items[start:run_end]
         i = run_end
 
-        if label is not None and _is_boilerplate_label(label, run, boilerplate):
-            notes.append(Note("boilerplate", label))
+        reason = _boilerplate_reason(label, run, boilerplate) if label is not None else None
+        if label is not None and reason is not None:
+            notes.append(Note(reason, label))
             for block in run:
                 if isinstance(block, BulletList):
-                    notes.extend(Note("boilerplate", whole(e.spans)) for e in _list_entries(block.items))
+                    notes.extend(Note(reason, whole(e.spans)) for e in _list_entries(block.items))
                 elif isinstance(block, Paragraph | Heading):
-                    notes.append(Note("boilerplate", whole(block.spans)))
+                    notes.append(Note(reason, whole(block.spans)))
             continue
 
         stamps = _run_timestamps(run)
@@ -572,12 +573,15 @@ def _block_spans(block: Item) -> tuple[Span, ...]:
     return block.spans if isinstance(block, Paragraph | Heading) else ()
 
 
-def _is_boilerplate_label(label: str, run: list[Item], configured: set[str]) -> bool:
+def _boilerplate_reason(label: str, run: list[Item], configured: set[str]) -> Reason | None:
+    """`boilerplate` for a configured section, `badge` for an "Available on …" link block."""
     if matching.sentence_key(label) in configured:
-        return True
-    return bool(AVAILABLE_ON.match(label)) and all(
+        return "boilerplate"
+    if AVAILABLE_ON.match(label) and all(
         isinstance(r, BulletList) or (isinstance(r, Paragraph) and _links(r.spans)) for r in run
-    )
+    ):
+        return "badge"
+    return None
 
 
 def _run_timestamps(run: list[Item]) -> list[tuple[str, str]] | None:

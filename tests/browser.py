@@ -47,7 +47,7 @@ CHROMIUM_FLAGS = (
 )
 TIMEOUT = 90
 ROOT = Path(__file__).resolve().parent.parent
-PYPROJECT = ROOT / "pyproject.toml"
+PYPROJECT = ROOT / "samples" / "episode.toml"
 SEED_POST = (
     ROOT
     / "samples"

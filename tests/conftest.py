@@ -35,7 +35,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     """The settings of the bundled samples (the project's own pyproject.toml)."""
-    return load_settings(ROOT / "pyproject.toml")
+    return load_settings(ROOT / "samples" / "episode.toml")
 
 
 def write_post(folder: Path, name: str, text: str | bytes) -> Path:

@@ -339,3 +339,23 @@ def test_a_substack_line_on_a_custom_domain_moves_to_front_matter(tmp_path: Path
     text = canonical_markdown(episode)
     assert "substack_url: https://news.example.org/p/episode-one\n" in text
     assert "Available on Substack" not in text.split("\n---\n", 1)[1]
+
+
+def test_a_paragraph_after_a_rule_reaches_every_description(tmp_path: Path) -> None:
+    from pipeline.formats import podcast, youtube
+
+    path = write_post(
+        tmp_path,
+        "2024-05-01-episode.md",
+        FRONT + "Summary paragraph one.\n\n## References\n\n- Alpha book\n\n---\n\nA closing paragraph after a rule.\n",
+    )
+    episode = normalize_file(path, Settings())
+    assert "A closing paragraph after a rule." in youtube.render(episode, Settings()).files["youtube.txt"].decode()
+    assert "A closing paragraph after a rule." in podcast.render(episode, Settings()).files["podcast.html"].decode()
+
+
+def test_an_available_on_block_is_reported_as_furniture(settings: Settings) -> None:
+    path = next((CORPUS / "imported").glob("2025-07-01-lukas-biewald*.markdown"))
+    lines = report_lines(report_text(normalize_file(path, settings)))
+    assert ("badge", "Available on all podcast platforms") in lines
+    assert ("badge", "https://rss.com/podcasts/learning-from-machine-learning/") in lines

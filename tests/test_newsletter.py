@@ -36,7 +36,7 @@ from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Se
 from tests.browser import with_newsletter_options
 from tests.sample_episode import SEED_CHAPTERS, sample_episode
 
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+PYPROJECT = Path(__file__).resolve().parent.parent / "samples" / "episode.toml"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 WATCH = "https://www.youtube.com/watch?v=IOC2k5k8oto"
 

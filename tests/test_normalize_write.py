@@ -37,7 +37,7 @@ def canonical(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
     folder = tmp_path_factory.mktemp("canonical")
     shutil.copyfile(SEED, folder / POST)
-    [status] = normalize_sources(folder, load_settings(ROOT / "pyproject.toml"), write=True)
+    [status] = normalize_sources(folder, load_settings(ROOT / "samples" / "episode.toml"), write=True)
     assert status.status == "rewritten"
     text = (folder / POST).read_bytes()
     assert text != SEED.read_bytes()

@@ -125,7 +125,7 @@ def with_email_table(settings: Settings, table: dict[str, Any]) -> Settings:
 @pytest.fixture(scope="module")
 def settings() -> Settings:
     """The project settings, with a short SMTP timeout so a failing test fails fast."""
-    return with_email_table(load_settings(ROOT / "pyproject.toml"), {"timeout": 5})
+    return with_email_table(load_settings(ROOT / "samples" / "episode.toml"), {"timeout": 5})
 
 
 def parse(data: bytes) -> EmailMessage:

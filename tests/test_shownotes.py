@@ -473,7 +473,7 @@ def test_corpus_posts_render_without_warnings(path: Path) -> None:
     from pipeline.config import load_settings
     from pipeline.normalize import normalize_file
 
-    settings = load_settings(ROOT / "pyproject.toml")
+    settings = load_settings(ROOT / "samples" / "episode.toml")
     episode = normalize_file(path, settings)
     rendered = shownotes.render(episode, settings)
     assert rendered.warnings == []

@@ -100,10 +100,10 @@ def _list_items(block: BulletList) -> list[tuple[str, str]]:
 
 
 def _links(episode: Episode) -> list[Group]:
-    """Each link section: a heading paragraph, then its paragraphs and list items."""
+    """Each section after the summary and chapters: a heading paragraph, then paragraphs and list items."""
     groups: list[Group] = []
     for section in episode.sections:
-        if section.kind != "links":
+        if section.kind not in ("links", "text"):  # the summary and chapters have their own parts
             continue
         heading = one_line(section.heading or "")
         for block in clean_blocks(section.blocks):

@@ -88,10 +88,10 @@ def _items(block: Block) -> list[tuple[str, str]]:
 
 
 def _links(episode: Episode) -> list[Group]:
-    """Each link section: its heading, then one part per item, URLs written out."""
+    """Each section after the summary and chapters: its heading, then one part per item, URLs written out."""
     groups: list[Group] = []
     for section in episode.sections:
-        if section.kind != "links":
+        if section.kind not in ("links", "text"):  # the summary and chapters have their own parts
             continue
         heading = one_line(section.heading or "")
         for block in clean_blocks(section.blocks):

@@ -1,0 +1,175 @@
+"""Where the user's posts, outputs and settings are, found from the folder a command runs in.
+
+A Jekyll site is a folder with `_config.yml` and `_posts/`: its posts are `_posts/`, its outputs
+go to `_out/` (an underscore folder, which Jekyll never publishes), and its `_config.yml` gives
+the show's name, author, URL and permalink style. Project settings come from `--config`,
+`PIPELINE_CONFIG`, or the nearest `episode.toml` or `pyproject.toml` with a `[tool.pipeline]`
+table, searched from the posts upwards and then from the current folder upwards; they win over
+`_config.yml` where both give a value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import Settings, settings_from_table, settings_table
+from .errors import ConfigError, PipelineError
+
+SETTINGS_FILES = ("episode.toml", "pyproject.toml")
+SAMPLES = Path("samples")
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a command works on."""
+
+    posts: Path
+    out: Path
+    settings: Settings
+    site: Path | None = None
+
+    @property
+    def settings_line(self) -> str:
+        """`settings: _config.yml, episode.toml` — the first line of every command."""
+        return "settings: " + (", ".join(self.settings.sources) or "defaults (no settings file found)")
+
+
+def _upwards(start: Path) -> Iterator[Path]:
+    folder = start.resolve()
+    if not folder.is_dir():
+        folder = folder.parent
+    yield folder
+    yield from folder.parents
+
+
+def jekyll_site(start: Path) -> Path | None:
+    """The nearest folder from `start` upwards with `_config.yml` and `_posts/`."""
+    for folder in _upwards(start):
+        if (folder / "_config.yml").is_file() and (folder / "_posts").is_dir():
+            return folder
+    return None
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    """A path as a user reads it: relative to the current folder when it is below it."""
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _settings_file(starts: list[Path]) -> tuple[Path, dict[str, Any]] | None:
+    for start in starts:
+        for folder in _upwards(start):
+            for name in SETTINGS_FILES:
+                candidate = folder / name
+                if candidate.is_file():
+                    table = settings_table(candidate)
+                    if table is not None:
+                        return candidate, table
+    return None
+
+
+def jekyll_values(config: Path) -> dict[str, Any]:
+    """What `_config.yml` says that the tool uses: title, author, url, baseurl, permalink."""
+    try:
+        doc = yaml.safe_load(config.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the file: {exc}", path=config) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=config, line=line) from None
+    if not isinstance(doc, Mapping):
+        return {}
+    values: dict[str, Any] = {}
+    author = doc.get("author")
+    if isinstance(author, Mapping):
+        author = author.get("name")
+    for key, value in (
+        ("show_name", doc.get("title")),
+        ("author", author),
+        ("site_url", doc.get("url")),
+        ("baseurl", doc.get("baseurl")),
+        ("permalink", doc.get("permalink")),
+    ):
+        if isinstance(value, str) and value.strip():
+            values[key] = value.strip()
+    return values
+
+
+def locate(
+    src: str | None,
+    out: str | None,
+    config: str | None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> Place:
+    """The posts, the output folder and the settings of one command, as the user meant them."""
+    cwd = cwd or Path.cwd()
+    source = Path(src) if src else None
+    site = jekyll_site(source if source is not None else cwd)
+    if source is not None:
+        if not source.exists():
+            raise PipelineError("no such file or folder", path=source, field="--src")
+        is_site = (source / "_posts").is_dir() and (source / "_config.yml").is_file()
+        posts = source / "_posts" if is_site else source
+    elif site is not None:
+        posts = site / "_posts"
+    elif SAMPLES.is_dir():
+        posts = SAMPLES
+    else:
+        raise PipelineError(
+            "no posts here: run it in a Jekyll site (a folder with _config.yml and _posts/) or pass --src",
+            field="--src",
+        )
+    output = Path(out) if out else (site / "_out" if site is not None else Path("out"))
+
+    return Place(posts, output, find_settings(config, posts, site, cwd=cwd, env=env), site)
+
+
+def find_settings(
+    config: str | None,
+    near: Path | None = None,
+    site: Path | None = None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> Settings:
+    """The settings for posts `near` a place: `--config`, `PIPELINE_CONFIG`, or the nearest
+    settings file, over the Jekyll site's `_config.yml`; `sources` says which were read."""
+    cwd = cwd or Path.cwd()
+    if site is None:
+        site = jekyll_site(near if near is not None else cwd)
+    named = config or env.get("PIPELINE_CONFIG") or None
+    found: tuple[Path, dict[str, Any]] | None
+    if named:
+        path = Path(named)
+        table = settings_table(path)
+        if table is None:
+            raise ConfigError("has no [tool.pipeline] table", path=path)
+        found = (path, table)
+    else:
+        found = _settings_file([near, cwd] if near is not None else [cwd])
+
+    sources: list[str] = []
+    values: dict[str, Any] = {}
+    origin = "defaults"
+    if site is not None:
+        values.update(jekyll_values(site / "_config.yml"))
+        sources.append(_shown(site / "_config.yml", cwd))
+        origin = str(site / "_config.yml")
+    if found is not None:
+        path, table = found
+        values.update(table)
+        sources.append(_shown(path, cwd))
+        origin = str(path)
+    settings = settings_from_table(values, origin) if values else Settings()
+    return replace(settings, sources=tuple(sources))
