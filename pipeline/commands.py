@@ -7,6 +7,7 @@ the installed `episode` command from any folder (`program`).
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 from collections.abc import Iterator
@@ -134,20 +135,116 @@ def normalize(
         raise Exit(f"{len(changing)} post(s) would change, {len(failed)} failed", code=1)
 
 
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Any]:
+    """A progress callback `(done, total)` drawing a bar on a terminal (started on first use), or None."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress
+
+    bar: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            progress = Progress(transient=True)
+            progress.start()
+            bar.extend([progress, progress.add_task("sending", total=total)])
+        bar[0].update(bar[1], completed=done)
+
+    try:
+        yield update
+    finally:
+        if bar:
+            bar[0].stop()
+
+
+def _rate(text: str) -> float:
+    """`--rate`: messages a second, a positive number."""
+    from .errors import PipelineError
+
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate < float("inf"):
+        raise PipelineError(f"{text!r}: expected a positive number of messages a second", field="--rate")
+    return rate
+
+
+def _ask(question: str) -> bool:
+    """The confirmation of a list send: yes on a terminal only; elsewhere `--yes` is needed."""
+    from .errors import PipelineError
+
+    if not sys.stdin.isatty():
+        raise PipelineError("not on a terminal, so nobody can confirm: pass --yes to send", field="--list")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
 @task(
     help={
         "src": "the post to send",
-        "to": "recipient address",
+        "to": "one recipient address (a test send)",
+        "list": "a file of readers: one address a line, or CSV with an 'email' column",
+        "suppress": "a file of addresses never to mail (same formats as --list)",
+        "yes": "send to the list without asking first",
+        "rate": "messages a second, N (default: 5)",
+        "resend_in_doubt": "also send to readers a stopped run may or may not have sent to",
+        "force": "send a post marked 'published: false' or dated in the future",
         "dry_run": "build the message and show what would be sent, without connecting",
         "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
     }
 )
-def send(c: Context, src: str, to: str, dry_run: bool = False, config: str | None = None) -> None:
-    """Email one post's newsletter through SMTP (PIPELINE_SMTP_HOST, _PORT, _SECURITY, _USER, _PASSWORD)."""
-    from .sending import send_post
+def send(
+    c: Context,
+    src: str,
+    to: str = "",
+    list: str = "",
+    suppress: str = "",
+    yes: bool = False,
+    rate: str = "5",
+    resend_in_doubt: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    config: str | None = None,
+) -> None:
+    """Email a post's newsletter through SMTP to one address (--to) or a list of readers (--list).
 
+    SMTP: PIPELINE_SMTP_HOST, _PORT, _SECURITY, _USER, _PASSWORD. DKIM: PIPELINE_DKIM_KEY_FILE,
+    PIPELINE_DKIM_SELECTOR. Unsubscribe {token}: PIPELINE_UNSUBSCRIBE_SECRET.
+    """
+    from .sending import send_list, send_post
+
+    if bool(to) == bool(list):
+        raise Exit("error: send: give either --to ADDRESS or --list FILE", code=1)
     with user_errors():
-        print(send_post(Path(src), to, settings=settings_for(config, src), dry_run=dry_run, env=os.environ))
+        settings = settings_for(config, src)
+        if to:
+            notes: builtins.list[str] = []
+            summary = send_post(
+                Path(src), to, settings=settings, dry_run=dry_run, env=os.environ, force=force, notes=notes
+            )
+            print("\n".join([summary, *notes]))
+            return
+        with _progress_bar(sys.stdout.isatty() and not dry_run) as progress:
+            run = send_list(
+                Path(src),
+                Path(list),
+                settings=settings,
+                suppress=Path(suppress) if suppress else None,
+                dry_run=dry_run,
+                force=force,
+                resend_in_doubt=resend_in_doubt,
+                rate=_rate(rate),
+                env=os.environ,
+                confirm=None if yes or dry_run else _ask,
+                progress=progress,
+                say=print,
+            )
+    for line in run.lines:
+        print(line)
+    if not run.ok:
+        raise Exit(code=1)
 
 
 @task(
@@ -249,13 +346,13 @@ def auth(
 ) -> None:
     """Authorize the tool on YouTube (OAuth installed-app flow); the token is kept 0600 in your config."""
     from .auth import run_auth_flow, token_path
+    from .publish import site_folder
 
     _platform(platform)
     if not client_secrets:
         raise Exit("error: --client-secrets FILE is required (the OAuth client JSON)", code=2)
     with user_errors():
-        site = settings_for(config).state_dir.parent
-        path = token_path(os.environ, site)
+        path = token_path(os.environ, site_folder(settings_for(config)))
         saved = run_auth_flow(Path(client_secrets), path, open_browser=not no_browser, port=port)
     print(f"token saved in {saved} (mode 0600)")
 
@@ -295,8 +392,6 @@ def publish(
             env=os.environ,
             emit=lambda line: print(line, flush=True),
         )
-    if summary.stopped:
-        print(f"stopped: {summary.stopped}")
     print(summary.line())
     if not summary.ok:
         raise Exit(code=1)

@@ -1,29 +1,60 @@
 """Send one post's newsletter through SMTP, configured by `PIPELINE_SMTP_*` environment variables.
 
+`--to ADDRESS` sends one copy (a test send: the example settings are warnings); `--list FILE`
+sends to every reader of a list, at most once per reader, through the send journal
+(`pipeline.journal`). A sent message differs from `newsletter.eml` by its send-time headers:
+Date (now), a Message-ID per post and recipient, List-Id, List-Unsubscribe (RFC 8058), and a
+DKIM signature over the exact bytes sent (`PIPELINE_DKIM_KEY_FILE`, `PIPELINE_DKIM_SELECTOR`).
+
 Every failure becomes a one-line PipelineError: a person sending a newsletter needs to know
 whether the server, the login or the address was wrong, not where in smtplib it happened.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import getaddresses
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+import dkim
+from markupsafe import escape
 
 from .config import Settings
 from .errors import ConfigError, PipelineError
-from .formats.newsletter import build_message
+from .formats.newsletter import (
+    EXAMPLE_FROM_ADDRESS,
+    EXAMPLE_UNSUBSCRIBE_URL,
+    NewsletterOptions,
+    NewsletterParts,
+    SendHeaders,
+    default_list_id,
+    message_bytes,
+    newsletter_options,
+    recipient_message_id,
+    render_parts,
+    subject_line,
+)
+from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, journal_path
 from .mail_headers import ADDR_SPEC
+from .mailing_list import load_readers
 from .model import Episode
+from .source import RawPost, read_post
 
 log = logging.getLogger(__name__)
 
@@ -190,14 +221,258 @@ def _failure(exc: BaseException, config: SmtpConfig, to: str) -> PipelineError:
     return PipelineError(message, field="smtp")
 
 
-def send_message(
-    msg: EmailMessage, to: str, config: SmtpConfig | None, *, dry_run: bool = False
+# --- the message as sent: send-time headers, the reader's unsubscribe link, DKIM ------------
+
+DKIM_SIGNED = (
+    b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
+    b"list-unsubscribe-post", b"mime-version", b"content-type",
+)  # fmt: skip
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
+_SELECTOR = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+# Merge tags an email service fills in; over plain SMTP they would reach readers as written.
+# Mailchimp `*|UNSUB|*`, Buttondown/Kit/Brevo `{{ … }}`, Sendy `[unsubscribe]`, Mailgun/SendGrid
+# `%unsubscribe_url%`, `<%asm_group_unsubscribe_raw_url%>`.
+_MERGE_TAGS = re.compile(
+    r"\*\|[A-Z0-9_:]+\|\*|\{\{[^}]*\}\}|\[unsubscribe[\w-]*\]|%[a-z_]*unsubscribe[a-z_]*%", re.IGNORECASE
+)
+
+
+_NEWSLETTER_TABLE = "[tool.pipeline.newsletter]"
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    """What `PIPELINE_DKIM_KEY_FILE` and `PIPELINE_DKIM_SELECTOR` say, checked by a test signature."""
+
+    selector: bytes
+    domain: bytes
+    private_key: bytes
+
+
+def dkim_sign(key: DkimKey, data: bytes) -> bytes:
+    """`data` with a `DKIM-Signature:` line in front, over the very bytes that are sent."""
+    head = data.split(b"\r\n\r\n", 1)[0]
+    present = {line.split(b":", 1)[0].strip().lower() for line in head.split(b"\r\n") if b":" in line}
+    signature: bytes = dkim.sign(
+        data,
+        key.selector,
+        key.domain,
+        key.private_key,
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=[h for h in DKIM_SIGNED if h in present],
+        linesep=b"\r\n",
+    )
+    return signature + data
+
+
+def dkim_key(env: Mapping[str, str], domain: str) -> DkimKey | None:
+    """The DKIM key for `domain` (the From domain), or None when neither variable is set."""
+    key_file = env.get("PIPELINE_DKIM_KEY_FILE", "").strip()
+    selector = env.get("PIPELINE_DKIM_SELECTOR", "").strip()
+    if not key_file and not selector:
+        return None
+    if not key_file:
+        raise PipelineError("PIPELINE_DKIM_SELECTOR is set but PIPELINE_DKIM_KEY_FILE is not", field="dkim")
+    if not selector:
+        raise PipelineError("PIPELINE_DKIM_KEY_FILE is set but PIPELINE_DKIM_SELECTOR is not", field="dkim")
+    if not _SELECTOR.match(selector):
+        raise PipelineError(
+            f"PIPELINE_DKIM_SELECTOR {selector!r} is not a DNS name such as 'mail2025'", field="dkim"
+        )
+    path = Path(key_file)
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise PipelineError(
+            f"cannot read the DKIM key: {reason}", path=path, field="PIPELINE_DKIM_KEY_FILE"
+        ) from None
+    key = DkimKey(selector.encode("ascii"), domain.encode("ascii"), pem)
+    try:
+        dkim_sign(key, b"From: a@example.org\r\nSubject: key check\r\n\r\nx\r\n")
+    except dkim.DKIMException as exc:
+        raise PipelineError(
+            f"not a usable PEM private key ({exc})", path=path, field="PIPELINE_DKIM_KEY_FILE"
+        ) from None
+    return key
+
+
+def unsubscribe_token(secret: bytes, address: str) -> str:
+    """HMAC-SHA256 of the address with `PIPELINE_UNSUBSCRIBE_SECRET`, hex: what `{token}` becomes."""
+    return hmac.new(secret, address.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    """One post's newsletter, rendered once, addressed to each reader by `message`."""
+
+    episode: Episode
+    settings: Settings
+    opts: NewsletterOptions
+    parts: NewsletterParts
+    sender: str
+    """The envelope sender (`MAIL FROM`, where bounces go): `envelope_from` or the From address."""
+    list_id: str | None
+    list_unsubscribe: bool
+    """Whether `unsubscribe_url` goes into `List-Unsubscribe` (not an example or a merge tag)."""
+    mailto: str | None
+    secret: bytes | None
+    dkim: DkimKey | None
+
+    def unsubscribe_url(self, address: str) -> str:
+        """`unsubscribe_url` with `{email}` (URL-encoded) and `{token}` filled for `address`."""
+        url = self.opts.unsubscribe_url
+        if "{email}" in url:
+            url = url.replace("{email}", quote(address, safe=""))
+        if "{token}" in url and self.secret is not None:
+            url = url.replace("{token}", unsubscribe_token(self.secret, address))
+        return url
+
+    def _parts_for(self, url: str) -> NewsletterParts:
+        """The bodies with the reader's own unsubscribe link (the one `List-Unsubscribe` has)."""
+        template = self.opts.unsubscribe_url
+        if url == template:
+            return self.parts
+        text = self.parts.text.replace(template, url)
+        html = self.parts.html.replace(str(escape(template)), str(escape(url)))
+        if text == self.parts.text or html == self.parts.html:
+            raise PipelineError("the unsubscribe link was not found in the newsletter's body to fill in")
+        return dataclasses.replace(self.parts, text=text, html=html)
+
+    def message(self, address: str, now: dt.datetime) -> bytes:
+        """The exact bytes sent to `address` (signed when a DKIM key is configured)."""
+        url = self.unsubscribe_url(address)
+        unsubscribe = ((url,) if self.list_unsubscribe else ()) + ((self.mailto,) if self.mailto else ())
+        sending = SendHeaders(
+            date=now,
+            message_id=recipient_message_id(self.episode, address, self.opts.message_id_domain),
+            unsubscribe=unsubscribe,
+            list_id=self.list_id,
+        )
+        try:
+            data = message_bytes(
+                self.episode, self.settings, to=address, parts=self._parts_for(url), sending=sending
+            )
+        except ValueError as exc:
+            raise PipelineError(str(exc), path=self.settings.source, field=_NEWSLETTER_TABLE) from None
+        return dkim_sign(self.dkim, data) if self.dkim is not None else data
+
+
+def prepare_newsletter(
+    episode: Episode, settings: Settings, env: Mapping[str, str], *, for_list: bool
+) -> tuple[Newsletter, list[str]]:
+    """The newsletter to send and the warnings about it.
+
+    The example From and unsubscribe URL and ESP merge tags are errors for a list send and
+    warnings for a `--to` test send, which then leaves out the list headers made from them.
+    """
+    opts = newsletter_options(settings)
+    from_addr = getaddresses([opts.from_address])[0][1]
+    settings_problems: list[str] = []
+    warnings: list[str] = []
+    example_from = from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]
+    if example_from:
+        settings_problems.append(
+            f"from_address is the example {from_addr}: set your own sending address"
+        )
+    url = opts.unsubscribe_url
+    usable_url = True
+    if url == EXAMPLE_UNSUBSCRIBE_URL:
+        settings_problems.append(
+            "unsubscribe_url is the example one: set your unsubscribe endpoint "
+            "(https, with {email} or {token})"
+        )
+        usable_url = False
+    elif tag := _MERGE_TAGS.search(url):
+        settings_problems.append(
+            f"unsubscribe_url holds the merge tag {tag.group(0)!r}, which only an email service fills in; "
+            "over SMTP readers would get it as written: use an https URL with {email} or {token}"
+        )
+        usable_url = False
+    where = f"{settings.source}: [tool.pipeline.newsletter]: "
+    if for_list and settings_problems:
+        raise PipelineError("; ".join(settings_problems), path=settings.source, field=_NEWSLETTER_TABLE)
+    warnings += [where + problem for problem in settings_problems]
+    secret_text = env.get("PIPELINE_UNSUBSCRIBE_SECRET", "")
+    if usable_url and "{token}" in url and not secret_text:
+        raise PipelineError(
+            "unsubscribe_url has {token} but PIPELINE_UNSUBSCRIBE_SECRET is not set", field="unsubscribe"
+        )
+    key = dkim_key(env, from_addr.rsplit("@", 1)[1].lower())
+    if key is None:
+        warnings.append(
+            "PIPELINE_DKIM_KEY_FILE and PIPELINE_DKIM_SELECTOR are not set: the message goes unsigned "
+            "(Gmail and Yahoo expect DKIM from bulk senders)"
+        )
+    if for_list and not opts.postal_address:
+        warnings.append(
+            where + "postal_address is not set: CAN-SPAM asks for the sender's postal address in bulk mail"
+        )
+    mailto = opts.unsubscribe_mailto
+    if mailto and not mailto.startswith("mailto:"):
+        mailto = "mailto:" + mailto
+    newsletter = Newsletter(
+        episode=episode,
+        settings=settings,
+        opts=opts,
+        parts=render_parts(episode, settings),
+        sender=opts.envelope_from or from_addr,
+        list_id=default_list_id(settings, opts) if opts.list_id or not example_from else None,
+        list_unsubscribe=usable_url,
+        mailto=mailto or None,
+        secret=secret_text.encode("utf-8") if secret_text else None,
+        dkim=key,
+    )
+    return newsletter, warnings
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def check_publishable(raw: RawPost, now: dt.datetime) -> None:
+    """Refuse a post marked `published: false` or dated in the future (`--force` skips this)."""
+    if raw.front_matter.values.get("published") is False:
+        raise PipelineError(
+            "false: the post is not published; --force sends it anyway", path=raw.path, field="published"
+        )
+    date = raw.front_matter.date
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=dt.UTC)
+    if date > now:
+        raise PipelineError(
+            f"{date.isoformat(sep=' ')} is in the future; --force sends the post anyway",
+            path=raw.path,
+            field="date",
+        )
+
+
+def describe(data: bytes, config: SmtpConfig | None, count: str, sender: str) -> list[str]:
+    """What a dry run shows: each header as sent (unfolded), the size, the envelope and the server."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
+    lines = []
+    for line in re.sub(r"\r\n[ \t]+", " ", head).split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.lower() == "dkim-signature":
+            tags = dict(t.strip().split("=", 1) for t in value.split(";") if "=" in t)
+            value = f" signed by d={tags.get('d', '')} s={tags.get('s', '')} h={tags.get('h', '')}"
+        lines.append(f"  {name}:{value}")
+    server = (
+        f"{config.where} ({config.security})" if config is not None else "none: PIPELINE_SMTP_HOST is unset"
+    )
+    size = f"  size: {len(data):,} bytes"
+    return [f"  recipients: {count}", *lines, size, f"  envelope from: {sender}", f"  server: {server}"]
+
+
+def _config_for(dry_run: bool, env: Mapping[str, str], timeout: float) -> SmtpConfig | None:
+    # A dry run needs no server; when one is configured, its settings are checked all the same.
+    offline = dry_run and not env.get("PIPELINE_SMTP_HOST")
+    return None if offline else smtp_config(env, timeout)
+
+
+def _send_bytes(
+    subject: str, sender: str, data: bytes, to: str, config: SmtpConfig | None, *, dry_run: bool
 ) -> str:
-    """Send a built message to one address; a one-line summary of what happened."""
-    subject = str(msg["Subject"])
-    from_header = msg["From"]
-    sender = from_header.addresses[0].addr_spec if from_header is not None else ""
-    data = msg.as_bytes()
     if dry_run:
         via = f" via {config.where}" if config is not None else ""
         return f"would send {subject!r} to {to}{via} ({len(data):,} bytes)"
@@ -218,15 +493,24 @@ def send_episode(
     settings: Settings,
     dry_run: bool = False,
     env: Mapping[str, str] = os.environ,
+    notes: list[str] | None = None,
+    now: dt.datetime | None = None,
 ) -> str:
-    """Send the newsletter of `episode` to `to` (or, in a dry run, say what would be sent)."""
+    """Send the newsletter of `episode` to `to` (or, in a dry run, say what would be sent).
+
+    `notes` receives the warnings and, in a dry run, the headers, size and server.
+    """
     address = _check_recipient(to)
-    timeout = email_options(settings)
-    # A dry run needs no server; when one is configured, its settings are checked all the same.
-    offline = dry_run and not env.get("PIPELINE_SMTP_HOST")
-    config = None if offline else smtp_config(env, timeout)
-    msg = build_message(episode, settings, to=str(Address(addr_spec=address)))
-    return send_message(msg, address, config, dry_run=dry_run)
+    config = _config_for(dry_run, env, email_options(settings))
+    newsletter, warnings = prepare_newsletter(episode, settings, env, for_list=False)
+    data = newsletter.message(address, now or _now())
+    subject = subject_line(episode.title)
+    summary = _send_bytes(subject, newsletter.sender, data, address, config, dry_run=dry_run)
+    if notes is not None:
+        notes += [f"warning: {w}" for w in warnings]
+        if dry_run:
+            notes += describe(data, config, address, newsletter.sender)
+    return summary
 
 
 def send_post(
@@ -236,10 +520,279 @@ def send_post(
     settings: Settings,
     dry_run: bool = False,
     env: Mapping[str, str] = os.environ,
+    force: bool = False,
+    notes: list[str] | None = None,
 ) -> str:
     """Send the newsletter of the post at `src` to `to`; a one-line summary of what happened."""
-    from .normalize import normalize_file  # the post-reading half of the pipeline
+    from .normalize import normalize_post  # the post-reading half of the pipeline
 
     _check_recipient(to)
-    episode = normalize_file(src, settings)
-    return send_episode(episode, to, settings=settings, dry_run=dry_run, env=env)
+    raw = read_post(src)
+    now = _now()
+    if not force:
+        check_publishable(raw, now)
+    episode = normalize_post(raw, settings)
+    return send_episode(episode, to, settings=settings, dry_run=dry_run, env=env, notes=notes, now=now)
+
+
+# --- a list: one SMTP session, the journal, at most once per reader ------------------------
+
+
+class _Lost(Exception):
+    """The connection failed; `in_doubt` when the message may have reached the server."""
+
+    def __init__(self, cause: BaseException, *, in_doubt: bool) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.in_doubt = in_doubt
+
+
+class _SenderRefused(Exception):
+    def __init__(self, code: int, reply: str) -> None:
+        super().__init__(f"{code} {reply}")
+        self.code = code
+        self.reply = reply
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the server said to one recipient's message: `sent`, `deferred` (4xx) or `failed` (5xx)."""
+
+    status: str
+    code: int
+    reply: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.code} {self.reply}".strip()
+
+
+def _answer(code: int, reply: Any, ok: tuple[int, ...]) -> Answer:
+    if code in ok:
+        return Answer(SENT, code, _server_text(reply))
+    return Answer(DEFERRED if 400 <= code < 500 else FAILED, code, _server_text(reply))
+
+
+class SmtpSession:
+    """One connection reused for many messages; reconnects after the server drops it."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self._client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self.config
+        context = ssl.create_default_context()
+        local_name = socket.gethostname() or "localhost"
+        client: smtplib.SMTP
+        if config.security == "tls":
+            client = smtplib.SMTP_SSL(
+                config.host, config.port, local_name, timeout=config.timeout, context=context
+            )
+        else:
+            client = smtplib.SMTP(config.host, config.port, local_name, timeout=config.timeout)
+        try:
+            client.ehlo()
+            if config.security == "starttls":
+                if not client.has_extn("starttls"):
+                    raise _NoStartTLS
+                client.starttls(context=context)
+                client.ehlo()
+            if config.user and config.password:
+                client.login(config.user, config.password)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._client.quit()
+            self._client.close()
+            self._client = None
+
+    def _reset(self, client: smtplib.SMTP) -> None:
+        try:
+            client.rset()
+        except (smtplib.SMTPException, OSError):
+            self._client = None
+            client.close()
+
+    def send(self, sender: str, to: str, data: bytes) -> Answer:
+        """One SMTP transaction (MAIL, RCPT, DATA) for one recipient."""
+        in_data = False
+        try:
+            if self._client is None:
+                self._client = self._connect()
+            client = self._client
+            code, reply = client.mail(sender)
+            if code != 250:
+                self._reset(client)
+                if code >= 500:
+                    raise _SenderRefused(code, _server_text(reply))
+                return _answer(code, reply, (250,))
+            code, reply = client.rcpt(to)
+            if code not in (250, 251):
+                self._reset(client)
+                return _answer(code, reply, ())
+            try:
+                in_data = True
+                code, reply = client.data(data)
+            except smtplib.SMTPDataError as refused:  # DATA itself refused: nothing was sent
+                self._reset(client)
+                return _answer(refused.smtp_code, refused.smtp_error, ())
+            if code != 250:
+                self._reset(client)
+            return _answer(code, reply, (250,))
+        except (smtplib.SMTPException, OSError, _NoStartTLS) as exc:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+            raise _Lost(exc, in_doubt=in_data) from None
+
+
+@dataclass
+class ListRun:
+    """What a list send did; `ok` is False when any reader failed, was deferred or is in doubt."""
+
+    lines: list[str] = field(default_factory=list)
+    sent: int = 0
+    ok: bool = True
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def send_list(
+    src: Path,
+    list_path: Path,
+    *,
+    settings: Settings,
+    suppress: Path | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    resend_in_doubt: bool = False,
+    rate: float = 5.0,
+    env: Mapping[str, str] = os.environ,
+    confirm: Callable[[str], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    say: Callable[[str], None] = lambda line: None,
+) -> ListRun:
+    """Send the post's newsletter to every reader of the list who has not had it yet.
+
+    `say` gets each line to show as it is known (problems before anything is sent); `confirm`
+    is asked the question before the first message (None: no question).
+    """
+    from .normalize import normalize_post
+
+    if not rate > 0:
+        raise PipelineError(f"{rate:g}: expected a positive number of messages a second", field="--rate")
+    config = _config_for(dry_run, env, email_options(settings))
+    readers = load_readers(list_path, suppress)
+    raw = read_post(src)
+    now = _now()
+    if not force:
+        check_publishable(raw, now)
+    episode = normalize_post(raw, settings)
+    newsletter, warnings = prepare_newsletter(episode, settings, env, for_list=True)
+    subject = subject_line(episode.title)
+    run = ListRun()
+    for line in [f"warning: {w}" for w in warnings] + [f"not sent: {p}" for p in readers.problems()]:
+        say(line)
+    if readers.suppressed:
+        say(f"suppressed: {_plural(len(readers.suppressed), 'address')} of {suppress} not mailed")
+    journal = Journal.existing(settings.state_dir) if dry_run else Journal(journal_path(settings.state_dir))
+    post = episode.stem
+    records = journal.records(post) if journal is not None else {}
+    if dry_run and journal is not None:
+        journal.close()
+    todo: list[str] = []
+    already = 0
+    for address in readers.addresses:
+        record = records.get(address.lower())
+        if record is None or record.status == DEFERRED or (record.status == SENDING and resend_in_doubt):
+            todo.append(address)
+        elif record.status == SENT:
+            already += 1
+        elif record.status == SENDING:
+            run.ok = False
+            say(
+                f"in doubt: {address} (a run stopped while sending to it; the server may have it; "
+                "--resend-in-doubt sends it again)"
+            )
+        else:
+            run.ok = False
+            say(f"failed earlier, not retried: {address}: {record.reply}")
+    if already:
+        say(f"already sent: {_plural(already, 'reader')} (send journal {journal_path(settings.state_dir)})")
+    if dry_run:
+        sample = newsletter.message(todo[0] if todo else "reader@example.org", now)
+        run.lines.append(f"would send {subject!r} to {_plural(len(todo), 'reader')} of {list_path}")
+        shown = f"{len(todo):,} (the first one's headers shown)"
+        run.lines += describe(sample, config, shown, newsletter.sender)
+        return run
+    if config is None:  # _config_for gives one unless dry_run
+        raise PipelineError("PIPELINE_SMTP_HOST is not set (the SMTP server to send through)")
+    if not todo:
+        run.lines.append(f"nothing to send: every reader of {list_path} has had {subject!r} or is listed")
+        return run
+    question = f"send {subject!r} to {_plural(len(todo), 'reader')} via {config.where}?"
+    if confirm is not None and not confirm(question):
+        raise PipelineError("nothing sent (not confirmed)", field="send")
+    if journal is None:  # created above for a real send
+        journal = Journal(journal_path(settings.state_dir))
+    session = SmtpSession(config)
+    failed: list[str] = []
+    deferred: list[str] = []
+    interval = 1.0 / rate
+    next_at = time.monotonic()
+    try:
+        for index, address in enumerate(todo):
+            wait = next_at - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            next_at = max(next_at, time.monotonic()) + interval
+            data = newsletter.message(address, _now())
+            journal.mark(post, address, SENDING)
+            try:
+                answer = session.send(newsletter.sender, address, data)
+            except _SenderRefused as refused:
+                journal.forget(post, address)
+                raise PipelineError(
+                    f"{config.where} refused the sender {newsletter.sender}: {refused.code} {refused.reply}; "
+                    f"{_plural(run.sent, 'reader')} sent",
+                    field="smtp",
+                ) from None
+            except _Lost as lost:
+                if lost.in_doubt:
+                    say(f"in doubt: {address} (the connection was lost before the server confirmed)")
+                else:
+                    journal.forget(post, address)
+                reason = _failure(lost.cause, config, address).message
+                raise PipelineError(
+                    f"{reason}; {_plural(run.sent, 'reader')} sent, "
+                    f"{len(todo) - index - 1 + (0 if lost.in_doubt else 1):,} left for the next run",
+                    field="smtp",
+                ) from None
+            journal.mark(post, address, answer.status, answer.text)
+            if answer.status == SENT:
+                run.sent += 1
+            elif answer.status == DEFERRED:
+                deferred.append(f"deferred: {address}: {answer.text} (retried by the next run)")
+            else:
+                failed.append(f"failed: {address}: {answer.text}")
+            if progress is not None:
+                progress(index + 1, len(todo))
+    finally:
+        session.close()
+        journal.close()
+    run.lines += failed + deferred
+    run.lines.append(
+        f"sent {subject!r} to {_plural(run.sent, 'reader')} via {config.where}"
+        + (f"; {len(failed):,} failed" if failed else "")
+        + (f"; {len(deferred):,} deferred" if deferred else "")
+    )
+    run.ok = run.ok and not failed and not deferred
+    return run

@@ -10,8 +10,10 @@ import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +24,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.formats.newsletter import build_message, render
+from pipeline.formats.newsletter import build_message, recipient_message_id, render
 from pipeline.sending import send_episode, send_post, smtp_config
 from tests.sample_episode import sample_episode
 
@@ -134,6 +136,27 @@ def parse(data: bytes) -> EmailMessage:
     return message
 
 
+SEND_TIME_HEADERS = {
+    b"date", b"message-id", b"list-id", b"list-unsubscribe", b"list-unsubscribe-post", b"dkim-signature"
+}
+
+
+def without_send_time_headers(data: bytes) -> bytes:
+    """The message less the headers set when it is sent (folded lines included), trailing CRLFs off."""
+    head, body = data.split(b"\r\n\r\n", 1)
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.split(b":", 1)[0].strip().lower() in SEND_TIME_HEADERS
+        if not skipping:
+            kept.append(line)
+    return (b"\r\n".join(kept) + b"\r\n\r\n" + body).rstrip(b"\r\n")
+
+
 def one_line_error(excinfo: pytest.ExceptionInfo[PipelineError]) -> str:
     text = str(excinfo.value)
     assert "\n" not in text
@@ -156,7 +179,13 @@ def test_send_delivers_exactly_the_built_message(server: Server, settings: Setti
     assert mail_from == "newsletter@example.com"
     assert rcpt_tos == [READER]
     expected = build_message(episode, settings, to=READER).as_bytes()
-    assert content.rstrip(b"\r\n") == expected.rstrip(b"\r\n")
+    # Everything but the send-time headers (Date of sending, Message-ID per recipient, list
+    # headers, DKIM) is the built message, byte for byte.
+    assert without_send_time_headers(content) == without_send_time_headers(expected)
+    received = parse(content)
+    sent_at = parsedate_to_datetime(str(received["Date"]))
+    assert abs((datetime.now(UTC) - sent_at).total_seconds()) < 60
+    assert received["Message-ID"] == recipient_message_id(episode, READER, "newsletter.example.com")
 
 
 def test_the_received_message_has_the_eml_subject_and_parts(
@@ -167,8 +196,11 @@ def test_the_received_message_has_the_eml_subject_and_parts(
     received = parse(server.mailbox.received[0][2])
     built = parse(render(episode, settings).files["newsletter.eml"])
     assert received["To"] == READER
-    for header in ("Subject", "From", "Date", "Message-ID"):
+    for header in ("Subject", "From"):
         assert received[header] == built[header]
+    # newsletter.eml keeps the episode's date and the post's Message-ID; a sent message has its own.
+    assert received["Date"] != built["Date"]
+    assert received["Message-ID"] != built["Message-ID"]
     received_parts = [p.get_content() for p in received.iter_parts()]
     built_parts = [p.get_content() for p in built.iter_parts()]
     assert received_parts == built_parts

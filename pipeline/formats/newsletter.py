@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
+import datetime as dt
 import email
 import hashlib
 import logging
@@ -65,6 +66,25 @@ class NewsletterOptions:
     accent_color: str = "#1a56db"
     max_html_bytes: int = DEFAULT_MAX_HTML_BYTES
     text_width: int = 72
+    unsubscribe_mailto: str = ""
+    """An address (or `mailto:` URL) for the `<mailto:…>` of `List-Unsubscribe`; empty: none."""
+    list_id: str = ""
+    """The `List-Id` (`name.example.org`); empty: `<show-name-slug>.<From domain>`."""
+    postal_address: str = ""
+    """The sender's postal address for the footer (CAN-SPAM); a list send without it warns."""
+    envelope_from: str = ""
+    """The bounce address (SMTP `MAIL FROM`); empty: the From address."""
+
+
+# The example values of a fresh project: fine for a look at the build, never for readers.
+EXAMPLE_FROM_ADDRESS = NewsletterOptions.from_address
+EXAMPLE_UNSUBSCRIBE_URL = NewsletterOptions.unsubscribe_url
+# Placeholders an unsubscribe URL may carry, filled per recipient when sending.
+UNSUBSCRIBE_PLACEHOLDERS = ("{email}", "{token}")
+# What may stand between `<` and `>` in a List-* header: printable ASCII, no space, quote,
+# comma or angle bracket (RFC 2369 asks for commas in URLs to be percent-encoded).
+_LIST_HEADER_ITEM = re.compile(r"^[!#-+\--;=?-~]+$")
+_LIST_ID = re.compile(rf"^(?=.{{1,200}}$){_LABEL}(?:\.{_LABEL})+$")
 
 
 _FIELD_TYPES: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(NewsletterOptions)}
@@ -115,7 +135,32 @@ def _value_problem(key: str, value: Any) -> str | None:
             return None
         if value.startswith("mailto:"):
             return _address_problem(value.removeprefix("mailto:").split("?")[0])
-        return _web_url_problem(value)
+        sample = value
+        for placeholder in UNSUBSCRIBE_PLACEHOLDERS:
+            sample = sample.replace(placeholder, "x")
+        if "{" in sample or "}" in sample:
+            return "only the placeholders {email} and {token} are allowed"
+        if (problem := _web_url_problem(value)) is not None:
+            return problem
+        if not _LIST_HEADER_ITEM.match(sample):
+            return "must be printable ASCII without quotes, commas or angle brackets (List-Unsubscribe)"
+        return None
+    if key == "unsubscribe_mailto":
+        address = value.removeprefix("mailto:")
+        problem = _address_problem(address.split("?")[0])
+        if problem is None and "<" in address:
+            return "expected a plain address or mailto: URL such as 'unsubscribe@example.org'"
+        if problem is None and not _LIST_HEADER_ITEM.match(address):
+            return "must be printable ASCII without spaces, quotes, commas or angle brackets"
+        return problem
+    if key == "list_id" and not _LIST_ID.match(value):
+        return "expected a list id such as 'my-show.example.org' (letters, digits, '-', dots)"
+    if key == "envelope_from" and (not ADDR_SPEC.match(value) or "=?" in value):
+        return "expected a plain address such as 'bounces@example.org'"
+    if key == "postal_address" and (
+        unsafe := [c for c in unsafe_characters(value) if not c.startswith("U+000A")]
+    ):
+        return f"must not contain control or bidi characters ({', '.join(unsafe)})"
     if key in ("from_address", "to_address"):
         return _address_problem(value)
     if key == "message_id_domain" and not _DOMAIN.match(value):
@@ -424,18 +469,95 @@ def message_id(episode: Episode, domain: str) -> str:
     return f"<{digest[:32]}@{domain}>"
 
 
+@dataclass(frozen=True)
+class SendHeaders:
+    """What a message gets when it is sent rather than built: `newsletter.eml` keeps the
+    episode's date and the post's Message-ID, so the same post always gives the same file."""
+
+    date: dt.datetime
+    """The time of sending."""
+    message_id: str
+    """`<…@…>`, stable per post and recipient (`recipient_message_id`)."""
+    unsubscribe: tuple[str, ...] = ()
+    """The `List-Unsubscribe` URLs (https first, then mailto), already filled for the recipient."""
+    list_id: str | None = None
+    """The `List-Id` (`name.example.org`), without the angle brackets."""
+
+
+def recipient_message_id(episode: Episode, recipient: str, domain: str) -> str:
+    """A Message-ID that depends on the post and the recipient only: sending the same post to
+    the same reader again (a retry) gives the same id, so a mailbox can tell it is a duplicate."""
+    key = f"{episode.stem}\n{episode.date.isoformat()}\n{recipient.lower()}"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def default_list_id(settings: Settings, opts: NewsletterOptions) -> str:
+    """`list_id`, or `<show-name-slug>.<From domain>` (`newsletter` when there is no show name)."""
+    if opts.list_id:
+        return opts.list_id
+    domain = _address_parts(opts.from_address)[1].rsplit("@", 1)[1].lower()
+    ascii_name = unicodedata.normalize("NFKD", settings.show_name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-") or "newsletter"
+    return f"{slug}.{domain}"
+
+
+def _list_header(name: str, items: Iterable[str]) -> bytes:
+    """`name: <item>, <item>` (RFC 2369), folded between items only.
+
+    Not through `mail_headers.unstructured`: the email package's folder writes a word longer
+    than a line (every unsubscribe URL with a token) as RFC 2047 encoded words, which no mail
+    client decodes in `List-Unsubscribe`. Each item is checked to be printable ASCII with no
+    space, quote, comma or angle bracket (`header_text` leaves it as is), so nothing can end
+    the header or add one; a line over 998 bytes (RFC 5322) is refused.
+    """
+    line = f"{name}:"
+    width = len(line)
+    for index, item in enumerate(items):
+        if not _LIST_HEADER_ITEM.match(item) or header_text(item) != item or len(item) > 900:
+            raise ValueError(f"not usable in {name}: {item!r}")
+        piece = f"<{item}>"
+        if index:
+            line += ","
+            width += 1
+        if index and width + 1 + len(piece) > mail_headers.MAX_LINE:
+            line += mail_headers.LINESEP + " " + piece
+            width = 1 + len(piece)
+        else:
+            line += " " + piece
+            width += 1 + len(piece)
+    return (line + mail_headers.LINESEP).encode("ascii")
+
+
+def _send_headers(sending: SendHeaders) -> list[bytes]:
+    """Date, Message-ID and the list headers of a message being sent."""
+    head = [
+        mail_headers.unstructured("Date", format_datetime(sending.date)),
+        mail_headers.unstructured("Message-ID", sending.message_id),
+    ]
+    if sending.list_id is not None:
+        head.append(_list_header("List-Id", [sending.list_id]))
+    if sending.unsubscribe:
+        head.append(_list_header("List-Unsubscribe", sending.unsubscribe))
+        if sending.unsubscribe[0].startswith("https://"):
+            # RFC 8058 one-click: the https URL takes a POST with this body, no confirmation page.
+            head.append(mail_headers.unstructured("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    return head
+
+
 def message_bytes(
     episode: Episode,
     settings: Settings,
     *,
     to: str | None = None,
     parts: NewsletterParts | None = None,
+    sending: SendHeaders | None = None,
 ) -> bytes:
     """The newsletter as one multipart/alternative message (text first, HTML last), as bytes.
 
     Written directly rather than through `EmailMessage`, which cost more than the rest of the
     newsletter; `tests/test_newsletter.py` checks the bytes against what the email package
     writes for the same message. Headers are still folded by the email package's policy.
+    With `sending`, the Date, Message-ID and list headers are those of a message being sent.
     """
     opts = newsletter_options(settings)
     parts = parts if parts is not None else render_parts(episode, settings)
@@ -449,8 +571,14 @@ def message_bytes(
         _address_line("From", from_name if "<" in opts.from_address else settings.show_name, from_addr),
         _address_line("To", to_name, to_addr),
         mail_headers.unstructured("Subject", episode.title),
-        mail_headers.unstructured("Date", format_datetime(episode.date)),
-        mail_headers.unstructured("Message-ID", message_id(episode, opts.message_id_domain)),
+        *(
+            _send_headers(sending)
+            if sending is not None
+            else [
+                mail_headers.unstructured("Date", format_datetime(episode.date)),
+                mail_headers.unstructured("Message-ID", message_id(episode, opts.message_id_domain)),
+            ]
+        ),
         b"MIME-Version: 1.0\r\n",
         b'Content-Type: multipart/alternative;\r\n boundary="' + boundary + b'"\r\n',
         b"\r\n",
@@ -474,9 +602,11 @@ def build_message(
     *,
     to: str | None = None,
     parts: NewsletterParts | None = None,
+    sending: SendHeaders | None = None,
 ) -> EmailMessage:
-    """`message_bytes` as an `EmailMessage`, for sending and for looking at its headers."""
-    data = message_bytes(episode, settings, to=to, parts=parts)
+    """`message_bytes` as an `EmailMessage`, for looking at its headers (`invoke send` sends
+    the bytes of `message_bytes` themselves, so that a DKIM signature covers what is sent)."""
+    data = message_bytes(episode, settings, to=to, parts=parts, sending=sending)
     return cast(EmailMessage, email.message_from_bytes(data, policy=POLICY))
 
 
