@@ -11,9 +11,11 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
-from pipeline.commands import build, check, normalize, send, settings_for, user_errors, watch
+from pipeline.commands import auth, build, check, normalize, publish, send, settings_for, user_errors, watch
 
-__all__ = ["bench", "build", "check", "fuzz", "goldens", "normalize", "send", "test", "watch"]
+__all__ = [
+    "auth", "bench", "build", "check", "fuzz", "goldens", "normalize", "publish", "send", "test", "watch",
+]  # fmt: skip
 
 
 @task(

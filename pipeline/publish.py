@@ -1,0 +1,551 @@
+"""`episode publish youtube`: put each post's `youtube.txt` on its video, never destroying what is there.
+
+For the posts with a `youtubeID`, after building what is out of date:
+
+1. `videos.list(part=snippet)`, 50 ids a call;
+2. a unified diff of the description on YouTube against `youtube.txt` (`--dry-run` stops here);
+3. the description on YouTube is saved in `.episode/youtube/<video id>/<UTC time>.txt`;
+4. `videos.update(part=snippet)` with the snippet as read and only `description` changed
+   (`part=snippet` replaces every field of the snippet: a field not sent back is erased);
+5. the ledger (`.episode/youtube/ledger.jsonl`, append-only, never pruned) records what was sent.
+
+A video whose description is neither what the ledger says we last sent nor already `youtube.txt`
+was edited in Studio: it is refused unless `--force`. A video without a ledger entry is adopted.
+The ledger also counts the quota units spent per Pacific day; the run stops before `--quota`
+would be passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import itertools
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .auth import AuthError, load_credentials, save_credentials, token_path
+from .build import PostResult, Reporter, build
+from .chapters import parse_time
+from .config import Settings
+from .errors import PipelineError
+from .platform_rules import YOUTUBE_MAX_BYTES, YOUTUBE_MIN_CHAPTER_SECONDS
+from .source import read_post
+from .youtube_api import (
+    DAILY_QUOTA,
+    LIST_COST,
+    UPDATE_COST,
+    ApiError,
+    QuotaExceeded,
+    YouTubeApi,
+    build_service,
+    quota_day,
+    reset_text,
+)
+
+LEDGER_NAME = "ledger.jsonl"
+BUILD_FOLDER = "build"
+CHAPTER_LINE = re.compile(r"^(\d{1,2}:\d{2}(?::\d{2})?) ")
+
+Emit = Callable[[str], None]
+Clock = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class QuotaLimit(PipelineError):
+    """The next call would pass `--quota`: the run stops before it."""
+
+
+# --- descriptions ------------------------------------------------------------------------------
+
+
+def normalized(text: str) -> str:
+    """A description as compared: `\n` line ends, no trailing white space on a line or at the end."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def description_problems(text: str) -> list[str]:
+    """Why YouTube would refuse `text` or not make chapters of it: bytes, `<` `>`, chapter rules."""
+    problems: list[str] = []
+    size = len(text.encode("utf-8"))
+    if size > YOUTUBE_MAX_BYTES:
+        problems.append(f"{size} bytes, YouTube takes at most {YOUTUBE_MAX_BYTES}")
+    if "<" in text or ">" in text:
+        problems.append("it contains < or >, which YouTube refuses")
+    starts: list[int] = []
+    for line in text.split("\n"):
+        match = CHAPTER_LINE.match(line)
+        seconds = parse_time(match.group(1)) if match else None
+        if seconds is not None:
+            starts.append(seconds)
+    if starts:
+        if starts[0] != 0:
+            problems.append("the chapters do not start at 0:00")
+        if len(starts) < 3:
+            problems.append(f"{len(starts)} chapter line(s), YouTube needs at least 3")
+        if any(b - a < YOUTUBE_MIN_CHAPTER_SECONDS for a, b in itertools.pairwise(starts)):
+            problems.append(f"chapters must ascend, each at least {YOUTUBE_MIN_CHAPTER_SECONDS} s long")
+    return problems
+
+
+def description_diff(current: str, new: str, video_id: str, stem: str) -> str:
+    """A unified diff of the description on YouTube (`a/`) against `youtube.txt` (`b/`)."""
+    old_lines = [line + "\n" for line in normalized(current).split("\n")] if normalized(current) else []
+    new_lines = [line + "\n" for line in normalized(new).split("\n")] if normalized(new) else []
+    return "".join(
+        difflib.unified_diff(old_lines, new_lines, f"a/youtube/{video_id}", f"b/{stem}/youtube.txt")
+    )
+
+
+# --- the state folder: ledger and backups ------------------------------------------------------
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _private_folder(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+@dataclass
+class Sent:
+    time: str
+    description: str
+    stored: str | None = None
+
+
+class Ledger:
+    """`.episode/youtube/ledger.jsonl`: one JSON object a line, appended, never rewritten or pruned.
+
+    `{"event": "call", "method": "videos.update", "units": 50, "quota_day": "2025-06-01", …}` for
+    every request attempt (quota), `{"event": "sent", "video": …, "description": …, …}` for every
+    description YouTube accepted. Held under an exclusive lock for the whole run.
+    """
+
+    def __init__(self, folder: Path, clock: Clock = _utc_now) -> None:
+        self.folder = _private_folder(folder)
+        self.path = folder / LEDGER_NAME
+        self.clock = clock
+        self.sent: dict[str, Sent] = {}
+        self.units: dict[str, int] = {}
+        self.unreadable: list[int] = []
+        self._handle: IO[str] | None = None
+
+    @contextmanager
+    def opened(self) -> Iterator[Ledger]:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        os.chmod(self.path, 0o600)
+        with os.fdopen(fd, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PipelineError(
+                    "another `episode publish youtube` is running with this ledger", path=self.path
+                ) from None
+            handle.seek(0)
+            self._read(handle.read())
+            self._handle = handle
+            try:
+                yield self
+            finally:
+                self._handle = None
+
+    def _read(self, text: str) -> None:
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                if not isinstance(entry, dict):
+                    raise ValueError
+                if entry.get("event") == "call":
+                    day, units = str(entry["quota_day"]), int(entry["units"])
+                    self.units[day] = self.units.get(day, 0) + units
+                elif entry.get("event") == "sent":
+                    stored = entry.get("stored")
+                    self.sent[str(entry["video"])] = Sent(
+                        str(entry["time"]),
+                        str(entry["description"]),
+                        stored if isinstance(stored, str) else None,
+                    )
+            except (ValueError, KeyError, TypeError):
+                self.unreadable.append(number)
+
+    def append(self, entry: Mapping[str, Any]) -> None:
+        assert self._handle is not None, "the ledger is not open"
+        record = {"time": _stamp(self.clock()), **entry}
+        self._handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def used_today(self) -> int:
+        return self.units.get(quota_day(self.clock()), 0)
+
+    def record_call(self, method: str, units: int) -> None:
+        day = quota_day(self.clock())
+        self.units[day] = self.units.get(day, 0) + units
+        self.append({"event": "call", "method": method, "units": units, "quota_day": day})
+
+    def record_sent(self, video_id: str, post: str, description: str, stored: str | None) -> None:
+        entry: dict[str, Any] = {
+            "event": "sent",
+            "video": video_id,
+            "post": post,
+            "description": description,
+            "sha256": hashlib.sha256(description.encode("utf-8")).hexdigest(),
+        }
+        if stored is not None and normalized(stored) != normalized(description):
+            entry["stored"] = stored  # what YouTube says it kept, when that is not what we sent
+        self.append(entry)
+        self.sent[video_id] = Sent(_stamp(self.clock()), description, entry.get("stored"))
+
+
+def save_backup(folder: Path, video_id: str, description: str, moment: dt.datetime) -> Path:
+    """`<folder>/<video id>/<UTC time>.txt`, mode 0600, never overwriting an earlier one."""
+    target = _private_folder(folder / video_id)
+    stamp = moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    for n in itertools.count():
+        path = target / (f"{stamp}.txt" if n == 0 else f"{stamp}-{n}.txt")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(description.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(path, 0o600)
+        return path
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- one run -----------------------------------------------------------------------------------
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the current folder when it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class VideoResult:
+    """What happened to one post's video: `updated`, `unchanged`, `would update`, `refused`, `failed`,
+    `not tried` (the run stopped first)."""
+
+    post: str
+    video_id: str | None
+    status: str
+    message: str = ""
+    backup: Path | None = None
+    diff: str = ""
+
+    @property
+    def line(self) -> str:
+        where = f"{self.post}: {self.video_id}" if self.video_id else self.post
+        tail = f": {self.message}" if self.message else ""
+        kept = f" (previous description kept in {_shown(self.backup)})" if self.backup else ""
+        return f"{self.status:<12} {where}{tail}{kept}"
+
+
+@dataclass
+class PublishSummary:
+    results: list[VideoResult] = field(default_factory=list)
+    stopped: str | None = None
+    quota_used: int = 0
+    quota_limit: int = DAILY_QUOTA
+    build_failed: int = 0
+    emit: Emit = field(default=lambda line: None, repr=False)
+
+    def add(self, result: VideoResult) -> None:
+        """Record one video's outcome and show it (its diff first)."""
+        self.results.append(result)
+        if result.diff:
+            self.emit(result.diff.rstrip("\n"))
+        self.emit(result.line)
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped is None and not any(
+            r.status in ("refused", "failed", "not tried") for r in self.results
+        )
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    def line(self) -> str:
+        counts = ", ".join(
+            f"{status} {self.count(status)}"
+            for status in ("updated", "unchanged", "would update", "refused", "failed", "not tried")
+            if self.count(status) or status in ("updated", "failed")
+        )
+        return f"youtube: {counts}; quota used today (Pacific) {self.quota_used}/{self.quota_limit} units"
+
+
+@dataclass
+class Candidate:
+    post: str
+    stem: str
+    video_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    force: bool = False
+    strict: bool = False
+    quota: int = DAILY_QUOTA
+
+
+def _not_yet(published: object, date: dt.datetime, now: dt.datetime) -> str | None:
+    """Why a post is not to be published yet (without --force), or None."""
+    if published is False:
+        return "the post says `published: false`; --force publishes it anyway"
+    if date > now:
+        return f"the post is dated {date:%Y-%m-%d %H:%M %z}, in the future; --force publishes it anyway"
+    return None
+
+
+def _candidates(
+    results: Sequence[PostResult],
+    build_dir: Path,
+    options: Options,
+    now: dt.datetime,
+    summary: PublishSummary,
+) -> list[Candidate]:
+    """The posts with a video whose `youtube.txt` may be published; the others as refused lines."""
+    found: list[Candidate] = []
+    for result in results:
+        if result.status == "failed":
+            summary.add(VideoResult(result.source, None, "failed", f"not built: {result.error}"))
+            continue
+        try:
+            front = read_post(Path(result.source)).front_matter
+        except PipelineError as exc:
+            summary.add(VideoResult(result.source, None, "failed", str(exc)))
+            continue
+        if front.youtube_id is None:
+            continue
+        why = _not_yet(front.values.get("published"), front.date, now) if not options.force else None
+        if why:
+            summary.add(VideoResult(result.source, front.youtube_id, "refused", why))
+            continue
+        try:
+            text = (build_dir / result.stem / "youtube.txt").read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            summary.add(
+                VideoResult(
+                    result.source, front.youtube_id, "failed", f"cannot read the built youtube.txt: {exc}"
+                )
+            )
+            continue
+        problems = description_problems(normalized(text))
+        if problems:
+            why = f"youtube.txt breaks YouTube's rules: {'; '.join(problems)}"
+            summary.add(VideoResult(result.source, front.youtube_id, "refused", why))
+            continue
+        found.append(Candidate(result.source, result.stem, front.youtube_id, normalized(text)))
+    by_video: dict[str, list[Candidate]] = {}
+    for candidate in found:
+        by_video.setdefault(candidate.video_id, []).append(candidate)
+    unique: list[Candidate] = []
+    for candidate in found:
+        same = by_video[candidate.video_id]
+        if len(same) > 1:
+            others = ", ".join(Path(c.post).name for c in same if c is not candidate)
+            summary.add(
+                VideoResult(candidate.post, candidate.video_id, "refused", f"{others} has the same youtubeID")
+            )
+        else:
+            unique.append(candidate)
+    return unique
+
+
+def site_folder(settings: Settings) -> Path | None:
+    """The folder of the settings file in use (the site), or None with default settings."""
+    origin = Path(settings.source)
+    return origin.resolve().parent if origin.is_file() else None
+
+
+class _Quiet(Reporter):
+    """The build's progress is not this command's business; failures come back as results."""
+
+
+def publish_youtube(
+    src: Path,
+    settings: Settings,
+    options: Options,
+    *,
+    env: Mapping[str, str],
+    emit: Emit,
+    clock: Clock = _utc_now,
+    sleep: Callable[[float], None] | None = None,
+) -> PublishSummary:
+    """Build what is out of date, then publish each post's `youtube.txt` to its video."""
+    if options.quota <= 0:
+        raise PipelineError("must be a positive number of units", field="--quota")
+    state = settings.state_dir
+    _private_folder(state)
+    folder = _private_folder(state / "youtube")
+    summary = PublishSummary(quota_limit=options.quota, emit=emit)
+    with Ledger(folder, clock).opened() as ledger:
+        if ledger.unreadable:
+            lines = ", ".join(map(str, ledger.unreadable[:5]))
+            emit(f"warning: {ledger.path}: line(s) {lines} unreadable, ignored")
+        built = build(
+            src,
+            folder / BUILD_FOLDER,
+            settings,
+            jobs=1,
+            only=["youtube"],
+            strict=options.strict,
+            force=options.strict,  # a skipped post's warnings are not known: look again
+            reporter=_Quiet(),
+        )
+        summary.build_failed = len(built.failed)
+        candidates = _candidates(built.results, folder / BUILD_FOLDER, options, clock(), summary)
+        summary.quota_used = ledger.used_today()
+        if candidates:
+            _publish(
+                candidates, ledger, folder, options, env, emit, clock, sleep, summary, site_folder(settings)
+            )
+        summary.quota_used = ledger.used_today()
+    return summary
+
+
+def _publish(
+    candidates: list[Candidate],
+    ledger: Ledger,
+    folder: Path,
+    options: Options,
+    env: Mapping[str, str],
+    emit: Emit,
+    clock: Clock,
+    sleep: Callable[[float], None] | None,
+    summary: PublishSummary,
+    site: Path | None,
+) -> None:
+    path = token_path(env, site)
+    credentials = load_credentials(path, env)
+    token_before = credentials.token
+
+    def charge(method: str, units: int) -> None:
+        used = ledger.used_today()
+        if used + units > options.quota:
+            raise QuotaLimit(
+                f"stopped before {method} ({units} unit(s)): {used} of --quota {options.quota} units "
+                f"already used today; the quota resets at {reset_text(clock())}"
+            )
+        ledger.record_call(method, units)
+
+    extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+    api = YouTubeApi(build_service(credentials, env), charge, clock=clock, **extra)
+    pending = list(candidates)
+    try:
+        videos = api.list_videos([c.video_id for c in candidates])
+        while pending:
+            candidate = pending[0]
+            result = _publish_one(
+                candidate, videos.get(candidate.video_id), api, ledger, folder, options, clock
+            )
+            pending.pop(0)
+            summary.add(result)
+    except (QuotaExceeded, QuotaLimit, AuthError) as exc:
+        summary.stopped = str(exc)
+        emit(f"stopped: {exc}")
+        for candidate in pending:
+            summary.add(VideoResult(candidate.post, candidate.video_id, "not tried"))
+    except ApiError as exc:  # videos.list itself failed: no video can be published
+        summary.stopped = str(exc)
+        emit(f"stopped: {exc}")
+        for candidate in pending:
+            summary.add(VideoResult(candidate.post, candidate.video_id, "not tried"))
+    finally:
+        if credentials.token != token_before and credentials.token:
+            save_credentials(credentials, path)  # refreshed: keep the new access token
+
+
+def _publish_one(
+    candidate: Candidate,
+    video: dict[str, Any] | None,
+    api: YouTubeApi,
+    ledger: Ledger,
+    folder: Path,
+    options: Options,
+    clock: Clock,
+) -> VideoResult:
+    post, video_id = candidate.post, candidate.video_id
+    if video is None:
+        return VideoResult(
+            post, video_id, "failed", "no such video, or not one the authorized channel owns (videos.list)"
+        )
+    snippet = dict(video["snippet"])
+    current = snippet.get("description", "")
+    current = current if isinstance(current, str) else ""
+    if normalized(current) == candidate.text:
+        return VideoResult(post, video_id, "unchanged")
+    diff = description_diff(current, candidate.text, video_id, candidate.stem)
+    last = ledger.sent.get(video_id)
+    if last is not None:
+        ours = {normalized(last.description)} | ({normalized(last.stored)} if last.stored else set())
+        if normalized(current) not in ours and not options.force:
+            return VideoResult(
+                post,
+                video_id,
+                "refused",
+                f"the description on YouTube was changed (in Studio?) since this tool sent one on "
+                f"{last.time[:16].replace('T', ' ')} UTC; --force replaces it (after a backup)",
+                diff=diff,
+            )
+    if options.dry_run:
+        return VideoResult(
+            post,
+            video_id,
+            "would update",
+            "adopted: first publish to this video" if last is None else "",
+            diff=diff,
+        )
+    backup = save_backup(folder, video_id, current, clock())
+    snippet["description"] = candidate.text
+    try:
+        response = api.update_snippet(video_id, snippet)
+    except (QuotaExceeded, QuotaLimit, AuthError):
+        raise
+    except ApiError as exc:
+        return VideoResult(post, video_id, "failed", str(exc), backup=backup, diff=diff)
+    stored = response.get("snippet", {}).get("description") if isinstance(response, dict) else None
+    ledger.record_sent(video_id, Path(post).name, candidate.text, stored if isinstance(stored, str) else None)
+    message = "adopted: first publish to this video" if last is None else ""
+    return VideoResult(post, video_id, "updated", message, backup=backup, diff=diff)
+
+
+__all__ = [
+    "LIST_COST",
+    "UPDATE_COST",
+    "Ledger",
+    "Options",
+    "PublishSummary",
+    "VideoResult",
+    "description_diff",
+    "description_problems",
+    "normalized",
+    "publish_youtube",
+]
