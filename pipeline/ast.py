@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import embeds
@@ -53,6 +53,8 @@ class Walker:
 
     resolve_url: Callable[[str], str | None]
     notes: list[Note]
+    ends: dict[int, dict[int, int]] = field(default_factory=dict)
+    """Per list of sibling nodes (by id, while the AST is alive): container open -> close index."""
 
     # --- inlines ------------------------------------------------------------------------
 
@@ -79,6 +81,25 @@ class Walker:
         if words:
             yield replace(mark, text=BIDI_CONTROLS.sub("", "".join(words)))
 
+    def _element_ends(self, nodes: list[PandocNode], raw_kind: str) -> dict[int, int]:
+        """Where each container element opened among `nodes` is closed, in one pass."""
+        key = id(nodes)
+        if key not in self.ends:
+            ends: dict[int, int] = {}
+            open_at: dict[str, list[int]] = {}
+            for position, node in enumerate(nodes):
+                if node["t"] != raw_kind or node["c"][0] != "html":
+                    continue
+                tag = embeds.first_tag(node["c"][1])
+                if tag is None or tag.name not in embeds.CONTAINERS or (tag.whole and not tag.closing):
+                    continue
+                if not tag.closing:
+                    open_at.setdefault(tag.name, []).append(position)
+                elif open_at.get(tag.name):
+                    ends[open_at[tag.name].pop()] = position
+            self.ends[key] = ends
+        return self.ends[key]
+
     def raw_embed(self, nodes: list[PandocNode], index: int) -> int:
         """How many of `nodes` from `index` on are one player, script, form … (0: not one).
 
@@ -94,18 +115,7 @@ class Walker:
             return 1  # a stray end tag: markup only
         end = index
         if tag.name in embeds.CONTAINERS and not tag.whole:
-            depth = 0
-            for later in range(index + 1, len(nodes)):
-                other = nodes[later]
-                if other["t"] != raw_kind:
-                    continue
-                found = embeds.first_tag(other["c"][1])
-                if found is None or found.name != tag.name:
-                    continue
-                depth += -1 if found.closing else 1
-                if depth < 0:
-                    end = later
-                    break
+            end = self._element_ends(nodes, raw_kind).get(index, index)
         if tag.name in ("script", "style"):
             inner = ""  # code, not words
         else:
@@ -201,8 +211,11 @@ class Walker:
         elif kind == "Div":
             inner: Origin = "html" if "from-html" in content[0][1] else origin
             yield from self.blocks(content[1], inner)
-        elif kind in ("BlockQuote", "Figure"):
-            yield from self.blocks(content if kind == "BlockQuote" else content[2], origin)
+        elif kind == "BlockQuote":
+            yield from self.blocks(content, origin)
+        elif kind == "Figure":  # [attr, [short caption, caption blocks], body blocks]
+            yield from self.blocks(content[2], origin)
+            yield from self.blocks(content[1][1], origin)
         elif kind == "LineBlock":
             for line in content:
                 yield SourceItem(origin, Paragraph(tidy(self.inlines(line))))
@@ -292,6 +305,8 @@ def node_text(node: Any) -> str:
         return str(content[1])
     if kind in ("RawInline", "RawBlock"):
         return embeds.text_of_raw(content[1])
+    if kind == "Link":  # its words, then where it pointed: a removed element's links are named too
+        return " ".join(t for t in (node_text(content[1]), str(content[2][0])) if t)
     return node_text(content) if isinstance(content, list) else ""
 
 

@@ -6,8 +6,8 @@ written, so they live beside it rather than in an output format.
 
 from __future__ import annotations
 
-from .blocks import blocks_to_markdown
-from .model import BulletList, Episode, ListItem
+from .blocks import blocks_to_markdown, spans_to_markdown
+from .model import BulletList, Episode, ListItem, Span
 
 
 def canonical_markdown(episode: Episode) -> str:
@@ -25,7 +25,7 @@ def rendered_markdown(episode: Episode) -> str:
     parts: list[str] = []
     for section in episode.sections:
         if section.heading is not None:
-            parts.append(f"## {section.heading}")
+            parts.append(f"## {spans_to_markdown((Span(section.heading),))}")
         if section.kind == "chapters" and episode.chapter_lines:
             chapter_list = BulletList(tuple(ListItem(line) for line in episode.chapter_lines))
             parts.append(blocks_to_markdown([chapter_list]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # Elements whose content goes with them (a player's fallback text, a form's labels).
@@ -46,6 +47,7 @@ class Tag:
     whole: bool  # the string holds the element's end too (`<script>…</script>`)
 
 
+@lru_cache(maxsize=4096)
 def first_tag(raw: str) -> Tag | None:
     """The first tag of `raw` (comments skipped), or None when it holds none."""
     match = _TAG.search(_COMMENT.sub("", raw))
@@ -55,8 +57,13 @@ def first_tag(raw: str) -> Tag | None:
     found = _URL_ATTR.search(match.group(3))
     url = html.unescape(next((g for g in found.groups() if g is not None), "")) if found else ""
     closing = match.group(1) == "/"
-    whole = not closing and re.search(rf"</\s*{re.escape(name)}\s*>", raw, re.I) is not None
+    whole = not closing and _closing_tag(name).search(raw) is not None
     return Tag(name, closing, url.strip(), whole or match.group(3).rstrip().endswith("/"))
+
+
+@lru_cache(maxsize=64)
+def _closing_tag(name: str) -> re.Pattern[str]:
+    return re.compile(rf"</\s*{re.escape(name)}\s*>", re.I)
 
 
 def is_embed(tag: Tag) -> bool:

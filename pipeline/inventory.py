@@ -26,6 +26,7 @@ import html5lib
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from .embeds import CONTAINERS, VOID
 from .model import REASONS
 
 PieceKind = Literal["sentence", "link", "timestamp", "image", "embed"]
@@ -40,6 +41,8 @@ class Piece:
     """The whole sentence / the whole URL as written (entities decoded) / the timestamp / the src."""
     line: int
     """1-based line within the body where it starts (best effort; in HTML, counted from the block)."""
+    written: bool = False
+    """A URL written in the text rather than a link target: words, which a merged twin accounts for."""
 
 
 # --- fold -----------------------------------------------------------------------------------------
@@ -152,7 +155,7 @@ def _append_sentence(out: list[tuple[int, str]], text: str, start: int, end: int
 # --- the inventory ----------------------------------------------------------------------------------
 
 _LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
-_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+_PLACEHOLDER = re.compile("\ue000(\\d+) ?\ue001")
 _HAS_WORD = re.compile(r"[^\W_]")
 _TIMESTAMP = re.compile(
     r"^\s*[\[(]?((?:\d{1,2}:)?\d{1,2}:\d\d)(?!\w)(?!:\d)[\])]?[\s\-\u2013\u2014:|\u00b7\u2022]*"
@@ -164,7 +167,9 @@ _GAP_EDGE = " -:|,;()[]<>"
 _URL_TRAIL = ".,;:!?'\"]\u2019\u201d"
 _BREAK = "\x1e"  # a hard line break: the text before and after are separate items
 
-_SKIP = frozenset({"script", "style", "iframe", "object", "embed", "svg", "template"})
+# The elements a post cannot carry: normalization removes them and names them (their words too)
+# in the report, so their content is no sentence here; their src is an `embed` piece.
+_SKIP = CONTAINERS | VOID
 _RAW_TEXT = frozenset({"script", "style", "iframe"})
 _EMBED_ATTR = {
     "iframe": "src",
@@ -221,14 +226,14 @@ class _Collector:
             return text
         return _PLACEHOLDER.sub(lambda m: self.liquid[int(m[1])], text)
 
-    def url(self, kind: PieceKind, url: str | None, line: int) -> None:
+    def url(self, kind: PieceKind, url: str | None, line: int, *, written: bool = False) -> None:
         url = (url or "").strip()
         if not url or "\ue000" in url or "{%" in url or "{{" in url:
             return  # nothing, or Liquid: the pipeline resolves or reports those itself
         if kind == "link" and url.startswith("#"):
             return
         self.seen.add(url)
-        self.entries.append(Piece(kind, url, line))
+        self.entries.append(Piece(kind, url, line, written))
 
     def written_urls(self, text: str, line: int) -> None:
         """Every `http(s)://` URL written in text (link texts and code included) is a link piece."""
@@ -237,7 +242,7 @@ class _Collector:
         for m in _BARE_URL.finditer(text):
             url = m.group().rstrip(_URL_TRAIL)
             if len(url) > 8 and url not in self.seen:
-                self.url("link", url, line + text.count("\n", 0, m.start()))
+                self.url("link", url, line + text.count("\n", 0, m.start()), written=True)
 
     def text_item(self, text: str, line: int, is_code: bool = False) -> None:
         self.written_urls(text, line)
@@ -407,7 +412,13 @@ def _collect(body: str) -> _Collector:
 
         def hold(m: re.Match[str]) -> str:
             liquid.append(m.group())
-            return f"\ue000{len(liquid) - 1}\ue001"
+            # As pandoc sees it: a tag with spaces cannot be a link target, so `[a]({{ x }})` is
+            # text; `[a]({% post_url … %})` is resolved into a link before pandoc reads it.
+            target = body[m.start() : body.find(")", m.start()) + 1 or m.end()]
+            opens_target = body[max(0, m.start() - 2) : m.start()] in ("](", "}}")
+            as_target = opens_target and "post_url" in target
+            space = " " if not as_target and any(c.isspace() for c in m.group()) else ""
+            return f"\ue000{len(liquid) - 1}{space}\ue001"
 
         body = _LIQUID.sub(hold, body)
     out = _Collector(liquid)
@@ -556,7 +567,7 @@ def unaccounted(
     body = _post_body(post_md)
     post = _collect(body)
     texts: list[str] = []
-    urls_kept: list[str] = [post_md]
+    urls_kept: list[str] = [body]  # the body only: a URL in the front matter keeps no link
     for entry in post.entries:
         if isinstance(entry, Piece):
             urls_kept.append(entry.text)
@@ -578,7 +589,9 @@ def unaccounted(
             reworded.append((both["html"], both["md"]))
         else:
             messages.append(message)
-    report_raw = "\n".join(messages + twins + [html for html, _ in reworded])
+    # A link is accounted for by a line naming it for itself, never by a merged twin's words.
+    report_raw = "\n".join(messages)
+    twins_raw = "\n".join(twins + [html for html, _ in reworded])
     # A message quoting Markdown names its link texts too: `Read more on [Substack](url)`.
     report_folded = "\n".join(
         [fold(m) for m in messages] + [fold(_MD_LINK.sub(r"\1", m)) for m in messages if "](" in m]
@@ -611,6 +624,8 @@ def unaccounted(
                 continue
             if any(_has_url(report_raw, u) or _has_url(report_folded, fold(u)) for u in urls):
                 continue
+            if piece.written and any(_has_url(twins_raw, u) for u in urls):
+                continue  # a URL in the words of a sentence whose twin is kept
             # pandoc percent-encodes some targets (`data:text/html,<b>` -> `%3Cb%3E`).
             if any(_has_url(report_unquoted, unquote(u)) for u in urls):
                 continue

@@ -22,6 +22,7 @@ from .source import read_post
 
 POST_URL = re.compile(r"\{%-?\s*post_url\s+([A-Za-z0-9_./-]+)\s*-?%\}")
 MD_LINK_TO_POST_URL = re.compile(r"\[([^\]\n]*)\]\(\s*(\{%-?\s*post_url\s+[A-Za-z0-9_./-]+\s*-?%\})\s*\)")
+BASEURL_BEFORE_POST_URL = re.compile(r"\{\{-?\s*site\.baseurl\s*-?\}\}(?=\{%-?\s*post_url\s)")
 VARIABLE = re.compile(r"\{\{-?\s*(site|page)\.([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 ANY_LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
 POST_NAME = re.compile(r"^(?:.*/)?(\d{4})-(\d{2})-(\d{2})-(.+?)(?:\.(?:md|markdown|html))?$")
@@ -116,8 +117,11 @@ def find_post(name: str, post_path: Path) -> Path | None:
     for root in roots:
         for suffix in LINKED_SUFFIXES:
             candidate = root.joinpath(*parts[:-1], parts[-1] + suffix)
-            if candidate.is_file():
-                return candidate
+            try:
+                if candidate.is_file():
+                    return candidate
+            except OSError:  # a name too long for the file system is no post
+                return None
     if tree is None:
         return None
     # Anywhere in the `_posts` tree (Jekyll reads its sub-folders too): the shallowest, then by name.
@@ -204,6 +208,8 @@ def resolve_liquid(
         notes.append(Note("warning", f"unresolved {match.group(0)!r} kept as text"))
         return match.group(0)
 
+    # Jekyll's idiom `{{ site.baseurl }}{% post_url x %}`: post_url here is already the whole URL.
+    body = BASEURL_BEFORE_POST_URL.sub("", body)
     body = MD_LINK_TO_POST_URL.sub(link, body)
     body = POST_URL.sub(bare_post_url, body)
     body = VARIABLE.sub(variable, body)

@@ -215,6 +215,8 @@ def drop_boilerplate_items(
         # A bare URL in Markdown text is no link to pandoc, but "Available on Substack: <URL>" is one.
         for url in _links(piece) or BARE_URL.findall(sentence):
             post = substack_post(url, sentence)
+            if post is not None and substack is not None and post != substack:
+                continue  # another Substack post (a friend's essay) is content
             if post is not None and (
                 READ_MORE.search(sentence) or AVAILABLE_ON.match(sentence) or not _unlinked_text(piece)
             ):
@@ -308,6 +310,7 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
 
     # Where each HTML item goes: after the Markdown that precedes it, or after what it matched.
     inserts: list[tuple[int, int, Item]] = []
+    twin_links: list[str] = []  # links of HTML sentences and lists whose Markdown twin is kept
     pointer = -1
     md_seen = -1
     html_items = [(n, s.item) for n, s in enumerate(items) if s.origin == "html"]
@@ -315,7 +318,9 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
         md_seen = max([md_position[k] for k in md_position if k < number], default=md_seen)
         pointer = max(pointer, md_seen)
         if isinstance(item, BulletList) and md_lists and any(_list_keys(item) <= keys for keys in md_lists):
-            notes.extend(Note("merged", whole(entry.spans)) for entry in _list_entries(item.items))
+            for entry in _list_entries(item.items):
+                notes.append(Note("merged", whole(entry.spans)))
+                twin_links.extend(_links(entry.spans))
             continue
         if not isinstance(item, Paragraph) or item.code_language is not None or not index.sentences:
             inserts.append((pointer, order, item))
@@ -337,8 +342,15 @@ def merge_copies(items: list[SourceItem], notes: list[Note]) -> list[Item]:
             pointer = max(pointer, md_position[index.sentences[match.md].paragraph])
             piece = tidy(matching.slice_spans(item.spans, match.start, match.end))
             _note_match(match, whole(piece), index.sentences[match.md].text, notes)
+            twin_links.extend(_links(piece))
         if kept_spans:
             inserts.append((pointer, order, Paragraph(tidy(kept_spans))))
+
+    # A twin kept for its words may lack a link the HTML copy had: that link is named, a warning.
+    md_links = {url for block in output for url in _item_links(block)}
+    for url in dict.fromkeys(twin_links):
+        if url not in md_links:
+            notes.append(Note("dropped", f"{url} (a link of the HTML copy; its Markdown twin has no link)"))
 
     merged: list[Item] = []
     by_pointer: dict[int, list[Item]] = {}
@@ -359,6 +371,12 @@ def _note_match(match: matching.SentenceMatch, html: str, md_text: str, notes: l
         notes.append(Note("merged", f"{html} (cut off; the Markdown has the whole sentence)"))
     else:
         notes.append(Note("merged", html))
+
+
+def _item_links(item: Item) -> list[str]:
+    if isinstance(item, BulletList):
+        return [url for entry in _list_entries(item.items) for url in _links(entry.spans)]
+    return _links(item.spans) if isinstance(item, Paragraph | Heading) else []
 
 
 def _list_entries(items: Iterable[ListItem]) -> Iterator[ListItem]:
@@ -477,6 +495,10 @@ def structure(
         is_heading = isinstance(item, Heading)
         if isinstance(item, Heading):
             label = _label_text(item.spans)
+            # A section heading is words only: a link in it is named, as a warning.
+            notes.extend(
+                Note("dropped", f"{url} (a link in the heading {label!r})") for url in _links(item.spans)
+            )
         elif _is_label(item, following):
             label = _label_text(item.spans)  # type: ignore[union-attr]
         if (

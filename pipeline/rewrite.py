@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .build import discover
+from .canonical import canonical_markdown
 from .config import Settings
 from .errors import PipelineError
-from .formats.post import canonical_markdown
 from .normalize import normalize_file
 
 BACKUP_SUFFIX = ".orig"
@@ -58,9 +58,12 @@ def normalize_sources(
 
 def _normalize_one(path: Path, src: Path, settings: Settings, *, write: bool, diff: bool) -> SourceStatus:
     try:
-        canonical = canonical_markdown(normalize_file(path, settings)).encode("utf-8")
+        episode = normalize_file(path, settings)
     except PipelineError as exc:
         return SourceStatus(path, "failed", str(exc))  # the file is left alone
+    if episode.unchanged_source is not None:
+        return SourceStatus(path, "unchanged")  # nothing to change: its bytes (BOM, CRLF) stay too
+    canonical = canonical_markdown(episode).encode("utf-8")
     try:
         old = path.read_bytes()
     except OSError as exc:

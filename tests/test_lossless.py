@@ -359,3 +359,105 @@ def test_an_available_on_block_is_reported_as_furniture(settings: Settings) -> N
     lines = report_lines(report_text(normalize_file(path, settings)))
     assert ("badge", "Available on all podcast platforms") in lines
     assert ("badge", "https://rss.com/podcasts/learning-from-machine-learning/") in lines
+
+
+# --- found in review: each a way a piece was lost, or a legitimate post refused -------------
+
+
+def test_a_link_only_the_html_copy_has_is_named_when_its_twin_is_kept(tmp_path: Path) -> None:
+    _, report, notes = normalized(
+        tmp_path,
+        "We talk about caching today. It is hard to get right.\n\n"
+        '<p>We talk about caching today. It is hard to get <a href="https://extra.example/x">right</a>.</p>\n',
+    )
+    assert "dropped: https://extra.example/x (a link of the HTML copy; its Markdown twin has no link)" in report
+    assert any(n.is_warning for n in notes)
+
+
+def test_a_url_in_the_front_matter_keeps_no_link_of_the_body() -> None:
+    from pipeline.inventory import take_inventory, unaccounted
+
+    pieces = take_inventory("See [docs](https://d.example) here.\n")
+    post = "---\nimage: https://d.example\n---\n\nSee docs here.\n"
+    assert [p.text for p in unaccounted(pieces, post, "")] == ["https://d.example"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "This is ~~not~~ really fine.",
+        "Text.[^1]\n\n[^1]: Note.",
+        "## Heading {#id}\n\nWords.",
+        "A [phrase]{.mark} here.",
+        "a) First.\nb) Second.",
+        "## Guests\n\nSee [Guests] above.",
+        "- [ ] todo item\n- [x] done item",
+        "See [site]({{ site.url }}/about).",
+        "Read [the intro]({% link _posts/2023-01-01-x.md %}) first.",
+        "## Why \\<b\\> tags matter\n\nText.",
+    ],
+)
+def test_markdown_the_check_reads_alike_normalizes_without_loss(tmp_path: Path, body: str) -> None:
+    normalized(tmp_path, body + "\n")  # raises LostContent otherwise
+
+
+def test_a_heading_link_is_named_and_a_figure_caption_kept(tmp_path: Path) -> None:
+    _, report, _ = normalized(tmp_path, "## See [docs](https://d.example) here\n\nSome text.\n")
+    assert "dropped: https://d.example (a link in the heading 'See docs here')" in report
+    body, _, _ = normalized(
+        tmp_path,
+        '<figure><img src="https://i.example/a.png" alt="A chart"><figcaption>Figure one shows '
+        '<a href="https://fc.example">growth</a>.</figcaption></figure>\n',
+    )
+    assert "Figure one shows [growth](https://fc.example)." in body
+
+
+def test_a_removed_form_names_its_words_and_links(tmp_path: Path) -> None:
+    _, report, _ = normalized(
+        tmp_path,
+        'Click <button>Press me now</button> to see it.\n\n<form action="https://f.example/sub">Sign up at '
+        '<a href="https://l.example/x">our list</a> today.</form>\n',
+    )
+    assert "embed: <button> Press me now" in report
+    assert "embed: <form> https://f.example/sub Sign up at our list https://l.example/x today." in report
+
+
+def test_the_baseurl_before_post_url_idiom_gives_one_url(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    write_post(posts, "2023-01-01-x.md", "---\ntitle: One\ndate: 2023-01-01\n---\nOne.\n")
+    linking = write_post(
+        posts,
+        "2023-02-01-y.md",
+        "---\ntitle: Two\ndate: 2023-02-01\n---\nSee [p]({{ site.baseurl }}{% post_url 2023-01-01-x %}) now.\n",
+    )
+    settings = dataclasses.replace(Settings(), site_url="https://s.example", baseurl="/blog")
+    body = rendered_markdown(normalize_file(linking, settings))
+    assert "See [p](https://s.example/blog/2023/01/01/x.html) now." in body
+
+
+def test_a_post_url_too_long_for_the_file_system_is_a_warning(tmp_path: Path) -> None:
+    settings = dataclasses.replace(Settings(), site_url="https://s.example")
+    _, report, _ = normalized(tmp_path, "See [x]({% post_url 2023-01-01-" + "a" * 300 + " %}).\n", settings)
+    assert "warning: " in report
+
+
+def test_a_clean_post_with_crlf_and_a_bom_is_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "2024-05-01-episode.md"
+    data = ("\ufeff" + FRONT + "A clean post.\n").replace("\n", "\r\n").encode("utf-8")
+    path.write_bytes(data)
+    [status] = normalize_sources(path, Settings(), write=True)
+    assert status.status == "unchanged"
+    assert path.read_bytes() == data
+
+
+def test_another_substack_post_is_content(tmp_path: Path) -> None:
+    body, _, notes = normalized(
+        tmp_path,
+        "Read more on Substack: https://lfml.substack.com/p/ep-1?r=abc. Also, my friend wrote a great "
+        "piece, read more at https://friend.substack.com/p/essay today.\n",
+    )
+    assert "my friend wrote a great piece" in body
+    assert [n.message for n in notes if n.kind == "substack-link"] == [
+        "Read more on Substack: https://lfml.substack.com/p/ep-1?r=abc."
+    ]

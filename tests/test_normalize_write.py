@@ -58,7 +58,8 @@ def _mode(path: Path) -> int:
 
 
 def _invoke(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+    """`invoke normalize …`; its first line (where the settings came from) is checked and removed."""
+    result: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
         [sys.executable, "-m", "invoke", "normalize", *args],
         cwd=ROOT,
         capture_output=True,
@@ -67,6 +68,11 @@ def _invoke(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
         timeout=300,
         **kwargs,
     )
+    if result.returncode != 2:  # a usage error stops before the settings are read
+        first, _, rest = result.stdout.partition("\n")
+        assert first.startswith("settings: "), result.stdout
+        result.stdout = rest
+    return result
 
 
 def _git(folder: Path, *args: str) -> None:
