@@ -11,10 +11,22 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
-from pipeline.commands import auth, build, check, normalize, publish, send, settings_for, user_errors, watch
+from pipeline.commands import (
+    auth,
+    build,
+    check,
+    init,
+    normalize,
+    publish,
+    send,
+    settings_for,
+    user_errors,
+    watch,
+)  # fmt: skip
 
 __all__ = [
-    "auth", "bench", "build", "check", "fuzz", "goldens", "normalize", "publish", "send", "test", "watch",
+    "auth", "bench", "build", "check", "fuzz", "goldens", "init", "normalize", "publish", "send", "test",
+    "watch",
 ]  # fmt: skip
 
 

@@ -397,5 +397,20 @@ def publish(
         raise Exit(code=1)
 
 
-namespace = Collection(build, normalize, send, check, watch, auth, publish)
+@task(help={"site": "the Jekyll site (default: the current folder)"})
+def init(c: Context, site: str = ".") -> None:
+    """Set up a Jekyll site: a starter episode.toml; _out/ and .episode/ ignored by git."""
+    from .site import init_site, jekyll_site
+
+    folder = Path(site)
+    with user_errors():
+        if not folder.is_dir():
+            raise Exit(f"error: {folder}: no such folder", code=1)
+        if jekyll_site(folder) != folder.resolve():
+            print(f"note: {folder} has no _config.yml and _posts/: not a Jekyll site, set up all the same")
+        for line in init_site(folder):
+            print(line)
+
+
+namespace = Collection(init, build, normalize, send, check, watch, auth, publish)
 program = Program(namespace=namespace, version=__version__, name="episode", binary="episode")

@@ -8,13 +8,21 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 from .mail_headers import unsafe_characters
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+# Installed from a wheel, the templates are package data inside `pipeline/`; in the project's
+# checkout (and an editable install) they are the repository's top-level `templates/` folder.
+_PACKAGED_TEMPLATES = Path(str(resources.files("pipeline"))) / "templates"
+TEMPLATES_DIR = (
+    _PACKAGED_TEMPLATES
+    if _PACKAGED_TEMPLATES.is_dir()
+    else Path(__file__).resolve().parent.parent / "templates"
+)
 
 DEFAULT_TRACKING_PARAMS = (
     "utm_*",

@@ -11,13 +11,15 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import ConversionError
 
-LUA_FILTER = Path(__file__).resolve().parent / "lua" / "html_blocks.lua"
-LUA_BATCH = Path(__file__).resolve().parent / "lua" / "batch.lua"
+LUA_DIR = Path(str(resources.files("pipeline"))) / "lua"  # package data, in a wheel too
+LUA_FILTER = LUA_DIR / "html_blocks.lua"
+LUA_BATCH = LUA_DIR / "batch.lua"
 # commonmark_x is linear-time (the `markdown` reader is not, and eats `---` blocks); turn off
 # the extensions that would change the writer's words: smart quotes, :emoji:, $math$, ~sub~.
 # The lossless check reads the same Markdown with markdown-it (CommonMark plus tables), so the

@@ -173,3 +173,68 @@ def find_settings(
         origin = str(path)
     settings = settings_from_table(values, origin) if values else Settings()
     return replace(settings, sources=tuple(sources))
+
+
+STARTER = """\
+# Settings of `episode` for this site. Values from _config.yml ({found}) are used as they are;
+# a key set here wins over it. Every key: the README's "Configuration".
+{values}
+# Sentences to drop wherever they stand (a recurring tagline), matched on their beginning:
+# boilerplate_paragraphs = ["A podcast that explores more than just algorithms and data"]
+# Labelled blocks to drop with their items ("Resources to learn more about <show>"):
+# boilerplate_sections = []
+
+[newsletter]
+# from_address = "Show <news@example.org>"
+# unsubscribe_url = "https://example.org/unsubscribe?email={{email}}&token={{token}}"
+# postal_address = ""
+
+# [pdf], [youtube], [podcast] and [email] take their own keys (see the README).
+"""
+IGNORED = ("_out/", ".episode/")
+
+
+def init_site(folder: Path) -> list[str]:
+    """Write a starter `episode.toml` and ignore the outputs and the state folder in `.gitignore`.
+
+    Returns what was done, a line each. An existing `episode.toml` is never replaced.
+    """
+    done: list[str] = []
+    config = folder / "_config.yml"
+    values = jekyll_values(config) if config.is_file() else {}
+    target = folder / "episode.toml"
+    if target.exists():
+        done.append(f"{target.name} exists: left as it is")
+    else:
+        shown = {"show_name": "title", "author": "author", "site_url": "url", "baseurl": "baseurl"}
+        lines = [
+            f"# {key} = {tomllib_string(values[key])}  # from _config.yml {source}"
+            if key in values
+            else f'# {key} = ""'
+            for key, source in shown.items()
+        ]
+        found = ", ".join(shown[k] for k in shown if k in values) or "nothing found"
+        text = STARTER.format(found=found, values="\n".join(lines))
+        try:
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise PipelineError(f"cannot write it: {exc.strerror}", path=target) from None
+        done.append(f"wrote {target.name}")
+    gitignore = folder / ".gitignore"
+    try:
+        present = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
+        missing = [entry for entry in IGNORED if entry not in present and entry.rstrip("/") not in present]
+        if missing:
+            prefix = "" if not present or gitignore.read_text(encoding="utf-8").endswith("\n") else "\n"
+            with gitignore.open("a", encoding="utf-8") as handle:
+                handle.write(prefix + "".join(f"{entry}\n" for entry in missing))
+            done.append(f"added {', '.join(missing)} to .gitignore")
+    except OSError as exc:
+        raise PipelineError(f"cannot update it: {exc.strerror}", path=gitignore) from None
+    return done
+
+
+def tomllib_string(value: str) -> str:
+    """`value` as a TOML basic string."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

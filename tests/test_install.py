@@ -1,0 +1,101 @@
+"""A regular install works from a user's Jekyll site: the wheel, in a fresh virtual environment.
+
+The wheel must carry the templates and the Lua filters; the `episode` command it installs is run
+from the site folder and from `_posts/`, outside the project's checkout.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS, ROOT
+
+SITE_TITLE = "Learning from Machine Learning"
+
+
+@pytest.fixture(scope="module")
+def episode_command(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`episode` installed from a freshly built wheel into its own virtual environment."""
+    work = tmp_path_factory.mktemp("install")
+    wheels = work / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(wheels)],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = wheels.glob("episode_pipeline-*.whl")
+    environment = work / "venv"
+    # The dependencies come from this interpreter's site-packages; the project itself from the wheel.
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(environment)
+    python = environment / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    where = subprocess.run(
+        [str(python), "-c", "import pipeline; print(pipeline.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=work,
+    ).stdout
+    assert str(environment) in where, where  # the wheel's package, not the checkout's
+    return environment / "bin" / "episode"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A Jekyll site made from the site's own `_config.yml` and posts, plus a page and a README."""
+    root = tmp_path / "my-site"
+    posts = root / "_posts"
+    posts.mkdir(parents=True)
+    shutil.copy(CORPUS / "site-today" / "_config.yml", root / "_config.yml")
+    for post in (CORPUS / "site-today").glob("*.markdown"):
+        shutil.copy(post, posts / post.name)
+    (root / "about.markdown").write_text("---\nlayout: page\ntitle: About\n---\nAbout the show.\n")
+    (root / "README.md").write_text("# my-site\n")
+    (posts / "drafts-notes.md").write_text("---\ntitle: Notes\n---\nNot a post.\n")
+    return root
+
+
+def _run(command: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(command), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=300
+    )
+
+
+def test_the_installed_command_builds_a_site_from_its_folder(episode_command: Path, site: Path) -> None:
+    done = _run(episode_command, site, "build", "--jobs", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "settings: _config.yml"
+    assert "not posts (no YYYY-MM-DD- date in the name), left alone: drafts-notes.md" in lines
+    built = sorted(p.name for p in (site / "_out").iterdir() if p.is_dir())
+    assert built == sorted(p.stem for p in (CORPUS / "site-today").glob("*.markdown"))
+    welcome = site / "_out" / "2023-01-07-welcome-to-learning-from-machine-learning"
+    newsletter = (welcome / "newsletter.txt").read_text()
+    assert f"subscribed to {SITE_TITLE}." in " ".join(newsletter.split())
+    html = (welcome / "newsletter.html").read_text()
+    assert "https://splevine.github.io/learning-from-machine-learning/machine/learning/updates/" in html
+    assert "learning-from-machine-learning/learning-from-machine-learning" not in html
+    assert (welcome / "show-notes.pdf").read_bytes().startswith(b"%PDF-")
+    # The site-relative link is kept as written in the post itself.
+    assert (welcome / "post.md").read_bytes() == (site / "_posts" / f"{welcome.name}.markdown").read_bytes()
+
+
+def test_the_installed_command_works_from_posts_and_says_its_version(
+    episode_command: Path, site: Path
+) -> None:
+    done = _run(episode_command, site / "_posts", "build", "--jobs", "1", "--only", "youtube")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[0] == f"settings: {site / '_config.yml'}"
+    assert (site / "_out").is_dir() and not (site / "_posts" / "out").exists()
+    version = _run(episode_command, site, "--version")
+    assert version.stdout.startswith("episode ")

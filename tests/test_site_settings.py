@@ -1,0 +1,103 @@
+"""Settings found where the user's site is: `--config`, `PIPELINE_CONFIG`, the nearest settings
+file, a Jekyll site's `_config.yml`; `episode init` sets a site up."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigError, PipelineError
+from pipeline.site import find_settings, init_site, locate
+
+from .conftest import CORPUS, ROOT
+
+CONFIG = CORPUS / "site-today" / "_config.yml"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    (root / "_posts").mkdir(parents=True)
+    shutil.copy(CONFIG, root / "_config.yml")
+    for post in (CORPUS / "site-today").glob("*.markdown"):
+        shutil.copy(post, root / "_posts" / post.name)
+    return root
+
+
+def test_a_site_gives_its_posts_its_output_folder_and_its_config(site: Path) -> None:
+    place = locate(str(site), None, None, cwd=site, env={})
+    assert place.posts == site / "_posts"
+    assert place.out == site.resolve() / "_out"
+    settings = place.settings
+    assert (settings.show_name, settings.site_url, settings.baseurl) == (
+        "Learning from Machine Learning",
+        "https://splevine.github.io",
+        "/learning-from-machine-learning",
+    )
+    assert place.settings_line == "settings: _config.yml"
+
+
+def test_the_projects_settings_win_over_config_yml(site: Path) -> None:
+    (site / "episode.toml").write_text('show_name = "My Show"\n[newsletter]\nfooter_text = "Bye."\n')
+    settings = locate(str(site), None, None, cwd=site, env={}).settings
+    assert settings.show_name == "My Show"
+    assert settings.site_url == "https://splevine.github.io"
+    assert settings.table("newsletter") == {"footer_text": "Bye."}
+    assert settings.sources == ("_config.yml", "episode.toml")
+
+
+def test_config_and_the_environment_come_first(site: Path, tmp_path: Path) -> None:
+    named = tmp_path / "elsewhere.toml"
+    named.write_text('show_name = "Named"\n')
+    assert find_settings(str(named), site / "_posts", env={}).show_name == "Named"
+    assert find_settings(None, site / "_posts", env={"PIPELINE_CONFIG": str(named)}).show_name == "Named"
+
+
+def test_a_pyproject_is_searched_upwards_from_the_posts(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.pipeline]\nshow_name = "Up There"\n')
+    posts = tmp_path / "a" / "b"
+    posts.mkdir(parents=True)
+    assert find_settings(None, posts, cwd=Path("/"), env={}).show_name == "Up There"
+
+
+@pytest.mark.parametrize("table", ["[pipeline]", "[tool.episode]"])
+def test_a_look_alike_table_is_an_error(tmp_path: Path, table: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f'{table}\nshow_name = "Lost"\n')
+    with pytest.raises(ConfigError) as caught:
+        find_settings(None, tmp_path, cwd=Path("/"), env={})
+    assert f"{table} is not read; the settings table is [tool.pipeline]" in str(caught.value)
+
+
+def test_no_settings_anywhere_gives_neutral_defaults(tmp_path: Path) -> None:
+    settings = find_settings(None, tmp_path, cwd=tmp_path, env={})
+    assert settings.show_name == "" and settings.sources == ()
+
+
+def test_an_empty_posts_folder_is_an_error(tmp_path: Path) -> None:
+    from pipeline.build import discover
+
+    with pytest.raises(PipelineError, match="no posts here"):
+        discover(tmp_path)
+
+
+def test_init_writes_a_starter_and_ignores_outputs_once(site: Path) -> None:
+    assert init_site(site) == ["wrote episode.toml", "added _out/, .episode/ to .gitignore"]
+    starter = (site / "episode.toml").read_text()
+    assert '# show_name = "Learning from Machine Learning"  # from _config.yml title' in starter
+    settings = locate(str(site), None, None, cwd=site, env={}).settings
+    assert settings.show_name == "Learning from Machine Learning"  # the starter sets nothing yet
+    assert init_site(site) == ["episode.toml exists: left as it is"]
+    assert (site / ".gitignore").read_text() == "_out/\n.episode/\n"
+
+
+def test_init_through_the_command_line(site: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "init", "--site", str(site)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["wrote episode.toml", "added _out/, .episode/ to .gitignore"]
