@@ -138,6 +138,9 @@ class Settings:
     source: str = "defaults"
     sources: tuple[str, ...] = ()
     """Where the settings came from, as the first line of a command shows them."""
+    template_overrides: str = ""
+    """The site's own `templates/` folder beside its settings (empty: none): its files replace
+    the bundled templates of the same name."""
 
     def table(self, name: str) -> Mapping[str, Any]:
         """The raw `[tool.pipeline.<name>]` table of one output format (empty when absent)."""
@@ -154,6 +157,8 @@ class Settings:
     def fingerprint(self) -> str:
         """A stable hash of every setting, for the incremental build manifest."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("source", "sources")}
+        if self.template_overrides:  # what the overrides say, not only where they are
+            data["template_overrides"] = _hash_folder(Path(self.template_overrides))
         data["formats"] = {k: dict(v) for k, v in self.formats.items()}
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()
@@ -202,6 +207,14 @@ def settings_from_table(table: Mapping[str, Any], source: str) -> Settings:
     if problems:
         raise ConfigError("; ".join(problems), path=source, field="[tool.pipeline]")
     return Settings(**values, formats=formats, source=source)
+
+
+def _hash_folder(folder: Path) -> str:
+    """A hash of every file's name and bytes under `folder`."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 # Tables that look like ours but are not read: a typo must not be ignored silently.

@@ -172,7 +172,13 @@ def find_settings(
         sources.append(_shown(path, cwd))
         origin = str(path)
     settings = settings_from_table(values, origin) if values else Settings()
-    return replace(settings, sources=tuple(sources))
+    home = Path(origin).resolve().parent if origin != "defaults" else None
+    overrides = home / "templates" if home is not None and (home / "templates").is_dir() else None
+    return replace(
+        settings,
+        sources=tuple(sources) + ((_shown(overrides, cwd) + "/",) if overrides else ()),
+        template_overrides=str(overrides) if overrides else "",
+    )
 
 
 STARTER = """\

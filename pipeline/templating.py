@@ -14,11 +14,19 @@ def _autoescape(name: str | None) -> bool:
     return name is not None and (".html" in name or ".xml" in name)
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """The shared environment; templates are parsed once per process."""
+@lru_cache(maxsize=4)
+def environment(overrides: str = "") -> jinja2.Environment:
+    """The shared environment; templates are parsed once per process.
+
+    `overrides` is a site's own `templates/` folder: a file there replaces the bundled one of the
+    same name (as MkDocs' `custom_dir` and Sphinx's `templates_path` do).
+    """
+    bundled = jinja2.FileSystemLoader(str(TEMPLATES_DIR))
+    loader: jinja2.BaseLoader = (
+        jinja2.ChoiceLoader([jinja2.FileSystemLoader(overrides), bundled]) if overrides else bundled
+    )
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=loader,
         autoescape=_autoescape,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -27,6 +35,6 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render_template(name: str, **context: object) -> str:
-    """Render `templates/<name>` with `context`. Post text is data here, never template source."""
-    return environment().get_template(name).render(**context)
+def render_template(name: str, overrides: str = "", **context: object) -> str:
+    """Render `templates/<name>` (or the site's own) with `context`. Post text is data, never source."""
+    return environment(overrides).get_template(name).render(**context)

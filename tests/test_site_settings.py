@@ -101,3 +101,26 @@ def test_init_through_the_command_line(site: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["wrote episode.toml", "added _out/, .episode/ to .gitignore"]
+
+
+def test_a_sites_own_template_replaces_the_bundled_one_and_rebuilds(site: Path) -> None:
+    from pipeline.build import build
+
+    overrides = site / "templates"
+    overrides.mkdir()
+    (overrides / "newsletter.txt.j2").write_text("Our own text edition of {{ c.title }}\n")
+    (site / "episode.toml").write_text('show_name = "My Show"\n')
+    place = locate(str(site), None, None, cwd=site, env={})
+    assert place.settings.sources == ("_config.yml", "episode.toml", "templates/")
+    first = build(place.posts, place.out, place.settings, jobs=1, only=["newsletter"])
+    assert first.count("built") == 2
+    welcome = place.out / "2023-01-07-welcome-to-learning-from-machine-learning"
+    assert (welcome / "newsletter.txt").read_text().startswith("Our own text edition of Welcome")
+    assert "<html" in (welcome / "newsletter.html").read_text()  # not overridden: the bundled one
+    again = build(place.posts, place.out, place.settings, jobs=1, only=["newsletter"])
+    assert again.count("built") == 0
+    (overrides / "newsletter.txt.j2").write_text("Edited {{ c.title }}\n")
+    edited = locate(str(site), None, None, cwd=site, env={}).settings
+    third = build(place.posts, place.out, edited, jobs=1, only=["newsletter"])
+    assert third.count("built") == 2
+    assert (welcome / "newsletter.txt").read_text().startswith("Edited Welcome")

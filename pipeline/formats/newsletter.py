@@ -341,6 +341,7 @@ def _html(content: _Content, settings: Settings, opts: NewsletterOptions) -> str
     """The email-safe HTML document, CSS inlined."""
     document = render_template(
         "newsletter.html.j2",
+        settings.template_overrides,
         lang=settings.language or "en",
         show_name=settings.show_name,
         accent=opts.accent_color,
@@ -395,6 +396,7 @@ def _text(content: _Content, settings: Settings, opts: NewsletterOptions) -> str
     title = _wrap(content.title, width) or "(untitled)"
     text = render_template(
         "newsletter.txt.j2",
+        settings.template_overrides,
         show_name=settings.show_name,
         c=content,
         title=title,

@@ -265,6 +265,7 @@ def episode_html(episode: Episode, settings: Settings, options: PdfOptions) -> s
     video_url = episode.video_url
     html: str = render_template(
         TEMPLATE,
+        settings.template_overrides,
         lang=settings.language or "en",
         title=episode.title,
         show_name=settings.show_name or (parts.show if parts else ""),
