@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import PipelineError
+from .links import is_loopback
 
 SCOPES = ("https://www.googleapis.com/auth/youtube.force-ssl",)
 APP_NAME = "episode-pipeline"
@@ -36,16 +37,8 @@ class AuthError(PipelineError):
 
 
 def is_loopback_url(url: str) -> bool:
-    """True for an `http://` URL to localhost or a loopback address (names are not resolved)."""
-    from ipaddress import ip_address
-
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """True for a URL to localhost or a loopback address (names are not resolved)."""
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def check_endpoint(url: str, name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Sequence
+from ipaddress import ip_address
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
 SUBSTACK_POST = re.compile(r"^https://[a-z0-9-]+\.substack\.com/p/[^?#\s]+", re.I)
@@ -218,3 +219,14 @@ def text_is_url(text: str, url: str, *, loose: bool = False) -> bool:
         return False
     bare = re.sub(r"^(https?://|mailto:)", "", target, flags=re.I)
     return shown == target or (bare != target and shown == bare)
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback IP literals (`127.0.0.1`, `[::1]`); names are not resolved."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -52,6 +52,11 @@ class _Policy(EmailPolicy):
 POLICY = _Policy(linesep=LINESEP)  # what email.policy.SMTP is, plus the Subject fix
 
 
+def is_plain_address(value: str) -> bool:
+    """One plain ASCII address (`local@domain.tld`) that no reader could take for an encoded word."""
+    return ADDR_SPEC.match(value) is not None and "=?" not in value
+
+
 def unsafe_characters(text: str) -> list[str]:
     """The characters of `text` that may not reach a header, each named once, in order."""
     named: dict[str, None] = {}
@@ -118,7 +123,7 @@ def address(name: str, display: str, addr_spec: str) -> bytes:
     Raises ValueError for an `addr_spec` that is not one plain address: callers check theirs
     first and say which setting or option was wrong.
     """
-    if not ADDR_SPEC.match(addr_spec) or "=?" in addr_spec:
+    if not is_plain_address(addr_spec):
         raise ValueError(f"not a plain address: {addr_spec!r}")
     shown = header_text(display)
     if "=?" not in shown:

@@ -18,7 +18,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import PipelineError
-from .mail_headers import ADDR_SPEC
+from .mail_headers import is_plain_address
 
 MAX_LIST_BYTES = 50_000_000
 
@@ -62,7 +62,7 @@ def address_problem(text: str) -> tuple[str | None, str | None]:
     except EmailNotValidError as exc:
         return None, str(exc)
     normalized = str(checked.normalized)
-    if not ADDR_SPEC.match(normalized) or "=?" in normalized:
+    if not is_plain_address(normalized):
         return None, "not a plain address such as reader@example.org"
     return normalized, None
 

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import getaddresses
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -51,7 +50,8 @@ from .formats.newsletter import (
     subject_line,
 )
 from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, journal_path
-from .mail_headers import ADDR_SPEC
+from .links import is_loopback
+from .mail_headers import is_plain_address
 from .mailing_list import load_readers
 from .model import Episode
 from .source import RawPost, read_post
@@ -77,16 +77,6 @@ class SmtpConfig:
     @property
     def where(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-def _is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback IP literals (names are not resolved)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def email_options(settings: Settings) -> float:
@@ -115,7 +105,7 @@ def smtp_config(env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> Smt
     if security not in SECURITY_MODES:
         problems.append(f"PIPELINE_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}")
         security = "starttls"
-    elif security == "none" and host and not _is_loopback(host):
+    elif security == "none" and host and not is_loopback(host):
         problems.append(
             f"PIPELINE_SMTP_SECURITY=none is only allowed for a loopback host, not {host!r}"
         )
@@ -140,7 +130,7 @@ def smtp_config(env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> Smt
 def _check_recipient(to: str) -> str:
     """The address itself (`x@y.z`), or a PipelineError; it goes into a header and the envelope."""
     to = to.strip()
-    if not ADDR_SPEC.match(to) or "=?" in to:
+    if not is_plain_address(to):
         raise PipelineError(f"{to!r} is not an address such as someone@example.com", field="--to")
     return to
 
@@ -156,8 +146,8 @@ class _NoStartTLS(Exception):
     """The server offers no STARTTLS: never fall back to sending in the clear."""
 
 
-def _deliver(config: SmtpConfig, sender: str, to: str, data: bytes) -> None:
-    """Hand `data` to the server; raises smtplib/ssl/OSError exceptions as they come."""
+def connect(config: SmtpConfig) -> smtplib.SMTP:
+    """A logged-in SMTP connection (TLS or STARTTLS verified); smtplib/ssl/OSError as they come."""
     context = ssl.create_default_context()
     local_name = socket.gethostname() or "localhost"  # getfqdn() may wait on DNS
     client: smtplib.SMTP
@@ -167,7 +157,7 @@ def _deliver(config: SmtpConfig, sender: str, to: str, data: bytes) -> None:
         )
     else:
         client = smtplib.SMTP(config.host, config.port, local_name, timeout=config.timeout)
-    with client:
+    try:
         client.ehlo()
         if config.security == "starttls":
             if not client.has_extn("starttls"):
@@ -176,6 +166,15 @@ def _deliver(config: SmtpConfig, sender: str, to: str, data: bytes) -> None:
             client.ehlo()
         if config.user and config.password:
             client.login(config.user, config.password)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _deliver(config: SmtpConfig, sender: str, to: str, data: bytes) -> None:
+    """Hand `data` to the server; raises smtplib/ssl/OSError exceptions as they come."""
+    with connect(config) as client:
         client.sendmail(sender, [to], data)
 
 
@@ -581,29 +580,7 @@ class SmtpSession:
         self._client: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
-        config = self.config
-        context = ssl.create_default_context()
-        local_name = socket.gethostname() or "localhost"
-        client: smtplib.SMTP
-        if config.security == "tls":
-            client = smtplib.SMTP_SSL(
-                config.host, config.port, local_name, timeout=config.timeout, context=context
-            )
-        else:
-            client = smtplib.SMTP(config.host, config.port, local_name, timeout=config.timeout)
-        try:
-            client.ehlo()
-            if config.security == "starttls":
-                if not client.has_extn("starttls"):
-                    raise _NoStartTLS
-                client.starttls(context=context)
-                client.ehlo()
-            if config.user and config.password:
-                client.login(config.user, config.password)
-        except BaseException:
-            client.close()
-            raise
-        return client
+        return connect(self.config)
 
     def close(self) -> None:
         if self._client is not None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from functools import lru_cache
-from ipaddress import ip_address
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
@@ -27,7 +26,8 @@ from ..blocks import blocks_to_html, blocks_to_text, first_sentence, map_spans
 from ..chapters import format_time
 from ..config import Settings
 from ..errors import ConfigError, RenderError
-from ..mail_headers import ADDR_SPEC, POLICY, header_text, unsafe_characters
+from ..links import is_loopback
+from ..mail_headers import POLICY, header_text, is_plain_address, unsafe_characters
 from ..model import Block, Episode, Span
 from ..sanitize import is_allowed_url, sanitize_html, unlinked_message
 from ..source import BIDI_CONTROLS
@@ -90,16 +90,6 @@ _LIST_ID = re.compile(rf"^(?=.{{1,200}}$){_LABEL}(?:\.{_LABEL})+$")
 _FIELD_TYPES: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(NewsletterOptions)}
 
 
-def _is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback IP literals."""
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _web_url_problem(value: str, *, allow_loopback_http: bool = False) -> str | None:
     """Why `value` is not an absolute https URL (None when it is)."""
     if any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
@@ -107,7 +97,7 @@ def _web_url_problem(value: str, *, allow_loopback_http: bool = False) -> str | 
     parts = urlsplit(value)
     if parts.scheme == "https" and parts.hostname:
         return None
-    if allow_loopback_http and parts.scheme == "http" and _is_loopback(parts.hostname or ""):
+    if allow_loopback_http and parts.scheme == "http" and is_loopback(parts.hostname or ""):
         return None
     return "expected an absolute https:// URL"
 
@@ -117,7 +107,7 @@ def _address_problem(value: str) -> str | None:
     if unsafe := unsafe_characters(value):
         return f"must not contain control or bidi characters ({', '.join(unsafe)})"
     parsed = getaddresses([value])
-    if len(parsed) != 1 or not ADDR_SPEC.match(parsed[0][1]) or "=?" in parsed[0][1]:
+    if len(parsed) != 1 or not is_plain_address(parsed[0][1]):
         return "expected one email address such as 'Show <news@example.com>'"
     return None
 
@@ -155,7 +145,7 @@ def _value_problem(key: str, value: Any) -> str | None:
         return problem
     if key == "list_id" and not _LIST_ID.match(value):
         return "expected a list id such as 'my-show.example.org' (letters, digits, '-', dots)"
-    if key == "envelope_from" and (not ADDR_SPEC.match(value) or "=?" in value):
+    if key == "envelope_from" and not is_plain_address(value):
         return "expected a plain address such as 'bounces@example.org'"
     if key == "postal_address" and (
         unsafe := [c for c in unsafe_characters(value) if not c.startswith("U+000A")]
@@ -217,7 +207,7 @@ def _safe_blocks(blocks: Iterable[Block], warnings: list[str]) -> tuple[Block, .
     def unlink(span: Span) -> Span:
         if span.url is None or _link_usable(span.url):
             return span
-        warnings.append(f"newsletter: {unlinked_message(span.url)}")
+        warnings.append(unlinked_message(span.url))
         return dataclasses.replace(span, url=None)
 
     return map_spans(blocks, unlink)
@@ -282,12 +272,12 @@ def _content(episode: Episode, settings: Settings, opts: NewsletterOptions, warn
         thumbnail = opts.thumbnail_url.format(youtube_id=quote(episode.youtube_id, safe=""))
     substack = episode.substack_url
     if substack is not None and _web_url_problem(substack) is not None:
-        warnings.append(f"newsletter: substack_url {substack!r} left out: not an https URL")
+        warnings.append(f"substack_url {substack!r} left out: not an https URL")
         substack = None
     summary = _safe_blocks(episode.summary, warnings)
     preheader = " ".join((episode.description or first_sentence(summary)).split())
     if not preheader:
-        warnings.append("newsletter: no description and no summary, so the inbox preview is empty")
+        warnings.append("no description and no summary, so the inbox preview is empty")
     chapters_heading = settings.chapters_heading
     chapter_blocks: tuple[Block, ...] = ()
     sections: list[_Section] = []
