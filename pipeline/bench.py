@@ -20,13 +20,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import BuildSummary, build, fewer_collections
+from .build import BuildSummary, build, discover, fewer_collections
 from .config import Settings
 from .convert import pandoc_path
 from .errors import PipelineError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = PROJECT_DIR / "samples"
+
+# With no flags `invoke bench` is a quick look (about 20 s on the 2-core development machine,
+# under a minute when it is busy); the README's figures come from the big runs of FULL_RUN.
+DEFAULT_POSTS = 10
+DEFAULT_REPEAT = 1
+DEFAULT_NOOP_POSTS = 100
+DEFAULT_CLI_POSTS = 3
+FULL_RUN = "--posts 100 --repeat 3 --noop-posts 1000 --cli-posts 100"
 
 
 def synthetic_archive(folder: Path, count: int, samples: Path = SAMPLES_DIR) -> list[Path]:
@@ -172,7 +180,8 @@ def _pdf_documents(src: Path, settings: Settings) -> list[tuple[str, str]]:
     from .normalize import normalize_file
 
     options = shownotes.pdf_options(settings)
-    episodes = (normalize_file(p, settings) for p in sorted(src.iterdir()))
+    posts, _ = discover(src)  # samples/ holds its episode.toml beside the posts
+    episodes = (normalize_file(p, settings) for p in posts)
     return [(shownotes.episode_html(e, settings, options), e.stem) for e in episodes]
 
 
@@ -290,15 +299,16 @@ def _clean_build(src: Path, root: Path, jobs: int, config: str, only: str = "") 
 
 
 def run_bench(
-    count: int,
-    settings: Settings,
-    repeat: int = 3,
-    noop_posts: int = 1000,
+    count: int = DEFAULT_POSTS,
+    settings: Settings | None = None,
+    repeat: int = DEFAULT_REPEAT,
+    noop_posts: int = DEFAULT_NOOP_POSTS,
     keep: Path | None = None,
-    cli_posts: int = 100,
+    cli_posts: int = DEFAULT_CLI_POSTS,
 ) -> BenchReport:
     """Build a synthetic archive of `count` posts several ways and compare, side by side."""
     report = BenchReport(count, repeat)
+    settings = settings or Settings()
     config = settings.source if Path(settings.source).is_file() else ""  # for the fresh interpreters
     root = Path(tempfile.mkdtemp(prefix="pipeline-bench-")) if keep is None else keep
     try:
@@ -350,7 +360,7 @@ def run_bench(
         report.figures["peak_rss_2_workers_mb"] = statistics.median(r.peak_rss_children_mb for r in twos)
 
         if noop_posts:
-            seconds, last = _noop_archive(root, noop_posts, max(repeat, 3), config)
+            seconds, last = _noop_archive(root, noop_posts, repeat, config)
             report.figures["noop_archive"] = seconds
             report.notes.append(
                 f"noop_archive: no-op rebuild of {noop_posts} posts: built {last.built}, "
@@ -381,6 +391,8 @@ def run_bench(
             "floor_weasyprint_build_gc with the build's (build.GC_THRESHOLD)"
         )
         report.notes.append("pdf_only_1_worker: `--only pdf` (post.md is always written too)")
+        if count < 100 or repeat < 3:
+            report.notes.append(f"a quick run: the README's figures come from `invoke bench {FULL_RUN}`")
     finally:
         if keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -47,6 +47,59 @@ AHEAD_PER_WORKER = 3  # posts handed to the pool before the oldest one's result 
 GC_THRESHOLD = (50_000, 20, 100)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One warning or error about one post, before it is shown: `cli.problem_line` adds the post's
+    path and line, `text` the format's name; nothing else puts either in front of a message."""
+
+    severity: str  # error | warning
+    message: str
+    format: str | None = None  # the `--only` name of the output it concerns; None: the post itself
+    rule: str | None = None  # a platform rule (`youtube.bytes`), a report reason, a front-matter field
+    line: int | None = None  # in the post, where known
+
+    @property
+    def text(self) -> str:
+        """`newsletter: link … kept as text only`; a message that names its format already
+        (`YouTube: …` from the youtube format) does not get it twice."""
+        if self.format is None or self.message.casefold().startswith(self.format.casefold() + ": "):
+            return self.message
+        return f"{self.format}: {self.message}"
+
+
+def note_problems(episode: Episode) -> list[Problem]:
+    """The warnings of a post's report (an unresolved Liquid tag, an embed that was dropped)."""
+    return [
+        Problem("warning", n.warning_text, rule=None if n.kind == "warning" else n.kind)
+        for n in episode.notes
+        if n.is_warning
+    ]
+
+
+def format_problems(name: str, warnings: Sequence[str]) -> list[Problem]:
+    """The warnings one format gave, as problems of that format."""
+    return [Problem("warning", w, format=name) for w in warnings]
+
+
+def _names_post(where: str | None, post: Path) -> bool:
+    """True when an error's path is the post itself (its name, or the same file), or unset."""
+    if not where:
+        return True
+    path = Path(where)
+    if path.name != post.name:
+        return False
+    return len(path.parts) == 1 or os.path.abspath(path) == os.path.abspath(post)
+
+
+def error_problem(exc: PipelineError, post: Path, format: str | None = None) -> Problem:
+    """An error about `post` without its location (the line is kept apart); an error located in
+    another file (a linked post, a settings file) keeps that file's name in its message."""
+    if _names_post(exc.path, post):
+        text = f"{exc.field}: {exc.message}" if exc.field else exc.message
+        return Problem("error", " ".join(text.split()), format, exc.field, exc.line)
+    return Problem("error", str(exc), format, exc.field)
+
+
 @dataclass
 class PostResult:
     """What building one post did; crosses the process boundary, so plain data only."""
@@ -57,7 +110,8 @@ class PostResult:
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    error: str | None = None
+    error: str | None = None  # one line, with the file and line it is about
+    failure: Problem | None = None  # the same error, its parts apart (for `cli.problem_line`)
     bug: str | None = None  # a traceback: not the user's fault
     timings: dict[str, float] = field(default_factory=dict)
     digest: str = ""
@@ -127,7 +181,7 @@ def discover_all(src: Path) -> tuple[list[Path], list[PostResult], list[str]]:
             continue
         if path.is_symlink() and not path.resolve().is_relative_to(root):
             error = SourceError("a symbolic link to outside the posts folder; not read", path=path)
-            rejected.append(PostResult(path.stem, str(path), "failed", error=str(error)))
+            rejected.append(_failed(PostResult(path.stem, str(path)), error))
             continue
         if path.is_file():
             posts.append(path)
@@ -140,7 +194,7 @@ def discover_all(src: Path) -> tuple[list[Path], list[PostResult], list[str]]:
         if len(same) > 1:
             others = ", ".join(p.name for p in same if p != path)
             error = SourceError(f"its output folder would collide with {others}; rename one", path=path)
-            rejected.append(PostResult(safe_stem(path), str(path), "failed", error=str(error)))
+            rejected.append(_failed(PostResult(safe_stem(path), str(path)), error))
         else:
             clean.append(path)
     if not clean and not rejected:
@@ -280,17 +334,20 @@ def write_atomic(path: Path, data: bytes) -> bool:
 def render_episode(
     episode: Episode, settings: Settings, formats: Sequence[str]
 ) -> tuple[dict[str, bytes], list[str], list[str], dict[str, float]]:
-    """Render every requested format of one normalized post, in memory."""
+    """Render every requested format of one normalized post, in memory.
+
+    The warnings are `Problem.text`: each format's name in front of its own, once.
+    """
     timings: dict[str, float] = {}
     files: dict[str, bytes] = {}
-    warnings = [n.warning_text for n in episode.notes if n.is_warning]
+    warnings = [p.text for p in note_problems(episode)]
     notes = [f"{n.kind}: {n.message}" for n in episode.notes if not n.is_warning]
     for name in formats:
         started = time.perf_counter()
         rendered = load_format(name).render(episode, settings)
         timings[name] = time.perf_counter() - started
         files.update(rendered.files)
-        warnings.extend(f"{name}: {w}" for w in rendered.warnings)
+        warnings.extend(p.text for p in format_problems(name, rendered.warnings))
         notes.extend(f"info: {n}" for n in rendered.notes if f"info: {n}" not in notes)
     return files, warnings, notes, timings
 
@@ -341,15 +398,23 @@ def finish_post(item: Converted, job: Job, target: Target) -> PostResult:
         result.timings["write"] = time.perf_counter() - started
         result.files = sorted(files)
     except PipelineError as exc:
-        result.status, result.error = "failed", str(exc)
+        _failed(result, exc)
     except Exception as exc:  # a bug, not the user's mistake: keep the traceback
         _internal_error(result, exc)
     return result
 
 
+def _failed(result: PostResult, exc: PipelineError) -> PostResult:
+    result.status, result.error = "failed", str(exc)
+    result.failure = error_problem(exc, Path(result.source))
+    return result
+
+
 def _internal_error(result: PostResult, exc: BaseException) -> PostResult:
+    message = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
     result.status = "failed"
-    result.error = f"{result.source}: internal error: {type(exc).__name__}: {exc}"
+    result.error = f"{result.source}: {message}"
+    result.failure = Problem("error", message)
     result.bug = "".join(traceback.format_exception(exc))
     return result
 
@@ -548,9 +613,8 @@ def build(
         try:
             digest = post_digest(path.read_bytes(), fingerprint)
         except OSError as exc:
-            results[str(path)] = PostResult(
-                stem, str(path), "failed", error=f"{path}: cannot read the file: {exc.strerror}"
-            )
+            error = SourceError(f"cannot read the file: {exc.strerror}", path=path)
+            results[str(path)] = _failed(PostResult(stem, str(path)), error)
             continue
         entry = manifest.get(stem, {})
         listed = entry.get("files", ()) if isinstance(entry, dict) else ()
@@ -585,23 +649,48 @@ def build(
                 "digest": result.digest,
                 "files": result.files,
                 "source": Path(result.source).name,
+                "folder": _folder_entry(Path(result.source).parent, out),
             }
             if result.depends:
                 new_manifest[stem]["depends"] = dict(sorted(result.depends.items()))
         elif stem in manifest:
             new_manifest[stem] = manifest[stem]  # its previous outputs are still there
     current = {safe_stem(p) for p in posts} | {r.stem for r in rejected}
-    stale = sorted(stem for stem in manifest if stem not in current)
+    # Only what `--src` covers: a single post covers no other post, a folder the posts it held.
+    # The outputs of posts from elsewhere (another folder built into the same `out`) stay listed.
+    stale = sorted(stem for stem in manifest if stem not in current and _covers(src, manifest[stem], out))
     removed: list[str] = []
-    for stem in stale:
-        if prune:
+    for stem in manifest:
+        if stem in current:
+            continue
+        if prune and stem in stale:
             shutil.rmtree(out / stem, ignore_errors=True)
             removed.append(stem)
         else:
             new_manifest[stem] = manifest[stem]
+    removed.sort()
     _save_manifest(out, new_manifest)
     ordered = sorted(results.values(), key=lambda r: r.source)
     return BuildSummary(ordered, removed, [s for s in stale if s not in removed], clock() - started, ignored)
+
+
+def _folder_entry(folder: Path, out: Path) -> str:
+    """The folder a post was read from, as the manifest keeps it: relative to the output folder."""
+    return Path(os.path.relpath(folder.resolve(), out.resolve())).as_posix()
+
+
+def _covers(src: Path, entry: dict[str, object], out: Path) -> bool:
+    """True when the post a manifest entry was built from belonged to `src`.
+
+    A single post covers only itself. A folder covers the posts read from it; an entry written
+    before the manifest kept folders is taken to be the folder's, as builds then took it.
+    """
+    if not src.is_dir():
+        return False
+    folder = entry.get("folder")
+    if not isinstance(folder, str):
+        return True
+    return (out / folder).resolve() == src.resolve()
 
 
 def jobs_default() -> int:

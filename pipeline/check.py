@@ -1,79 +1,149 @@
-"""`invoke check`: everything a build would warn about, for the whole archive, writing nothing."""
+"""`episode check`: everything a build would warn about, for the whole archive, writing nothing.
+
+Each problem is a `build.Problem` record (`post`, `line`, `format`, `rule`, `severity`,
+`message`), made by the same functions the build uses, so both say the same thing in the same
+words. A failed YouTube or Apple/Spotify rule is a warning, as in the build: the description is
+still written, with what the rule could not keep dropped or shown as text.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import discover
+from .build import Problem, discover_all, error_problem, format_problems, note_problems
 from .config import Settings
 from .errors import PipelineError
 from .formats import FORMATS, load_format
+from .model import Episode
 from .normalize import normalize_file
 
-# The PDF is left out by default: rendering it only to look for warnings costs ~0.3 s a post.
-CHECKED_FORMATS = ("newsletter", "youtube", "podcast", "chapters")
+# Every format a build writes warnings for. The PDF is rendered too (WeasyPrint's warnings
+# exist only once it has laid the pages out): ~0.1 s a post, left out with `--no-pdf`.
+CHECKED_FORMATS = ("chapters", "newsletter", "pdf", "youtube", "podcast")
+PDF_SKIPPED = "show-notes.pdf not rendered (--no-pdf): its warnings (fonts, images, links) are not checked"
 
 
 @dataclass
 class PostCheck:
     source: str
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    rules: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)
+    """The platform rules the post passes (`YouTube: 2,070 of 5,000 bytes`), for `--verbose`."""
     notes: list[str] = field(default_factory=list)
+    """The rest of its normalization report (merged, boilerplate, …), for `--verbose`."""
+    youtube_id: str | None = None
 
 
 @dataclass
 class ArchiveCheck:
     posts: list[PostCheck]
-    archive: list[str]
+    formats: tuple[str, ...] = CHECKED_FORMATS
+    ignored: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.archive and not any(p.error for p in self.posts)
+    def count(self, severity: str) -> int:
+        return sum(1 for p in self.posts for problem in p.problems if problem.severity == severity)
 
-    def as_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "archive": self.archive, "posts": [asdict(p) for p in self.posts]}
+    def ok(self, strict: bool = False) -> bool:
+        """No error, and under `--strict` no warning either."""
+        return not self.count("error") and not (strict and self.count("warning"))
+
+    def records(self, shown: Callable[[str], str] = str) -> list[dict[str, object]]:
+        """One record per problem: `post`, `line`, `format`, `rule`, `severity`, `message`."""
+        return [
+            {
+                "post": shown(post.source),
+                "line": problem.line,
+                "format": problem.format,
+                "rule": problem.rule,
+                "severity": problem.severity,
+                "message": problem.message,
+            }
+            for post in self.posts
+            for problem in post.problems
+        ]
+
+    def summary(self, strict: bool = False) -> dict[str, object]:
+        return {
+            "posts": len(self.posts),
+            "errors": self.count("error"),
+            "warnings": self.count("warning"),
+            "strict": strict,
+            "ok": self.ok(strict),
+            "formats": list(self.formats),
+            "not_checked": [] if "pdf" in self.formats else [PDF_SKIPPED],
+        }
+
+    def summary_line(self, strict: bool = False) -> str:
+        """`checked 5 post(s): 1 error, 2 warnings` (and what `--strict` made of the warnings)."""
+        errors, warnings = self.count("error"), self.count("warning")
+        text = (
+            f"checked {len(self.posts)} post(s): {errors} error{'' if errors == 1 else 's'}, "
+            f"{warnings} warning{'' if warnings == 1 else 's'}"
+        )
+        if strict and warnings:
+            text += " (--strict: warnings fail the check)"
+        return text
 
 
-def _platform_rules(episode: object, settings: Settings) -> list[str]:
+def _platform_results(episode: Episode, settings: Settings) -> list[tuple[str, bool, str]]:
+    """`(rule name, passed, message)` of every YouTube and Apple/Spotify rule for one episode."""
+    from .platform_rules import check_platforms
+
+    return [(r.name, r.passed, r.message) for r in check_platforms(episode, settings)]
+
+
+def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_FORMATS) -> PostCheck:
+    """Normalize one post and render each format in memory; its problems as the build has them."""
+    check = PostCheck(str(path))
+    current: str | None = None
     try:
-        rules = importlib.import_module("pipeline.platform_rules")
-    except ImportError:
-        return []
-    results = rules.check_platforms(episode, settings)
-    return [f"{'ok  ' if r.passed else 'FAIL'} {r.message}" for r in results]
+        episode = normalize_file(path, settings)
+        check.youtube_id = episode.youtube_id
+        check.problems += note_problems(episode)
+        check.notes += [f"{n.kind}: {n.message}" for n in episode.notes if not n.is_warning]
+        rules = _platform_results(episode, settings)
+        rule_of = {message: name for name, passed, message in rules if not passed}
+        check.passed = [message for _, passed, message in rules if passed]
+        for name in formats:
+            if name not in FORMATS:
+                continue
+            current = name
+            rendered = load_format(name).render(episode, settings)
+            for problem in format_problems(name, rendered.warnings):
+                rule = rule_of.get(problem.message)
+                check.problems.append(Problem(problem.severity, problem.message, name, rule))
+    except PipelineError as exc:
+        check.problems.append(error_problem(exc, path, current))
+    except Exception as exc:  # a bug, not the user's mistake: still one record, the others go on
+        message = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
+        check.problems.append(Problem("error", message, current))
+    return check
 
 
 def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKED_FORMATS) -> ArchiveCheck:
-    """Normalize every post and run each format's checks in memory."""
-    posts, rejected = discover(src)
-    checks = [PostCheck(r.source, error=r.error) for r in rejected]
+    """Every post under `src`, checked as `check_post` does, and what only the archive shows:
+    two posts with the same YouTube video."""
+    posts, rejected, ignored = discover_all(src)
+    checks = [
+        PostCheck(r.source, [r.failure or Problem("error", r.error or "cannot be built")]) for r in rejected
+    ]
     seen_ids: dict[str, str] = {}
-    archive: list[str] = []
     for path in posts:
-        check = PostCheck(str(path))
+        check = check_post(path, settings, formats)
         checks.append(check)
-        try:
-            episode = normalize_file(path, settings)
-            check.warnings += [n.warning_text for n in episode.notes if n.is_warning]
-            check.notes += [f"{n.kind}: {n.message}" for n in episode.notes if not n.is_warning]
-            for name in formats:
-                if name in FORMATS:
-                    check.warnings += [
-                        f"{name}: {w}" for w in load_format(name).render(episode, settings).warnings
-                    ]
-            check.rules = _platform_rules(episode, settings)
-        except PipelineError as exc:
-            check.error = str(exc)
+        youtube_id = check.youtube_id
+        if youtube_id is None:
             continue
-        if episode.youtube_id:
-            if episode.youtube_id in seen_ids:
-                first = seen_ids[episode.youtube_id]
-                archive.append(f"youtubeID {episode.youtube_id} is used by {first} and {path.name}")
-            else:
-                seen_ids[episode.youtube_id] = path.name
-    return ArchiveCheck(sorted(checks, key=lambda c: c.source), archive)
+        if youtube_id in seen_ids:
+            check.problems.append(
+                Problem(
+                    "error",
+                    f"youtubeID: {youtube_id} is also the video of {seen_ids[youtube_id]}",
+                    rule="youtubeID",
+                )
+            )
+        else:
+            seen_ids[youtube_id] = path.name
+    return ArchiveCheck(sorted(checks, key=lambda c: c.source), tuple(formats), ignored)

@@ -1,39 +1,120 @@
-"""The command-line layer: progress, summaries and exit codes. The only place that prints."""
+"""The command-line layer: progress, problems, summaries. The only place that prints.
+
+Every warning and error is one line that starts where it is, as compilers, Sphinx and editors
+write it: `_posts/2025-05-28-x.markdown:14: warning: newsletter: …` (the post's path relative to
+the current folder, its line when known). `problem_line` is the one place that puts the path,
+the line and the severity in front of a message; `build.Problem.text` the format's name.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
-from .build import BuildSummary, PostResult, Reporter
+from .build import BuildSummary, PostResult, Problem, Reporter
+
+
+def shown_path(path: str | Path, cwd: str | Path | None = None) -> str:
+    """A post's path as the user reads it: relative to the current folder when it is below it,
+    otherwise as it was given."""
+    here = os.path.abspath(cwd if cwd is not None else os.getcwd())
+    relative = os.path.relpath(os.path.abspath(path), here)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return str(path)
+    return relative
+
+
+def problem_line(post: str | Path, problem: Problem, cwd: str | Path | None = None) -> str:
+    """`_posts/x.markdown:14: warning: newsletter: …`; without a line, the path alone."""
+    where = shown_path(post, cwd) + (f":{problem.line}" if problem.line else "")
+    return " ".join(f"{where}: {problem.severity}: {problem.text}".split())
+
+
+def _warning_lines(result: PostResult, cwd: str | Path | None) -> list[str]:
+    # `PostResult.warnings` already carry their format's name (`Problem.text`).
+    return [problem_line(result.source, Problem("warning", w), cwd) for w in result.warnings]
+
+
+def describe(
+    result: PostResult,
+    done: int,
+    total: int,
+    verbose: bool = False,
+    quiet: bool = False,
+    cwd: str | Path | None = None,
+) -> list[str]:
+    """The lines shown for one post (none for an unchanged post unless `verbose`).
+
+    A built post: a progress line, its warnings, and its news (`info: …`); `verbose` adds the
+    whole normalization report. A failed post: its error, and the warnings that made it fail
+    under `--strict`, even when `quiet`. `quiet` shows nothing else.
+    """
+    if result.status == "skipped":
+        if not verbose:
+            return []
+        width = len(str(total))
+        return [f"[{done:>{width}}/{total}] skipped {shown_path(result.source, cwd)}"]
+    if result.status == "failed":
+        failure = result.failure or Problem("error", result.error or "failed")
+        lines = [problem_line(result.source, failure, cwd)]
+        if result.bug:
+            lines.append(result.bug.rstrip())
+        return lines + _warning_lines(result, cwd)
+    if quiet:
+        return []
+    width = len(str(total))
+    lines = [f"[{done:>{width}}/{total}] {result.status:<7} {shown_path(result.source, cwd)}"]
+    lines += _warning_lines(result, cwd)
+    lines += [f"    {n}" for n in result.notes if verbose or n.startswith("info: ")]
+    return lines
 
 
 class PlainReporter(Reporter):
-    """One line per post: for CI logs and pipes."""
+    """One line per post built: for CI logs and pipes."""
 
-    def __init__(self, stream: TextIO = sys.stdout, verbose: bool = False) -> None:
+    def __init__(self, stream: TextIO = sys.stdout, verbose: bool = False, quiet: bool = False) -> None:
         self.stream = stream
         self.verbose = verbose
+        self.quiet = quiet
         self.done = 0
         self.total = 0
+        self.counts: dict[str, int] = {}
+        self.warnings = 0
 
     def start(self, total: int, to_build: int) -> None:
         self.total = total
-        print(
-            f"{total} post(s), {to_build} to build, {total - to_build} unchanged or rejected",
-            file=self.stream,
-        )
+        if not self.quiet:
+            self.show([f"{total} post(s), {to_build} to build, {total - to_build} unchanged or rejected"])
 
     def post_done(self, result: PostResult) -> None:
         self.done += 1
-        print(describe(result, self.done, self.total, self.verbose), file=self.stream, flush=True)
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        self.warnings += len(result.warnings)
+        self.show(describe(result, self.done, self.total, self.verbose, self.quiet))
+
+    def show(self, lines: list[str]) -> None:
+        for line in lines:
+            print(line, file=self.stream, flush=True)
+
+    def stop(self) -> None:
+        """Called when the build ends early (Ctrl-C)."""
+
+    def interrupted_line(self) -> str:
+        """The summary of a build stopped early: what was done so far."""
+        return (
+            f"interrupted after {self.done} of {self.total} post(s): built {self.counts.get('built', 0)}, "
+            f"skipped {self.counts.get('skipped', 0)}, warnings {self.warnings}, "
+            f"failed {self.counts.get('failed', 0)}"
+        )
 
 
 class RichReporter(PlainReporter):
     """A progress bar with ETA on a terminal; problems printed above it."""
 
-    def __init__(self, stream: TextIO = sys.stdout, verbose: bool = False) -> None:
-        super().__init__(stream, verbose)
+    def __init__(self, stream: TextIO = sys.stdout, verbose: bool = False, quiet: bool = False) -> None:
+        super().__init__(stream, verbose, quiet)
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -57,54 +138,44 @@ class RichReporter(PlainReporter):
     def start(self, total: int, to_build: int) -> None:
         self.total = total
         self.progress.update(self.task, total=total)
-        self.progress.start()
+        if not self.quiet:
+            self.progress.start()
 
     def post_done(self, result: PostResult) -> None:
-        self.done += 1
+        super().post_done(result)
         self.progress.advance(self.task)
-        if result.status != "skipped" or self.verbose:
-            self.console.print(
-                describe(result, self.done, self.total, self.verbose), markup=False, highlight=False
-            )
         if self.done >= self.total:
             self.progress.stop()
 
+    def show(self, lines: list[str]) -> None:
+        for line in lines:
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-def describe(result: PostResult, done: int, total: int, verbose: bool) -> str:
-    """The lines shown for one post."""
-    width = len(str(total))
-    head = f"[{done:>{width}}/{total}] {result.status:<7} {result.stem}"
-    lines = [head]
-    if result.error:
-        lines = [f"[{done:>{width}}/{total}] failed  {result.error}"]
-        if result.bug:
-            lines.append(result.bug.rstrip())
-    lines += [f"    warning: {w}" for w in result.warnings]
-    lines += [f"    {n}" for n in result.notes if verbose or n.startswith("info: ")]
-    return "\n".join(lines)
+    def stop(self) -> None:
+        self.progress.stop()
 
 
-def reporter_for(stream: TextIO, verbose: bool) -> Reporter:
+def reporter_for(stream: TextIO, verbose: bool = False, quiet: bool = False) -> PlainReporter:
     """A progress bar on a terminal, plain lines elsewhere (CI, pipes)."""
     if stream.isatty():
-        return RichReporter(stream, verbose)
-    return PlainReporter(stream, verbose)
+        return RichReporter(stream, verbose, quiet)
+    return PlainReporter(stream, verbose, quiet)
 
 
 def summary_line(summary: BuildSummary) -> str:
-    """`built 3, skipped 2, warnings 1, failed 0 in 1.2 s`, plus stale outputs."""
-    text = (
+    """What the build left alone or removed, then, always last, `built 3, skipped 2, warnings 1,
+    failed 0 in 1.2 s`."""
+    lines = []
+    if summary.ignored:
+        lines.append(f"not posts (no YYYY-MM-DD- date in the name), left alone: {', '.join(summary.ignored)}")
+    if summary.removed:
+        lines.append(f"removed outputs of deleted posts: {', '.join(summary.removed)}")
+    if summary.stale:
+        lines.append(
+            f"outputs of posts no longer in the source (use --prune to remove): {', '.join(summary.stale)}"
+        )
+    lines.append(
         f"built {summary.count('built')}, skipped {summary.count('skipped')}, "
         f"warnings {summary.warning_count}, failed {len(summary.failed)} in {summary.seconds:.2f} s"
     )
-    if summary.ignored:
-        text += (
-            f"\nnot posts (no YYYY-MM-DD- date in the name), left alone: {', '.join(summary.ignored)}"
-        )
-    if summary.removed:
-        text += f"\nremoved outputs of deleted posts: {', '.join(summary.removed)}"
-    if summary.stale:
-        text += (
-            f"\noutputs of posts no longer in the source (use --prune to remove): {', '.join(summary.stale)}"
-        )
-    return text
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The user's commands: `episode build`, `check`, `normalize`, `send`, `watch`.
+"""The user's commands: `episode build`, `check`, `normalize`, `send`, `watch`, `serve`.
 
 Each task parses its flags, calls the pipeline, and turns a PipelineError into one line and an
 exit code. The same tasks run as `invoke build …` in the project's checkout (`tasks.py`) and as
@@ -17,9 +17,10 @@ from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.exceptions import Exit
+from invoke.exceptions import Exit, ParseError
+from invoke.parser.argument import Argument
 from invoke.program import Program
-from invoke.tasks import task
+from invoke.tasks import Task, task
 
 from . import __version__
 
@@ -51,7 +52,31 @@ def user_errors() -> Iterator[None]:
         raise Exit(f"error: {exc}", code=1) from None
 
 
+class _NumberArgument(Argument):
+    """An `int` flag whose bad value (`--jobs abc`) is one line, not a traceback."""
+
+    def set_value(self, value: Any, cast: bool = True) -> None:
+        try:
+            super().set_value(value, cast)
+        except ValueError:
+            flag = "--" + str(self.name).replace("_", "-")
+            raise ParseError(f"error: {flag}: {value!r} is not a whole number") from None
+
+
+class NumberTask(Task[Any]):
+    """A task whose `int` flags report a value that is no number as Invoke's own parse errors
+    are reported (one line, exit code 1), with `invoke` in the checkout as with `episode`."""
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        arguments = super().get_arguments(ignore_unknown_help)
+        for argument in arguments:
+            if argument.kind is int:
+                argument.__class__ = _NumberArgument
+        return arguments
+
+
 @task(
+    klass=NumberTask,
     help={
         "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
         "out": "output folder; each post gets <out>/<file stem>/ (default: _out in a site, else out)",
@@ -59,10 +84,11 @@ def user_errors() -> Iterator[None]:
         "force": "rebuild every post, even unchanged ones",
         "only": "comma-separated formats to build: post,chapters,newsletter,pdf,youtube,podcast",
         "strict": "treat warnings as errors: a post with warnings gets no outputs",
-        "prune": "remove the outputs of posts that no longer exist",
-        "verbose": "also print each post's normalization report",
+        "prune": "remove the outputs of posts that were deleted from --src (only what --src covers)",
+        "verbose": "also list unchanged posts and print each post's normalization report",
+        "quiet": "print only errors and the summary",
         "config": "an episode.toml, or a pyproject.toml with [tool.pipeline] (default: the nearest one)",
-    }
+    },
 )
 def build(
     c: Context,
@@ -74,28 +100,40 @@ def build(
     strict: bool = False,
     prune: bool = False,
     verbose: bool = False,
+    quiet: bool = False,
     config: str | None = None,
 ) -> None:
     """Build every output of every post: post.md, chapters, newsletter, PDF, descriptions."""
     from .build import build as run_build
     from .cli import reporter_for, summary_line
+    from .site import locate
 
+    if verbose and quiet:
+        raise Exit("error: choose --verbose or --quiet, not both", code=2)
+    reporter = reporter_for(sys.stdout, verbose, quiet)
     with user_errors():
-        place = place_for(src, out, config)
-        summary = run_build(
-            place.posts,
-            place.out,
-            place.settings,
-            jobs=jobs or None,
-            force=force,
-            only=[f.strip() for f in only.split(",") if f.strip()] or None,
-            strict=strict,
-            prune=prune,
-            reporter=reporter_for(sys.stdout, verbose),
-        )
-    print(summary_line(summary))
+        place = locate(src or None, out or None, config)
+        if not quiet:
+            print(place.settings_line)
+        try:
+            summary = run_build(
+                place.posts,
+                place.out,
+                place.settings,
+                jobs=jobs or None,
+                force=force,
+                only=[f.strip() for f in only.split(",") if f.strip()] or None,
+                strict=strict,
+                prune=prune,
+                reporter=reporter,
+            )
+        except KeyboardInterrupt:
+            reporter.stop()
+            print(reporter.interrupted_line(), flush=True)
+            raise Exit(code=130) from None
+    print(summary_line(summary))  # always the last line: `built 3, skipped 2, warnings 1, failed 0 …`
     if summary.failed:
-        raise Exit(f"{len(summary.failed)} post(s) failed", code=1)
+        raise Exit(code=1)
 
 
 @task(
@@ -250,8 +288,11 @@ def send(
 @task(
     help={
         "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
-        "json": "print a JSON report for machines instead of text",
-        "verbose": "also list what normalization dropped or merged",
+        "json": "print JSON for machines: a record per problem (post, line, format, rule, severity, "
+        "message) and a summary",
+        "strict": "fail (exit code 1) on warnings too, as `build --strict` would",
+        "pdf": "render show-notes.pdf for its warnings (~0.1 s a post); --no-pdf skips it and says so",
+        "verbose": "also list each post with the platform rules it passes and its normalization report",
         "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
     }
 )
@@ -259,31 +300,46 @@ def check(
     c: Context,
     src: str = "",
     json: bool = False,
+    strict: bool = False,
+    pdf: bool = True,
     verbose: bool = False,
     config: str | None = None,
 ) -> None:
-    """Report what a build would warn about (front matter, chapters, platform limits), writing nothing."""
+    """Report what a build would warn about, writing nothing; exit code 1 on errors (--strict: warnings)."""
     import json as json_module
 
-    from .check import check_archive
+    from .check import CHECKED_FORMATS, PDF_SKIPPED, check_archive
+    from .cli import problem_line, shown_path
     from .site import locate
 
+    formats = CHECKED_FORMATS if pdf else tuple(f for f in CHECKED_FORMATS if f != "pdf")
     with user_errors():
         place = locate(src or None, None, config)
-        report = check_archive(place.posts, place.settings)
+        if not json:
+            print(place.settings_line, flush=True)
+        report = check_archive(place.posts, place.settings, formats)
     if json:
-        print(json_module.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        document = {
+            "settings": list(place.settings.sources),
+            "records": report.records(shown_path),
+            "summary": report.summary(strict),
+        }
+        print(json_module.dumps(document, indent=2, ensure_ascii=False))
     else:
-        print(place.settings_line)
         for post in report.posts:
-            print(post.error or post.source)
-            for line in (
-                post.rules + [f"warning: {w}" for w in post.warnings] + (post.notes if verbose else [])
-            ):
-                print(f"    {line}")
-        for line in report.archive:
-            print(f"archive: {line}")
-    if not report.ok:
+            if verbose:
+                print(shown_path(post.source))
+            for problem in post.problems:
+                print(problem_line(post.source, problem))
+            if verbose:
+                for line in [f"ok   {r}" for r in post.passed] + post.notes:
+                    print(f"    {line}")
+        if report.ignored:
+            print(f"not posts (no YYYY-MM-DD- date in the name), left alone: {', '.join(report.ignored)}")
+        if not pdf:
+            print(f"note: {PDF_SKIPPED}")
+        print(report.summary_line(strict))
+    if not report.ok(strict):
         raise Exit(code=1)
 
 
@@ -291,7 +347,6 @@ def check(
     help={
         "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
         "out": "output folder (default: _out in a site, else out)",
-        "interval": "seconds between looks for changes (default: 0.5)",
         "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
     }
 )
@@ -299,18 +354,17 @@ def watch(
     c: Context,
     src: str = "",
     out: str = "",
-    interval: float = 0.5,
     config: str | None = None,
 ) -> None:
     """Rebuild posts when they or a template change (Ctrl-C to stop)."""
     from .build import build as run_build
     from .cli import PlainReporter, summary_line
-    from .watch import watch_changes
+    from .watch import Watched, template_trees, watch_changes
 
     try:
         with user_errors():
             place = place_for(src, out, config)
-            for _ in watch_changes(place.posts, interval):
+            for _ in watch_changes(Watched(place.posts, template_trees(place.settings))):
                 reporter = PlainReporter(sys.stdout)
                 summary = run_build(place.posts, place.out, place.settings, reporter=reporter)
                 print(summary_line(summary), flush=True)
@@ -412,5 +466,61 @@ def init(c: Context, site: str = ".") -> None:
             print(line)
 
 
-namespace = Collection(init, build, normalize, send, check, watch, auth, publish)
+@task(
+    klass=NumberTask,
+    help={
+        "src": "a post file, a folder of posts, or a Jekyll site (default: the site's _posts/ here)",
+        "out": "output folder (default: _out in a site, else out)",
+        "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
+        "port": "port to listen on (default: 8000; 0: any free port)",
+        "host": "address to listen on (default: 127.0.0.1; another interface only when you name it)",
+        "open": "open the preview in your web browser",
+    },
+)
+def serve(
+    c: Context,
+    src: str = "",
+    out: str = "",
+    config: str | None = None,
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    open: bool = False,
+) -> None:
+    """Build, then preview every output of every post in a browser; rebuilt and reloaded on save."""
+    from .cli import PlainReporter
+    from .serve import Preview
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    if not 0 <= port <= 65535:
+        raise Exit(f"error: --port: {port} is not a port number (0 to 65535)", code=2)
+    with user_errors():
+        preview = Preview(
+            src or None,
+            out or None,
+            config,
+            host=host,
+            port=port,
+            say=say,
+            reporter=lambda: PlainReporter(sys.stdout),
+        )
+        say(preview.place.settings_line)
+        preview.bind()
+    try:
+        url = preview.start()
+        say(f"Serving on {url}")
+        if open:
+            import webbrowser
+
+            webbrowser.open(url)
+        preview.stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        preview.stop()
+    print("stopped")
+
+
+namespace = Collection(init, build, normalize, send, check, watch, serve, auth, publish)
 program = Program(namespace=namespace, version=__version__, name="episode", binary="episode")

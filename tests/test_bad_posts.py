@@ -81,6 +81,6 @@ def test_cli_exit_code_and_one_line_errors(tmp_path: Path) -> None:
     assert done.returncode == 1
     output = done.stdout + done.stderr
     assert "Traceback" not in output
-    assert "title-hash.md:2: title: an unquoted ' #' starts a YAML comment" in output
-    assert "youtube-url.md:3: youtubeID:" in output
+    assert f"{src / 'title-hash.md'}:2: error: title: an unquoted ' #' starts a YAML comment" in output
+    assert f"{src / 'youtube-url.md'}:3: error: youtubeID:" in output
     assert "built 1, skipped 0, warnings 0, failed 2" in output

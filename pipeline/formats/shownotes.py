@@ -488,4 +488,4 @@ def render(episode: Episode, settings: Settings) -> Rendered:
     except RenderError as exc:
         raise RenderError(exc.message, path=episode.source_name) from None
     warnings = [unlinked_message(url) for url in _unlinked(episode)] + output.warnings
-    return Rendered({FILENAME: output.pdf}, [f"{FILENAME}: {w}" for w in warnings])
+    return Rendered({FILENAME: output.pdf}, warnings)  # the build puts "pdf: " in front

@@ -1,0 +1,487 @@
+"""`episode serve`: a real headless Chromium (Playwright driving the system's Chromium, never a
+downloaded one) against a running preview of a small Jekyll site; plain HTTP for the bytes and
+the refusals.
+
+Regenerate the README picture with `python -m tests.test_serve docs/preview.png` (the seed post
+of samples/, 1200 px wide).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.serve import Preview, inside, request_parts, youtube_chapters
+from pipeline.watch import Watched
+from tests.browser import CHROMIUM, chromium_available
+
+from .conftest import CORPUS, ROOT
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SITE = CORPUS / "site-today"
+WELCOME = "2023-01-07-welcome-to-learning-from-machine-learning"
+NILS = "2023-02-24-nils-reimers-sentence-transformers-search-future-of-nlp-learning-from-machine-learning-3"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+RELOAD_TIMEOUT_MS = 60_000  # generous: a rebuild takes about a second
+
+
+def _require_browser() -> None:
+    """Skip without Chromium or Playwright on a workstation; in CI (CI=true) that is a failure."""
+    missing = []
+    if not chromium_available():
+        missing.append(f"{CHROMIUM} is not installed")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright is not installed (pip install -e '.[dev]')")
+    if not missing:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("; ".join(missing))
+    pytest.skip("; ".join(missing))
+
+
+def make_site(root: Path) -> Path:
+    """A Jekyll site with the two posts and the `_config.yml` of site-today."""
+    (root / "_posts").mkdir(parents=True)
+    shutil.copy(SITE / "_config.yml", root / "_config.yml")
+    for post in SITE.glob("*.markdown"):
+        shutil.copy(post, root / "_posts" / post.name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_site(tmp_path_factory.mktemp("serve") / "site")
+
+
+@pytest.fixture(scope="module")
+def preview(site: Path) -> Iterator[Preview]:
+    """The preview of `site`, served on a free port in this process."""
+    running = Preview(str(site), None, None, port=0)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 1000})
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def _post_file(site: Path, stem: str) -> Path:
+    return site / "_posts" / f"{stem}.markdown"
+
+
+def _get(preview: Preview, path: str, host: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """A raw GET, the path sent exactly as written (no normalization of `..` or `%2e`)."""
+    connection = http.client.HTTPConnection("127.0.0.1", preview.port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        connection.putheader("Host", host or f"127.0.0.1:{preview.port}")
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+# --- without a browser ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/", [""]),
+        ("/a-b/", ["a-b", ""]),
+        ("/a-b/post.md?x=1", ["a-b", "post.md"]),
+        ("/caf%C3%A9/post.md", ["café", "post.md"]),
+        ("/../pyproject.toml", None),
+        ("/a/../../x", None),
+        ("/%2e%2e/pyproject.toml", None),
+        ("/%2E%2E/x", None),
+        ("/a%2fb", None),
+        ("/a%5cb", None),
+        ("/a\\b", None),
+        ("/.manifest.json", None),
+        ("/.episode/x", None),
+        ("/a/.x", None),
+        ("//etc/passwd", None),
+        ("/a/./b", None),
+        ("/a%00", None),
+        ("/%ff", None),
+        ("http://evil.example/../x", None),
+    ],
+)
+def test_request_paths(target: str, expected: list[str] | None) -> None:
+    assert request_parts(target) == expected
+
+
+def test_inside_follows_no_link_out(tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    (root / "post").mkdir(parents=True)
+    (root / "post" / "a.txt").write_text("a")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret")
+    (root / "post" / "out.txt").symlink_to(secret)
+    (root / "post" / "in.txt").symlink_to(root / "post" / "a.txt")
+    (root / "away").symlink_to(tmp_path, target_is_directory=True)
+    assert inside(root, ["post", "a.txt"]) == (root / "post" / "a.txt").resolve()
+    assert inside(root, ["post", "in.txt"]) == (root / "post" / "a.txt").resolve()
+    assert inside(root, ["post", "out.txt"]) is None
+    assert inside(root, ["away", "secret.txt"]) is None
+    assert inside(root, ["post"]) is None  # a folder is no file
+    assert inside(root, ["post", "missing"]) is None
+
+
+def test_youtube_chapters() -> None:
+    chapters = youtube_chapters("Intro\n\n0:00 Intro\n2:29 Why ML\n1:02:03 The end\nsee 3:00 later\n")
+    assert chapters.lines == (("0:00", "Intro"), ("2:29", "Why ML"), ("1:02:03", "The end"))
+    assert chapters.problem == ""
+    assert "not 0:00" in youtube_chapters("0:05 a\n1:00 b\n2:00 c\n").problem
+    assert "at least 3" in youtube_chapters("0:00 a\n1:00 b\n").problem
+    assert "less than 10 s" in youtube_chapters("0:00 a\n0:05 b\n2:00 c\n").problem
+    assert "no line" in youtube_chapters("no chapters here").problem
+
+
+def test_watched_paths(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    settings = tmp_path / "episode.toml"
+    settings.write_text("")
+    templates = tmp_path / "templates"
+    (templates / "sub").mkdir(parents=True)
+    watched = Watched(posts, (templates,), (settings,))
+    assert watched.wants(posts / "2024-01-01-a.md")
+    assert watched.wants(posts / "2024-01-01-a.markdown")
+    assert not watched.wants(posts / ".2024-01-01-a.md.swp")
+    assert not watched.wants(posts / "notes.txt")
+    assert watched.wants(templates / "sub" / "x.j2")
+    assert watched.wants(settings)
+    assert not watched.wants(tmp_path / "_out" / "x" / "post.md")
+    assert not watched.wants(tmp_path / "other.toml")
+    assert set(watched.folders()) == {posts, templates, templates / "sub", tmp_path}
+
+
+def test_served_bytes_are_the_built_files(preview: Preview) -> None:
+    """Every output file, over plain HTTP, is byte for byte the file the build wrote."""
+    checked = 0
+    for folder in (preview.out / WELCOME, preview.out / NILS):
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            url = f"http://127.0.0.1:{preview.port}/{folder.name}/{path.name}"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.read() == path.read_bytes(), path.name
+                assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+                assert response.headers["X-Content-Type-Options"] == "nosniff"
+            checked += 1
+    assert checked >= 18
+
+
+def test_a_later_run_still_shows_the_warnings_of_unchanged_posts(preview: Preview, site: Path) -> None:
+    """Unchanged posts are skipped, not rebuilt: their warnings come from the earlier run's record."""
+    again = Preview(str(site), None, None, port=0)
+    again.build()
+    posts = again.state.snapshot.posts
+    assert posts[WELCOME].status == "warnings" and posts[WELCOME].known
+    assert any("no installed font" in w for w in posts[WELCOME].warnings)
+    assert posts[NILS].status == "built"
+    assert again.state.snapshot.summary.startswith("built 0, skipped 2")
+
+
+def test_refused_paths_and_hosts(preview: Preview, site: Path, tmp_path: Path) -> None:
+    out = preview.out
+    (out / ".episode").mkdir(exist_ok=True)
+    (out / ".episode" / "x").write_text("journal")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    (out / "linked").symlink_to(tmp_path, target_is_directory=True)
+    report = out / NILS / "report.txt"
+    kept = report.read_bytes()
+    report.unlink()
+    report.symlink_to(secret)  # a known output name that leads out of the folder
+    try:
+        refused = [
+            "/../pyproject.toml",
+            "/../../../../../../etc/passwd",
+            "/%2e%2e/pyproject.toml",
+            "/%2E%2E/%2E%2E/pyproject.toml",
+            f"/{NILS}%2f..%2f..%2f_config.yml",
+            "/.episode/x",
+            "/.manifest.json",
+            f"/{NILS}/.{NILS}",
+            "/linked/secret.txt",
+            f"/{NILS}/report.txt",
+            "/-/static/../pyproject.toml",
+            "/-/static/%2e%2e/pyproject.toml",
+            "/_config.yml",
+            "/_posts/",
+        ]
+        for path in refused:
+            status, headers, body = _get(preview, path)
+            assert status in (403, 404), (path, status)
+            assert b"top secret" not in body and b"journal" not in body and b"[project]" not in body
+            assert "content-security-policy" in headers
+    finally:
+        report.unlink()
+        report.write_bytes(kept)
+        (out / "linked").unlink()
+    for host in ("evil.example", f"evil.example:{preview.port}", f"127.0.0.1:{preview.port + 1}", ""):
+        for path in ("/", f"/{NILS}/post.md", "/events"):
+            status, _, body = _get(preview, path, host=host or " ")
+            assert status == 403, (host, path)
+            assert b"title:" not in body
+    assert _get(preview, "/", host=f"localhost:{preview.port}")[0] == 200
+    assert _get(preview, f"/{NILS}/post.md")[0] == 200
+
+
+def test_command_serves_and_refuses_a_busy_port(site: Path, tmp_path: Path) -> None:
+    """`episode serve --port 0` prints where it serves and stops on Ctrl-C; a busy port is one line."""
+    copy = make_site(tmp_path / "site")
+    command = [sys.executable, "-c", "from pipeline.commands import program; program.run()"]
+    process = subprocess.Popen(
+        [*command, "serve", "--src", str(copy), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Serving on "):
+                break
+        served = lines[-1].split()[-1]
+        assert served.startswith("http://127.0.0.1:") and served.endswith("/"), lines
+        with urllib.request.urlopen(served, timeout=10) as response:
+            assert b"Nils Reimers" in response.read()
+        port = int(served.rstrip("/").rsplit(":", 1)[1])
+        busy = subprocess.run(
+            [*command, "serve", "--src", str(copy), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert busy.returncode == 1
+        assert busy.stderr.strip() == (
+            f"error: --port: port {port} on 127.0.0.1 is in use; choose another with --port (0: any free port)"
+        )
+        assert "Traceback" not in busy.stdout + busy.stderr
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert out.rstrip().endswith("stopped")
+    assert "Traceback" not in err
+
+
+# --- in a browser ---------------------------------------------------------------------------
+
+
+def test_index_lists_the_posts(preview: Preview, page: Any) -> None:
+    response = page.goto(f"http://127.0.0.1:{preview.port}/", wait_until="domcontentloaded")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    rows = page.locator("tr.post")
+    assert rows.count() == 2
+    assert rows.nth(0).get_attribute("data-stem") == NILS  # newest first
+    text = page.locator("#posts").inner_text()
+    assert "Nils Reimers: Sentence Transformers" in text
+    assert "Welcome to Learning from Machine Learning" in text
+    assert "2023-02-24" in text and "2023-01-07" in text
+    welcome = page.locator(f'tr[data-stem="{WELCOME}"]')
+    assert welcome.locator(".status").inner_text() == "warnings"
+    assert "warning: pdf: no installed font has these characters" in welcome.inner_text()
+    page.locator(f'a[href="/{NILS}/"]').click()
+    page.wait_for_selector("#title")
+    assert "Nils Reimers" in page.locator("#title").inner_text()
+
+
+def test_post_page_shows_each_output(preview: Preview, page: Any) -> None:
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    folder = preview.out / NILS
+    page.goto(f"http://127.0.0.1:{preview.port}/{NILS}/", wait_until="domcontentloaded")
+
+    frames = page.locator("#newsletter iframe")
+    assert frames.count() == 2
+    assert [frames.nth(i).get_attribute("width") for i in range(2)] == ["600", "375"]
+    assert all(frames.nth(i).get_attribute("sandbox") == "" for i in range(2))
+    inner = page.frame_locator("#newsletter iframe").first
+    assert "Nils Reimers" in inner.locator("h1").inner_text()
+    assert "Watch the episode" in page.locator("#plain-text pre").inner_text()
+
+    assert page.locator('#pdf object[type="application/pdf"]').count() == 1
+    page.wait_for_function(
+        "() => { const i = document.getElementById('page1'); return i.complete && i.naturalWidth > 0; }"
+    )
+    assert page.evaluate("document.getElementById('page1').naturalWidth") > 0
+
+    youtube = (folder / "youtube.txt").read_bytes()
+    assert page.locator("#youtube-bytes").inner_text() == f"{len(youtube):,} of 5,000 bytes"
+    timed = [line for line in youtube.decode().splitlines() if line[:1].isdigit() and ":" in line[:6]]
+    chapters = page.locator("#youtube-chapters tr")
+    assert chapters.count() == len(timed) >= 3
+    assert chapters.first.inner_text().split() == ["0:00", "Intro"]
+
+    podcast = (folder / "podcast.html").read_bytes()
+    assert page.locator("#podcast-bytes").inner_text() == f"{len(podcast):,} of 4,000 bytes"
+    frame = page.locator("#podcast iframe")
+    assert frame.get_attribute("sandbox") == ""
+    described = page.frame_locator("#podcast iframe")
+    assert "Nils Reimers" in described.locator("body").inner_text()
+    assert described.locator("p").count() >= 1
+
+    chapters_text = page.locator("#chapters").inner_text()
+    for name in ("chapters.json", "chapters.psc.xml"):
+        assert name in chapters_text
+    assert '"chapters"' in chapters_text
+    assert page.locator("#report pre").inner_text().strip() == (folder / "report.txt").read_text().strip()
+    files = page.locator("#files").inner_text()
+    for path in folder.iterdir():
+        if not path.name.startswith("."):
+            assert path.name in files
+    assert violations == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "serve-post.png"))
+
+
+def _replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_an_edit_appears_without_a_manual_reload(preview: Preview, site: Path, page: Any) -> None:
+    post = _post_file(site, WELCOME)
+    before = post.read_bytes()
+    page.goto(f"http://127.0.0.1:{preview.port}/{WELCOME}/", wait_until="load")
+    assert "Welcome to Learning from Machine Learning" in page.locator("#title").inner_text()
+    page.evaluate("window.notReloaded = true")
+    try:
+        with page.expect_event("load", timeout=RELOAD_TIMEOUT_MS):
+            _replace_in(post, "title:", "title: Edited while serving —")
+        assert page.evaluate("window.notReloaded") is None  # the page reloaded itself
+        assert page.locator("#title").inner_text().startswith("Edited while serving —")
+        assert "Edited while serving" in page.locator("#plain-text pre").inner_text()
+        with page.expect_event("load", timeout=RELOAD_TIMEOUT_MS):
+            post.write_bytes(before)
+        assert page.locator("#title").inner_text().startswith("Welcome to Learning")
+    finally:
+        if post.read_bytes() != before:
+            post.write_bytes(before)
+
+
+def test_a_broken_post_shows_its_error_and_recovers(preview: Preview, site: Path, page: Any) -> None:
+    post = _post_file(site, NILS)
+    page.goto(f"http://127.0.0.1:{preview.port}/{NILS}/", wait_until="load")
+    assert page.locator("#error").count() == 0
+    before = post.read_bytes()
+    try:
+        with page.expect_event("load", timeout=RELOAD_TIMEOUT_MS):
+            _replace_in(post, "youtubeID: jOj4d3JNBDU", "youtubeID: 'abc'")
+        error = page.locator("#error").inner_text()
+        assert f"_posts/{NILS}.markdown:" in error
+        assert "youtubeID" in error and "abc" in error
+        assert page.locator("#status").inner_text() == "failed"
+        # its last good outputs are still shown
+        assert "Nils Reimers" in page.frame_locator("#newsletter iframe").first.locator("h1").inner_text()
+        index = page.context.new_page()
+        index.goto(f"http://127.0.0.1:{preview.port}/", wait_until="domcontentloaded")
+        assert index.locator(f'tr[data-stem="{NILS}"] .status').inner_text() == "failed"
+        index.close()
+        with page.expect_event("load", timeout=RELOAD_TIMEOUT_MS):
+            post.write_bytes(before)
+    finally:
+        if post.read_bytes() != before:
+            post.write_bytes(before)
+    assert page.locator("#error").count() == 0
+    assert page.locator("#status").inner_text() == "built"
+    assert _get(preview, "/")[0] == 200  # the server lived through it
+
+
+# --- the README picture ---------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    """Write a picture of the seed post's preview page, 1200 px wide. This machine is offline, so
+    the newsletter's YouTube thumbnail is answered by the placeholder of `tests.browser`."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import placeholder_thumbnail
+
+    target = Path(argv[0] if argv else "docs/preview.png").resolve()
+    seed = next((ROOT / "samples").glob("2025-05-28-*.markdown"))
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp)
+        (site / "_posts").mkdir()
+        shutil.copy(seed, site / "_posts" / seed.name)
+        shutil.copy(ROOT / "samples" / "episode.toml", site / "episode.toml")
+        thumbnail = placeholder_thumbnail(site / "thumbnail.jpg").read_bytes()
+        os.chdir(site)
+        running = Preview("_posts", "_out", None, port=0)
+        running.start()
+        try:
+            with sync_playwright() as playwright:
+                launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                opened = launched.new_page(viewport={"width": 1200, "height": 1500})
+                opened.route(
+                    "https://i.ytimg.com/**",
+                    lambda route: route.fulfill(body=thumbnail, content_type="image/jpeg"),
+                )
+                opened.goto(f"{running.url}{seed.stem}/", wait_until="load")
+                opened.wait_for_function("() => document.getElementById('page1').naturalWidth > 0")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                opened.screenshot(path=str(target), full_page=bool(os.environ.get("FULL_PAGE")))
+                launched.close()
+        finally:
+            running.stop()
+            os.chdir(ROOT)
+    print(f"wrote {target}")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
