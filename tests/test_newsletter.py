@@ -613,3 +613,12 @@ def test_the_eml_is_what_the_email_package_would_write(title: str, show: str, se
     # Subject comes back as "Subject: " instead of "Subject:", which means the same).
     sent = build_message(episode, settings, parts=parts).as_bytes()
     assert sent.replace(b"\r\nSubject: \r\n", b"\r\nSubject:\r\n") == written
+
+
+def test_the_postal_address_is_in_both_footers(project_settings: Settings) -> None:
+    settings = with_newsletter_options(project_settings, postal_address="1 Main Street,\n  Springfield")
+    files = render(sample_episode(), settings).files
+    assert ">1 Main Street, Springfield</p>" in files["newsletter.html"].decode()
+    assert "\n1 Main Street, Springfield\n" in files["newsletter.txt"].decode()
+    without = render(sample_episode(), project_settings).files
+    assert b"Main Street" not in without["newsletter.txt"]

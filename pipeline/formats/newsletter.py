@@ -343,6 +343,7 @@ def _html(content: _Content, settings: Settings, opts: NewsletterOptions) -> str
         thumbnail_width=THUMBNAIL_WIDTH,
         thumbnail_height=THUMBNAIL_HEIGHT,
         footer_text=_footer_text(settings, opts),
+        postal_address=" ".join(opts.postal_address.split()),
         unsubscribe_url=opts.unsubscribe_url,
     )
     # Bidi controls can also reach the template as plain text (a code span in the preheader).
@@ -405,6 +406,7 @@ def _text(content: _Content, settings: Settings, opts: NewsletterOptions) -> str
             if url
         ],
         footer_text=_wrap(_footer_text(settings, opts), width),
+        postal_address=_wrap(" ".join(opts.postal_address.split()), width),
         unsubscribe=_wrap(f"Unsubscribe: {opts.unsubscribe_url}", width),
     )
     # The HTML part loses bidi controls in the sanitizer; the text part follows the same rule.
