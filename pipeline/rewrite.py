@@ -3,7 +3,7 @@
 Rewriting never damages or silently replaces a post: the new text goes to a temporary file in the
 folder of the file that really holds the post (through a symbolic link, which stays a link), gets
 the old file's mode and replaces it atomically. A read-only post is refused. Unless the post is
-committed unchanged in a git work tree, the old bytes are first kept in `<post>.orig` (or
+committed unchanged in a git work tree, the old bytes are first kept in `.<post>.orig` (or
 `.orig.1`, `.orig.2`, … when an earlier backup exists: that one is the user's). Any error while
 writing becomes one line for that post; the other posts go on.
 """
@@ -137,8 +137,14 @@ def write_through(path: Path, data: bytes) -> Path:
 
 
 def keep_backup(path: Path, data: bytes, mode: int) -> Path:
-    """Write `data` to a new `<path>.orig` (`.orig.1`, … if taken), created exclusively, mode `mode`."""
-    names = (path.with_name(path.name + BACKUP_SUFFIX + (f".{n}" if n else "")) for n in itertools.count())
+    """Write `data` to a new `.<name>.orig` beside `path` (`.orig.1`, … if taken), mode `mode`.
+
+    Hidden: Jekyll publishes any dated file in `_posts/` (a `2024-01-01-x.md.orig` would become a
+    second post), but never a dot file; nor does the build take one for a post.
+    """
+    names = (
+        path.with_name("." + path.name + BACKUP_SUFFIX + (f".{n}" if n else "")) for n in itertools.count()
+    )
     backup, fd = _create_new(names)
     try:
         with os.fdopen(fd, "wb") as handle:

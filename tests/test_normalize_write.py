@@ -53,6 +53,11 @@ def _seed(folder: Path, name: str = POST, mode: int | None = None) -> Path:
     return path
 
 
+def orig(path: Path, n: int = 0) -> Path:
+    """The backup `normalize --write` keeps of `path`: hidden, so Jekyll never publishes it."""
+    return path.with_name(f".{path.name}.orig" + (f".{n}" if n else ""))
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -103,7 +108,7 @@ def test_write_keeps_the_file_mode(tmp_path: Path, settings: Settings, canonical
     assert status.status == "rewritten"
     assert post.read_bytes() == canonical
     assert _mode(post) == mode
-    assert _mode(Path(f"{post}.orig")) == mode  # a private post's backup stays private
+    assert _mode(orig(post)) == mode  # a private post's backup stays private
 
 
 def test_write_goes_through_a_symlink_to_its_target(
@@ -119,7 +124,7 @@ def test_write_goes_through_a_symlink_to_its_target(
     assert target.read_bytes() == canonical and link.read_bytes() == canonical
     assert _mode(target) == 0o640
     assert sorted(p.name for p in (src / "drafts").iterdir()) == [POST]  # no temporary file left
-    assert (src / f"{POST}.orig").read_bytes() == SEED.read_bytes()
+    assert orig(src / POST).read_bytes() == SEED.read_bytes()
 
 
 def test_read_only_file_is_refused_in_one_line_and_the_others_go_on(tmp_path: Path, canonical: bytes) -> None:
@@ -132,7 +137,7 @@ def test_read_only_file_is_refused_in_one_line_and_the_others_go_on(tmp_path: Pa
     lines = [line for line in result.stdout.splitlines() if "a-locked" in line]
     assert lines == [f"failed       {locked}: read-only file, not rewritten"]
     assert locked.read_bytes() == SEED.read_bytes() and _mode(locked) == 0o444
-    assert not Path(f"{locked}.orig").exists()
+    assert not orig(locked).exists()
     assert other.read_bytes() == canonical
     assert f"rewritten    {other}" in result.stdout
 
@@ -156,7 +161,7 @@ def test_read_only_folder_is_one_line_and_a_post_in_another_folder_goes_on(
     lines = [line for line in result.stdout.splitlines() if "a.markdown" in line]
     assert lines == [f"failed       {src / 'a.markdown'}: cannot write (Permission denied), not rewritten"]
     assert (src / "locked" / "a.markdown").read_bytes() == SEED.read_bytes()
-    assert not (src / "a.markdown.orig").exists()  # nothing was rewritten, so no backup is left
+    assert not orig(src / "a.markdown").exists()  # nothing was rewritten, so no backup is left
     assert (src / "open" / "b.markdown").read_bytes() == canonical
 
 
@@ -176,12 +181,14 @@ def test_a_failing_backup_is_one_line_and_the_other_posts_go_on(tmp_path: Path) 
     assert lines == [f"failed       {big}: cannot keep a backup copy (File too large), not rewritten"]
     assert big.read_bytes() == SEED.read_bytes()
     assert tiny.read_bytes() != TINY.encode() and b"Hello [there](https://example.org/)." in tiny.read_bytes()
-    assert Path(f"{tiny}.orig").read_bytes() == TINY.encode()
-    assert sorted(p.name for p in src.iterdir()) == [
-        "a-big.markdown",
-        "b-tiny.markdown",
-        "b-tiny.markdown.orig",
-    ]
+    assert orig(tiny).read_bytes() == TINY.encode()
+    assert sorted(p.name for p in src.iterdir()) == sorted(
+        [
+            "a-big.markdown",
+            "b-tiny.markdown",
+            ".b-tiny.markdown.orig",
+        ]
+    )
 
 
 @needs_git
@@ -199,12 +206,14 @@ def test_a_failing_write_leaves_the_post_and_no_temporary_file(tmp_path: Path) -
     assert lines == [f"failed       {big}: cannot write (File too large), not rewritten"]
     assert big.read_bytes() == SEED.read_bytes()
     assert b"Hello [there](https://example.org/)." in tiny.read_bytes()
-    assert sorted(p.name for p in src.iterdir()) == [
-        ".git",
-        "a-big.markdown",
-        "b-tiny.markdown",
-        "b-tiny.markdown.orig",
-    ]
+    assert sorted(p.name for p in src.iterdir()) == sorted(
+        [
+            ".git",
+            "a-big.markdown",
+            "b-tiny.markdown",
+            ".b-tiny.markdown.orig",
+        ]
+    )
 
 
 # --- 2. backups ---------------------------------------------------------------------------------
@@ -213,7 +222,7 @@ def test_a_failing_write_leaves_the_post_and_no_temporary_file(tmp_path: Path) -
 def test_write_keeps_a_byte_identical_orig(tmp_path: Path, settings: Settings, canonical: bytes) -> None:
     post = _seed(tmp_path / "posts")
     [status] = normalize_sources(tmp_path / "posts", settings, write=True)
-    backup = Path(f"{post}.orig")
+    backup = orig(post)
     assert status.status == "rewritten" and status.backup == backup
     assert backup.read_bytes() == SEED.read_bytes()
     assert post.read_bytes() == canonical
@@ -221,13 +230,13 @@ def test_write_keeps_a_byte_identical_orig(tmp_path: Path, settings: Settings, c
 
 def test_an_existing_orig_is_never_overwritten(tmp_path: Path, settings: Settings, canonical: bytes) -> None:
     post = _seed(tmp_path / "posts")
-    write_post(post.parent, f"{POST}.orig", "the user's own backup\n")
-    write_post(post.parent, f"{POST}.orig.1", "an older run's backup\n")
+    write_post(post.parent, f".{POST}.orig", "the user's own backup\n")
+    write_post(post.parent, f".{POST}.orig.1", "an older run's backup\n")
     [status] = normalize_sources(tmp_path / "posts", settings, write=True)
-    assert status.status == "rewritten" and status.backup == Path(f"{post}.orig.2")
-    assert Path(f"{post}.orig").read_text() == "the user's own backup\n"
-    assert Path(f"{post}.orig.1").read_text() == "an older run's backup\n"
-    assert Path(f"{post}.orig.2").read_bytes() == SEED.read_bytes()
+    assert status.status == "rewritten" and status.backup == orig(post, 2)
+    assert orig(post).read_text() == "the user's own backup\n"
+    assert orig(post, 1).read_text() == "an older run's backup\n"
+    assert orig(post, 2).read_bytes() == SEED.read_bytes()
     assert post.read_bytes() == canonical
 
 
@@ -253,9 +262,9 @@ def test_backup_unless_committed_unchanged_in_git(
     before = post.read_bytes()
     [status] = normalize_sources(src, settings, write=True)
     assert status.status == "rewritten"
-    assert Path(f"{post}.orig").exists() is backup
+    assert orig(post).exists() is backup
     if backup:
-        assert Path(f"{post}.orig").read_bytes() == before
+        assert orig(post).read_bytes() == before
     else:
         assert status.backup is None
 
@@ -271,21 +280,21 @@ def test_backup_kept_when_git_cannot_be_run(
     monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
     [status] = normalize_sources(post.parent, settings, write=True)
     assert status.status == "rewritten"
-    assert Path(f"{post}.orig").read_bytes() == SEED.read_bytes()
+    assert orig(post).read_bytes() == SEED.read_bytes()
 
 
 def test_discover_does_not_take_backups_for_posts(tmp_path: Path, settings: Settings) -> None:
     src = tmp_path / "posts"
     post = _seed(src)
     md = write_post(src, "2024-01-01-tiny.md", TINY)
-    write_post(src, f"{POST}.orig", "an earlier backup\n")
+    write_post(src, f".{POST}.orig", "an earlier backup\n")
     normalize_sources(src, settings, write=True)
     assert {p.name for p in src.iterdir()} == {
         POST,
-        f"{POST}.orig",
-        f"{POST}.orig.1",
+        f".{POST}.orig",
+        f".{POST}.orig.1",
         "2024-01-01-tiny.md",
-        "2024-01-01-tiny.md.orig",
+        ".2024-01-01-tiny.md.orig",
     }
     posts, rejected = discover(src)
     assert posts == [md, post] and rejected == []
@@ -320,7 +329,7 @@ def test_check_diff_prints_a_unified_diff_and_fails(tmp_path: Path, canonical: b
     assert expected.startswith("--- a/a.markdown\n+++ b/a.markdown\n@@ ")
     assert result.stdout == (f"would change {post}\nunchanged    {clean}\n" + expected)
     assert "1 post(s) would change, 0 failed" in result.stderr
-    assert post.read_bytes() == SEED.read_bytes() and not Path(f"{post}.orig").exists()
+    assert post.read_bytes() == SEED.read_bytes() and not orig(post).exists()
 
 
 def test_diff_alone_prints_the_diff_and_exits_zero(tmp_path: Path, canonical: bytes) -> None:
@@ -364,7 +373,7 @@ def test_check_and_write_together_stay_an_error(tmp_path: Path) -> None:
     result = _invoke("--src", str(post.parent), "--check", "--write", "--diff")
     assert result.returncode == 2
     assert "choose --check or --write, not both" in result.stderr
-    assert post.read_bytes() == SEED.read_bytes() and not Path(f"{post}.orig").exists()
+    assert post.read_bytes() == SEED.read_bytes() and not orig(post).exists()
 
 
 def test_write_with_diff_shows_what_was_rewritten(tmp_path: Path, canonical: bytes) -> None:
@@ -373,7 +382,7 @@ def test_write_with_diff_shows_what_was_rewritten(tmp_path: Path, canonical: byt
     result = _invoke("--src", str(src), "--write", "--diff")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == (
-        f"rewritten    {post} (old text kept in {post}.orig)\n"
+        f"rewritten    {post} (old text kept in {orig(post)})\n"
         + _expected_diff(SEED.read_bytes(), canonical, "a.markdown")
     )
 
@@ -397,5 +406,5 @@ def test_a_post_normalize_refuses_is_left_alone(tmp_path: Path, settings: Settin
     failed = _by_name(statuses, "a-bad.markdown")
     assert failed.status == "failed" and "title: missing" in (failed.error or "")
     assert bad.read_bytes() == BAD.encode() and bad.stat().st_mtime_ns == stamp and _mode(bad) == 0o600
-    assert not Path(f"{bad}.orig").exists()
+    assert not orig(bad).exists()
     assert good.read_bytes() == canonical
