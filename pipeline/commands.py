@@ -113,8 +113,14 @@ def build(
     reporter = reporter_for(sys.stdout, verbose, quiet)
     with user_errors():
         place = locate(src or None, out or None, config)
+        formats = [f.strip() for f in only.split(",") if f.strip()]
         if not quiet:
             print(place.settings_line)
+            if not formats or "newsletter" in formats:
+                from .sending import unsendable_settings
+
+                for line in unsendable_settings(place.settings):  # once, not once a post
+                    print(line)
         try:
             summary = run_build(
                 place.posts,
@@ -122,7 +128,7 @@ def build(
                 place.settings,
                 jobs=jobs or None,
                 force=force,
-                only=[f.strip() for f in only.split(",") if f.strip()] or None,
+                only=formats or None,
                 strict=strict,
                 prune=prune,
                 reporter=reporter,

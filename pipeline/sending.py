@@ -357,6 +357,37 @@ class Newsletter:
         return dkim_sign(self.dkim, data) if self.dkim is not None else data
 
 
+def _unsendable(opts: NewsletterOptions) -> tuple[list[str], bool]:
+    """What in the settings no reader should get (example values, merge tags); is the URL usable."""
+    problems: list[str] = []
+    from_addr = getaddresses([opts.from_address])[0][1]
+    if from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]:
+        problems.append(f"from_address is the example {from_addr}: set your own sending address")
+    url = opts.unsubscribe_url
+    if url == EXAMPLE_UNSUBSCRIBE_URL:
+        problems.append(
+            "unsubscribe_url is the example one: set your unsubscribe endpoint "
+            "(https, with {email} or {token})"
+        )
+        return problems, False
+    if tag := _MERGE_TAGS.search(url):
+        problems.append(
+            f"unsubscribe_url holds the merge tag {tag.group(0)!r}, which only an email service fills in; "
+            "over SMTP readers would get it as written: use an https URL with {email} or {token}"
+        )
+        return problems, False
+    return problems, True
+
+
+def unsendable_settings(settings: Settings) -> list[str]:
+    """One warning line per newsletter setting a send would refuse: shown once by `build`."""
+    problems, _ = _unsendable(newsletter_options(settings))
+    where = settings.source
+    if os.path.isabs(where) and not os.path.relpath(where).startswith(".."):
+        where = os.path.relpath(where)
+    return [f"{where}: warning: [newsletter]: {problem}" for problem in problems]
+
+
 def prepare_newsletter(
     episode: Episode, settings: Settings, env: Mapping[str, str], *, for_list: bool
 ) -> tuple[Newsletter, list[str]]:
@@ -367,27 +398,10 @@ def prepare_newsletter(
     """
     opts = newsletter_options(settings)
     from_addr = getaddresses([opts.from_address])[0][1]
-    settings_problems: list[str] = []
     warnings: list[str] = []
-    example_from = from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]
-    if example_from:
-        settings_problems.append(
-            f"from_address is the example {from_addr}: set your own sending address"
-        )
+    settings_problems, usable_url = _unsendable(opts)
     url = opts.unsubscribe_url
-    usable_url = True
-    if url == EXAMPLE_UNSUBSCRIBE_URL:
-        settings_problems.append(
-            "unsubscribe_url is the example one: set your unsubscribe endpoint "
-            "(https, with {email} or {token})"
-        )
-        usable_url = False
-    elif tag := _MERGE_TAGS.search(url):
-        settings_problems.append(
-            f"unsubscribe_url holds the merge tag {tag.group(0)!r}, which only an email service fills in; "
-            "over SMTP readers would get it as written: use an https URL with {email} or {token}"
-        )
-        usable_url = False
+    example_from = from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]
     where = f"{settings.source}: [tool.pipeline.newsletter]: "
     if for_list and settings_problems:
         raise PipelineError("; ".join(settings_problems), path=settings.source, field=_NEWSLETTER_TABLE)

@@ -645,3 +645,24 @@ def test_a_server_that_is_down_leaves_every_reader_for_the_next_run(project: Pat
     )
     assert run_list(project, list_path, full_env(server)).sent == 2
     assert received_by(server) == ["ada@example.org", "bob@example.org"]
+
+
+def test_build_warns_once_about_settings_no_reader_should_get(tmp_path: Path) -> None:
+    """The example From and unsubscribe URL: a warning line each, once per build, not per post."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "build", "--out", str(out), "--only", "newsletter"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1:3] == [
+        "samples/episode.toml: warning: [newsletter]: from_address is the example "
+        "newsletter@example.com: set your own sending address",
+        "samples/episode.toml: warning: [newsletter]: unsubscribe_url is the example one: set your "
+        "unsubscribe endpoint (https, with {email} or {token})",
+    ]
+    assert sum("is the example" in line for line in lines) == 2
