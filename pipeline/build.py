@@ -14,6 +14,8 @@ import logging
 import os
 import re
 import shutil
+import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -31,6 +33,7 @@ from .config import TEMPLATES_DIR, Settings
 from .errors import PipelineError, SourceError
 from .formats import FORMATS, load_format
 from .model import Episode
+from .output import check_writable, reason, recover, replace_folder, write_error
 
 if TYPE_CHECKING:
     from .stream import Converted
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 DATED_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 POST_SUFFIXES = (".md", ".markdown")
 MANIFEST = ".manifest.json"
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 PACKAGE_DIR = Path(__file__).resolve().parent
 AHEAD_PER_WORKER = 3  # posts handed to the pool before the oldest one's result is awaited
 # WeasyPrint allocates millions of short-lived objects per PDF; collecting the young generation
@@ -169,6 +173,8 @@ def discover_all(src: Path) -> tuple[list[Path], list[PostResult], list[str]]:
         raise PipelineError("no such file or folder", path=src)
     if src.is_file():
         return [src], [], []
+    if not src.is_dir():  # a FIFO, a device such as /dev/zero, a socket
+        raise PipelineError("not a post file or a folder of posts (a pipe or a device?)", path=src)
     root = src.resolve()
     posts: list[Path] = []
     rejected: list[PostResult] = []
@@ -389,12 +395,10 @@ def finish_post(item: Converted, job: Job, target: Target) -> PostResult:
         if target.strict and result.warnings:
             raise PipelineError(f"{len(result.warnings)} warning(s) and --strict is on", path=path)
         started = time.perf_counter()
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in sorted(files):
-            write_atomic(folder / name, files[name])
-        for name in job.previous:
-            if name not in files:
-                (folder / name).unlink(missing_ok=True)
+        try:
+            replace_folder(folder, files, job.previous)
+        except OSError as exc:  # a full disk, a read-only folder: one line, the old outputs kept
+            raise write_error(exc, path) from None
         result.timings["write"] = time.perf_counter() - started
         result.files = sorted(files)
     except PipelineError as exc:
@@ -423,9 +427,12 @@ def _internal_error(result: PostResult, exc: BaseException) -> PostResult:
 
 
 def _load_manifest(out: Path) -> dict[str, dict[str, object]]:
+    path = out / MANIFEST
     try:
-        data = json.loads((out / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError):
+        if not path.is_file() or path.stat().st_size > MAX_MANIFEST_BYTES:
+            return {}
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, nested too deeply
         return {}
     posts = data.get("posts", {}) if isinstance(data, dict) else {}
     if not isinstance(posts, dict):
@@ -445,7 +452,13 @@ def _plain_name(name: object) -> bool:
 
 def _save_manifest(out: Path, posts: dict[str, dict[str, object]]) -> None:
     text = json.dumps({"version": 1, "posts": dict(sorted(posts.items()))}, indent=1, sort_keys=True) + "\n"
-    write_atomic(out / MANIFEST, text.encode())
+    try:
+        write_atomic(out / MANIFEST, text.encode())
+    except OSError as exc:  # the outputs are written; only the next build's shortcut is lost
+        raise PipelineError(
+            f"cannot save the build manifest: {reason(exc)}; the next build builds every post again",
+            path=out / MANIFEST,
+        ) from None
 
 
 @contextmanager
@@ -457,6 +470,24 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt for a while (in the main thread), so a build stopped by
+    `kill`, `timeout` or a CI runner cleans up and reports as one stopped with Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _warm_up(target: Target) -> None:
@@ -479,7 +510,10 @@ def _nothing() -> None:
     """A task that only makes the pool start its worker processes."""
 
 
-def _start_worker(target: Target) -> None:
+def _start_worker(target: Target, parent: int) -> None:
+    from .convert import die_with_parent
+
+    die_with_parent(parent)  # a build killed with `kill -9` leaves no worker behind
     gc.set_threshold(*GC_THRESHOLD)  # a worker process lives only for one build
     _warm_up(target)
 
@@ -517,7 +551,7 @@ class _Pool:
 
     def _new(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(
-            max_workers=self.workers, initializer=_start_worker, initargs=(self.target,)
+            max_workers=self.workers, initializer=_start_worker, initargs=(self.target, os.getpid())
         )
         # Start every worker now, so they import WeasyPrint while the first posts are read and
         # converted, instead of when the first post is ready for them.
@@ -532,6 +566,14 @@ class _Pool:
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.executor = self._new()
             return self.executor.submit(finish_post, item, job, target)
+
+    def stop(self) -> None:
+        """Kill the workers now (the build was interrupted): posts they render are not awaited."""
+        workers = list((getattr(self.executor, "_processes", None) or {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            if process.is_alive():
+                process.kill()
 
 
 def _run_in_pool(
@@ -564,6 +606,9 @@ def _run_in_pool(
                 yield collect()
         while window:
             yield collect()
+    except BaseException:  # Ctrl-C, SIGTERM, or the caller stopped early: do not wait for renders
+        pool.stop()
+        raise
     finally:
         pool.executor.shutdown(wait=True, cancel_futures=True)
 
@@ -603,6 +648,11 @@ def build(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PipelineError(f"cannot use it as the output folder: {exc.strerror}", path=out) from None
+    check_writable(out)
+    recover(out)  # switches of post folders a killed build left half done
+    from .convert import remove_abandoned
+
+    remove_abandoned()  # pandoc's temporary folders of builds that were killed
     manifest = {} if force else _load_manifest(out)
     fingerprint = build_fingerprint(settings, formats)
 
@@ -636,7 +686,8 @@ def build(
         reporter.post_done(skipped)
     workers = jobs_default() if jobs is None else max(1, jobs)
     stream = _run(pending, Target(out, settings, formats, strict), workers)
-    with fewer_collections(), closing(stream):  # closing: pandoc and workers stop on any exit
+    # closing: pandoc and workers stop on any exit; SIGTERM stops a build as Ctrl-C does
+    with fewer_collections(), terminate_as_interrupt(), closing(stream):
         for result in stream:
             results[result.source] = result
             reporter.post_done(result)

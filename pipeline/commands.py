@@ -32,6 +32,19 @@ def settings_for(config: str | None, near: str | None = None) -> Any:
     return find_settings(config, Path(near) if near else None)
 
 
+def settings_warnings(settings: Any, formats: Any) -> list[str]:
+    """Newsletter settings no reader should get, one line each, from the settings file in use.
+
+    Without a settings file the defaults are the user's known starting point: nothing to say.
+    """
+    if settings.source == "defaults" or (formats and "newsletter" not in formats):
+        return []
+    from .sending import unsendable_settings
+
+    lines: list[str] = unsendable_settings(settings)
+    return lines
+
+
 def place_for(src: str, out: str, config: str | None) -> Any:
     """Posts, output folder and settings of a command; says where the settings came from."""
     from .site import locate
@@ -116,11 +129,8 @@ def build(
         formats = [f.strip() for f in only.split(",") if f.strip()]
         if not quiet:
             print(place.settings_line)
-            if not formats or "newsletter" in formats:
-                from .sending import unsendable_settings
-
-                for line in unsendable_settings(place.settings):  # once, not once a post
-                    print(line)
+            for line in settings_warnings(place.settings, formats):  # once, not once a post
+                print(line)
         try:
             summary = run_build(
                 place.posts,
@@ -323,6 +333,8 @@ def check(
         place = locate(src or None, None, config)
         if not json:
             print(place.settings_line, flush=True)
+            for line in settings_warnings(place.settings, formats):
+                print(line)
         report = check_archive(place.posts, place.settings, formats)
     if json:
         document = {

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import fcntl
 import json
 import os
 import selectors
+import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,10 @@ READER = (
 )
 TIMEOUT_SECONDS = 30
 MEMORY_LIMIT = "512M"
+SIGNAL_REASONS: dict[int, str] = {
+    int(signal.SIGXFSZ): "a file is larger than the system allows",
+    int(signal.SIGKILL): "pandoc was killed (out of memory?)",
+}
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +60,83 @@ def pandoc_version() -> str:
     return out.stdout.split("\n", 1)[0].split()[-1]
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+TEMP_PREFIX = "pipeline-pandoc-"
+OWNER_FILE = "owner"  # in each temporary folder: the pid of its process, locked while it lives
+
+
+def _load_prctl() -> Any:
+    """libc's prctl, looked up before any fork (a child must not load libraries); None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when `parent` exits (Linux; elsewhere nothing).
+
+    Called in pool workers and, through `preexec_fn`, in pandoc: a build killed with
+    `kill -9` leaves neither behind. If the parent is already gone, exit now.
+    """
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _claim(folder: Path) -> int:
+    """Write this process's pid into `folder`/owner and hold a lock on it as long as it lives."""
+    pending = folder / f"{OWNER_FILE}.tmp"
+    fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, str(os.getpid()).encode())
+        os.rename(pending, folder / OWNER_FILE)  # locked before its name says whose it is
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return pid > 0
+
+
+def remove_abandoned(root: Path | None = None) -> list[Path]:
+    """Remove the temporary folders of builds that are gone: no lock held on their owner file
+    and no process with its pid. A folder without an owner file (or a running build's) stays."""
+    removed: list[Path] = []
+    for folder in sorted(Path(root or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*")):
+        try:
+            fd = os.open(folder / OWNER_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            pid = int(os.read(fd, 32).decode("ascii", "replace").strip() or "0")
+        except (OSError, ValueError):  # locked: its build runs
+            continue
+        finally:
+            os.close(fd)
+        if pid == os.getpid() or _process_alive(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 def _pandoc_command() -> list[str]:
     return [pandoc_path(), "+RTS", f"-M{MEMORY_LIMIT}", "-RTS"]
 
@@ -57,6 +144,8 @@ def _pandoc_command() -> list[str]:
 def _failure(stderr: bytes, returncode: int | None, path: Path | str) -> ConversionError:
     detail = stderr.decode("utf-8", "replace").strip().splitlines()
     message = detail[-1] if detail else f"exit code {returncode}"
+    if returncode is not None and -returncode in SIGNAL_REASONS:
+        message = SIGNAL_REASONS[-returncode]
     if "Heap exhausted" in " ".join(detail):
         message = f"pandoc ran out of its {MEMORY_LIMIT} memory limit"
     return ConversionError(f"pandoc failed: {message}", path=path)
@@ -90,6 +179,7 @@ def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
             capture_output=True,
             timeout=TIMEOUT_SECONDS,
             check=False,
+            preexec_fn=partial(die_with_parent, os.getpid()),
         )
     except subprocess.TimeoutExpired:
         raise ConversionError(f"pandoc took over {TIMEOUT_SECONDS} s on this body", path=path) from None
@@ -116,10 +206,12 @@ class Batch:
     def __init__(self, bodies: Sequence[tuple[str, Path | str]], timeout: float | None = None) -> None:
         self.paths = [path for _, path in bodies]
         self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
-        self._folder = tempfile.TemporaryDirectory(prefix="pipeline-pandoc-")
+        self._folder = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)
         self._root = Path(self._folder.name)
         self._process: _Running | None = None
+        self._lock: int | None = None
         try:
+            self._lock = _claim(self._root)
             for index, (body, _) in enumerate(bodies):
                 (self._root / f"{index}.md").write_bytes(body.encode("utf-8"))
             self._process = self._start(range(len(bodies)))
@@ -146,7 +238,13 @@ class Batch:
         with stderr_file.open("wb") as stderr:
             # unbuffered: the selector in _read_line must see every line pandoc writes
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, bufsize=0, env=env
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                bufsize=0,
+                env=env,
+                preexec_fn=partial(die_with_parent, os.getpid()),
             )
         return _Running(process, stderr_file)
 
@@ -167,6 +265,9 @@ class Batch:
             _stop(self._process.process)
             self._process = None
         self._folder.cleanup()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def _collect(self) -> Iterator[Raw]:
         index = 0
