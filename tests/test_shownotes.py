@@ -527,3 +527,23 @@ def test_outside_the_main_thread_there_is_no_limit() -> None:
     thread.start()
     thread.join()
     assert len(results) == 1 and results[0].pdf.startswith(b"%PDF")  # type: ignore[attr-defined]
+
+
+def test_show_notes_over_max_pages_are_refused_before_the_pdf_is_written() -> None:
+    import dataclasses
+
+    from pipeline.model import Paragraph, Section, Span
+
+    long_summary = tuple(
+        Paragraph((Span(f"Paragraph {n}: " + "words about caches and models " * 20),)) for n in range(60)
+    )
+    episode = sample_episode(sections=(Section("summary", None, long_summary),))
+    from pipeline.config import load_settings
+
+    settings = load_settings(Path(__file__).resolve().parent.parent / "samples" / "episode.toml")
+    limited = dataclasses.replace(settings, formats=MappingProxyType({"pdf": {"max_pages": 2}}))
+    with pytest.raises(RenderError) as caught:
+        shownotes.render(episode, limited)
+    message = str(caught.value)
+    assert "over the 2-page limit (pdf.max_pages)" in message and "\n" not in message
+    assert shownotes.render(episode, settings).files["show-notes.pdf"].startswith(b"%PDF-")  # 40 by default

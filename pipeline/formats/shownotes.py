@@ -77,6 +77,9 @@ class PdfOptions:
     network_timeout: float = 10.0
     timeout: float = 60.0
     """Seconds one render may take (main thread only: SIGALRM); over it the post fails."""
+    max_pages: int = 40
+    """Show notes longer than this are refused before the PDF is written (a pasted archive, a
+    10,000-link body): the post fails with one line instead of a huge file."""
 
 
 _DEFAULTS = PdfOptions()
@@ -469,7 +472,17 @@ def html_to_pdf(
         try:
             with _time_limit(options.timeout):
                 document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
-                pdf: bytes = document.write_pdf(**write_options)
+                # What `HTML.write_pdf` does, with the page count checked between its two steps.
+                render_options = {**weasyprint.DEFAULT_OPTIONS, **write_options}
+                font_config = render_options.pop("font_config")
+                laid_out = document.render(font_config, None, None, **render_options)
+                if len(laid_out.pages) > options.max_pages:
+                    raise RenderError(
+                        f"{FILENAME}: {len(laid_out.pages)} pages, over the {options.max_pages}-page "
+                        "limit (pdf.max_pages)"
+                    )
+                pdf_options_ = {key: render_options[key] for key in weasyprint.DEFAULT_OPTIONS}
+                pdf: bytes = laid_out.write_pdf(None, 1, None, **pdf_options_)
         except _RenderTimeout:
             limit = f"{options.timeout:g}"
             raise RenderError(f"{FILENAME}: rendering took longer than {limit} s (pdf.timeout)") from None
