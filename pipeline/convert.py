@@ -206,7 +206,8 @@ class Batch:
     def __init__(self, bodies: Sequence[tuple[str, Path | str]], timeout: float | None = None) -> None:
         self.paths = [path for _, path in bodies]
         self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
-        self._folder = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX)
+        # A scratch folder removed under a running build must not turn into a traceback.
+        self._folder = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX, ignore_cleanup_errors=True)
         self._root = Path(self._folder.name)
         self._process: _Running | None = None
         self._lock: int | None = None
@@ -281,19 +282,24 @@ class Batch:
                 yield ConversionError(f"pandoc took over {self.timeout:g} s on this body", path=path)
             elif line.rstrip(b"\n") == bytes(self._output(index)):
                 yield self._result(index)
-                running.stderr_seen = running.stderr_file.stat().st_size
+                running.stderr_seen = _size(running.stderr_file)
                 index += 1
                 continue
             else:  # pandoc died on this body (e.g. heap exhausted), or said something unexpected
                 _stop(running.process)
-                with running.stderr_file.open("rb") as handle:
-                    handle.seek(running.stderr_seen)  # only what this body caused
-                    stderr = handle.read()
+                stderr = _read_from(running.stderr_file, running.stderr_seen)  # only this body's
                 if line and not stderr:
                     stderr = b"unexpected output " + line[:200]
                 yield _failure(stderr, running.process.returncode, path)
             index += 1
-            self._process = self._start(range(index, len(self.paths)))
+            try:
+                self._process = self._start(range(index, len(self.paths)))
+            except OSError as exc:  # the scratch folder is gone: the rest cannot be converted
+                for path in self.paths[index:]:
+                    yield ConversionError(
+                        f"pandoc's scratch files are gone ({exc.strerror or exc}); build again", path=path
+                    )
+                return
 
     def _result(self, index: int) -> Raw:
         path = self.paths[index]
@@ -306,6 +312,23 @@ class Batch:
             return self._output(index).read_bytes()
         except OSError as exc:
             return ConversionError(f"pandoc's output could not be read: {exc.strerror}", path=path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    """What pandoc wrote to its stderr file after `offset`; a note when the file is gone."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read()
+    except OSError as exc:
+        return f"its error output could not be read ({exc.strerror or exc})".encode()
 
 
 @dataclass

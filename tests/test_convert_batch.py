@@ -150,3 +150,20 @@ def test_stopping_the_stream_early_stops_pandoc_and_removes_its_files(
     stream.close()
     assert _pandoc_children() == []
     assert list(work.iterdir()) == []
+
+
+def test_a_vanished_scratch_folder_fails_the_rest_of_the_batch_in_one_line_each() -> None:
+    """Scratch files removed under a running batch: one error per remaining post, no traceback."""
+    import shutil
+
+    slow = "<div>" * 200_000  # over the time limit: the batch must start a new pandoc for the rest
+    batch = Batch([("First.", "a.md"), (slow, "slow.md"), ("Third.", "c.md")], timeout=0.3)
+    results = batch._collect()
+    first = next(results)
+    assert isinstance(first, bytes)
+    shutil.rmtree(batch._root)
+    rest = list(results)
+    batch.close()
+    assert [type(r) for r in rest] == [ConversionError, ConversionError]
+    assert str(rest[1]).startswith("c.md: pandoc's scratch files are gone (")
+    assert "\n" not in str(rest[1])
