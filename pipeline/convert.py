@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConversionError
+from .output import pid_alive
 
 LUA_DIR = Path(str(resources.files("pipeline"))) / "lua"  # package data, in a wheel too
 LUA_FILTER = LUA_DIR / "html_blocks.lua"
@@ -104,16 +105,6 @@ def _claim(folder: Path) -> int:
     return fd
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return pid > 0
-
-
 def remove_abandoned(root: Path | None = None) -> list[Path]:
     """Remove the temporary folders of builds that are gone: no lock held on their owner file
     and no process with its pid. A folder without an owner file (or a running build's) stays."""
@@ -130,7 +121,7 @@ def remove_abandoned(root: Path | None = None) -> list[Path]:
             continue
         finally:
             os.close(fd)
-        if pid == os.getpid() or _process_alive(pid):
+        if pid == os.getpid() or pid_alive(pid):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
