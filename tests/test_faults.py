@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -255,8 +254,8 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _temp_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("pipeline-pandoc-*")}
+def _temp_folders(root: Path) -> set[str]:
+    return {p.name for p in root.glob("pipeline-pandoc-*")}
 
 
 @pytest.mark.parametrize(
@@ -272,11 +271,15 @@ def test_a_killed_build_leaves_no_process_and_no_temporary_folder(
     corpus = sorted((CORPUS / "imported").glob("*.markdown"))
     for n in range(200):
         shutil.copy(corpus[n % len(corpus)], src / f"2025-01-{n:03d}-{corpus[n % len(corpus)].name[11:]}")
-    before = _temp_folders()
+    # A temporary folder of its own: another build on the machine must not count here.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
     command = [sys.executable, "-m", "invoke", "build", "--src", str(src), "--out", str(tmp_path / "out")]
     build_process = subprocess.Popen(
         [*command, "--jobs", "2", "--force"],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -302,5 +305,6 @@ def test_a_killed_build_leaves_no_process_and_no_temporary_folder(
         assert build_process.returncode == 130, output
         assert "interrupted after" in output and "Traceback" not in output
     # the next build removes the folders of the build that is gone
-    _episode("--src", src / sorted(os.listdir(src))[0], "--out", tmp_path / "out", "--only", FAST)
-    assert not (_temp_folders() - before)
+    left = _temp_folders(scratch)
+    _episode("--src", src / sorted(os.listdir(src))[0], "--out", tmp_path / "out", "--only", FAST, env=env)
+    assert not _temp_folders(scratch), f"left by the killed build: {left}"
