@@ -28,6 +28,7 @@ from markdown_it.token import Token
 
 from .embeds import CONTAINERS, VOID
 from .model import REASONS
+from .source import INVISIBLE
 
 PieceKind = Literal["sentence", "link", "timestamp", "image", "embed"]
 
@@ -78,14 +79,6 @@ _FOLD = str.maketrans(
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
-# Control and bidi characters are invisible: normalization drops them and reports each one.
-_CONTROLS = dict.fromkeys(
-    [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0), 0x200E, 0x200F, 0x061C,
-     *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-)  # fmt: skip
-_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
-
-
 def fold(text: str) -> str:
     """A sentence as compared: NFKC, case-folded, ASCII quotes and dashes, no emphasis or code
     markers (`*`, `_`, backticks; backslash escapes resolved first), no control or bidi
@@ -94,8 +87,8 @@ def fold(text: str) -> str:
         text = text.replace("&nbsp;", " ")
     if "\\" in text:
         text = _ESCAPE.sub(r"\1", text)
-    if _CONTROL_CHARS.search(text):
-        text = text.translate(_CONTROLS)
+    if INVISIBLE.search(text):  # normalization drops them and reports each one
+        text = INVISIBLE.sub("", text)
     if not text.isascii():
         # Translate first too: NFKC turns a double prime into two primes.
         text = unicodedata.normalize("NFKC", text.translate(_FOLD))

@@ -30,14 +30,13 @@ from .errors import ConversionError
 from .links import absolute_url, is_absolute, is_own_video, strip_tracking, substack_post, unwrap_redirect
 from .liquid import resolve_liquid
 from .model import BulletList, Chapter, Episode, ListItem, Note, Paragraph, Reason, Section, Span
-from .source import RawPost, read_post
+from .source import INVISIBLE, RawPost, read_post
 
 AVAILABLE_ON = re.compile(r"^(available|listen|watch|subscribe|find us|follow( us)?)\b.*\b(on|at)\b", re.I)
 READ_MORE = re.compile(
     r"\b(read more|read (it|this|the rest) on|continue reading|originally published|read on)\b",
     re.I,
 )
-BODY_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 BARE_URL = re.compile(r"https://[^\s<>()\[\]]+")
 SENTENCE_FINAL = re.compile(r"[.!?…][\"'”’)]*$")
 
@@ -131,15 +130,15 @@ def _drop_control_characters(raw: RawPost, notes: list[Note]) -> str:
     They reach terminals, `post.md` and the email otherwise; each is reported with its line.
     """
     body = raw.body
-    if not BODY_CONTROLS.search(body):
+    if not INVISIBLE.search(body):
         return body
-    for match in BODY_CONTROLS.finditer(body):
+    for match in INVISIBLE.finditer(body):
         char = match.group()
         line = raw.body_line + body.count("\n", 0, match.start())
         name = unicodedata.name(char, "")  # C0 and C1 controls have no name
         label = f"U+{ord(char):04X}" + (f" {name}" if name else "")
         notes.append(Note("control-characters", f"{label} removed on line {line}"))
-    return BODY_CONTROLS.sub("", body)
+    return INVISIBLE.sub("", body)
 
 
 def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settings) -> Episode:

@@ -23,8 +23,12 @@ from .errors import SourceError
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_FRONT_MATTER_CHARS = 64 * 1024
 YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
-BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+_BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c"
+BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
 CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+# No reader sees these: C0 controls but tab and newline, DEL, C1 controls, bidi controls. A body
+# loses them (each reported); the lossless check folds them away.
+INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 DATE_IN_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
 WRONG_CASE_KEYS = {"youtubeid": "youtubeID", "youtube_id": "youtubeID", "youtube": "youtubeID"}
 
