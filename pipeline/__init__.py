@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from .build import BuildSummary, build
+from .build import build
 from .config import Settings, load_settings
 from .errors import PipelineError
 from .model import Episode
 from .normalize import normalize_file
+from .results import BuildSummary
 
 __version__ = "0.1.0"
 

@@ -3,7 +3,7 @@
 Every warning and error is one line that starts where it is, as compilers, Sphinx and editors
 write it: `_posts/2025-05-28-x.markdown:14: warning: newsletter: …` (the post's path relative to
 the current folder, its line when known). `problem_line` is the one place that puts the path,
-the line and the severity in front of a message; `build.Problem.text` the format's name.
+the line and the severity in front of a message; `results.Problem.text` the format's name.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .build import BuildSummary, PostResult, Problem, Reporter
+from .results import BuildSummary, PostResult, Problem, Reporter
 
 
 def shown_path(path: str | Path, cwd: str | Path | None = None) -> str:
@@ -174,6 +174,8 @@ def summary_line(summary: BuildSummary) -> str:
         lines.append(
             f"outputs of posts no longer in the source (use --prune to remove): {', '.join(summary.stale)}"
         )
+    if summary.resumed:
+        lines.append(f"resumed: {summary.resumed} already built by a build that was stopped")
     lines.append(
         f"built {summary.count('built')}, skipped {summary.count('skipped')}, "
         f"warnings {summary.warning_count}, failed {len(summary.failed)} in {summary.seconds:.2f} s"

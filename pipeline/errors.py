@@ -8,6 +8,10 @@ from pathlib import Path
 class PipelineError(Exception):
     """A problem with the user's input or settings, printed as `file:line: field: message`."""
 
+    transient = False
+    """True when the same input may pass on a retry (a time limit, a full disk, an unreadable
+    file): a build remembers a post's failure to report it again without retrying only when not."""
+
     def __init__(
         self,
         message: str,
@@ -49,3 +53,33 @@ class ConversionError(PipelineError):
 
 class RenderError(PipelineError):
     """An output could not be produced from a valid episode."""
+
+
+class ConversionTimeout(ConversionError):
+    """pandoc ran out of time on a post: maybe only because the machine was busy."""
+
+    transient = True
+
+
+class RenderTimeout(RenderError):
+    """An output took longer than its time limit to render."""
+
+    transient = True
+
+
+class UnreadableSource(SourceError):
+    """The post file could not be read (permissions, a vanished file)."""
+
+    transient = True
+
+
+class WriteError(PipelineError):
+    """A post's outputs could not be written (a full disk, a read-only folder)."""
+
+    transient = True
+
+
+class StrictFailure(PipelineError):
+    """A post has warnings and `--strict` is on: it depends on the flag, not only the input."""
+
+    transient = True

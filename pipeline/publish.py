@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from .auth import AuthError, load_credentials, save_credentials, token_path
-from .build import PostResult, Reporter, build
+from .build import build
 from .chapters import parse_time
 from .config import Settings
 from .errors import PipelineError
-from .platform_rules import YOUTUBE_MAX_BYTES, YOUTUBE_MIN_CHAPTER_SECONDS
+from .platform_limits import YOUTUBE_MAX_BYTES, YOUTUBE_MIN_CHAPTER_SECONDS
+from .results import PostResult, Reporter
 from .source import read_post
 from .youtube_api import (
     DAILY_QUOTA,

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import discover
 from .canonical import canonical_markdown
 from .config import Settings
+from .discovery import discover
 from .errors import PipelineError
 from .normalize import normalize_file
 

@@ -12,7 +12,7 @@ settings, and server-sent events that make open pages reload themselves. What it
     /-/page1/<stem>.png        page 1 of show-notes.pdf as a picture (pypdfium2)
     /-/podcast/<stem>.html     podcast.html with only the tags the apps keep, in a plain page
 
-A post's output folder never starts with `-` (`build.safe_stem`), so `/-/` is never a post.
+A post's output folder never starts with `-` (`discovery.safe_stem`), so `/-/` is never a post.
 Nothing else is served: only the output files the build knows of its posts and the bundled
 templates; never `..`, `.`, an encoded `.`, `/` or `\\`, a hidden name (the manifest, `.episode/`),
 nor anything a symbolic link leads to outside those folders. A request whose `Host` is not the
@@ -37,26 +37,33 @@ import secrets
 import socket
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
-from .build import MANIFEST, BuildSummary, PostResult, Problem, Reporter, write_atomic
 from .build import build as run_build
 from .cli import problem_line, shown_path, summary_line
 from .config import TEMPLATES_DIR
+from .discovery import POST_SUFFIXES, safe_stem
 from .errors import PipelineError
-from .platform_rules import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES, sanitize_podcast_html
+from .formats import FORMATS
+from .manifest import MANIFEST
+from .output import write_atomic
+from .platform_limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
+from .platform_text import sanitize_podcast_html
+from .results import BuildSummary, PostResult, Problem, Reporter
 from .site import Place, locate
 from .templating import render_template
 from .watch import DEBOUNCE_MS, Watched, paths_shown, settings_files, template_trees, watch_changes
+from .workers import warm_up
 
 log = logging.getLogger(__name__)
 
 DIAGNOSTICS = ".serve.json"  # in the output folder: the warnings of posts built by an earlier run
 HEARTBEAT_SECONDS = 15.0
+QUICK_FORMATS = tuple(f for f in FORMATS if f != "pdf")  # what a page shows before the PDF is laid out
 PAGE_WIDTH_PX = 900  # of the picture of the PDF's first page
 DATE_IN_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 _REFUSED_ENCODINGS = re.compile(r"%(?:2e|2f|5c|00)", re.IGNORECASE)
@@ -152,6 +159,16 @@ def youtube_chapters(text: str) -> Chapters:
     return Chapters(tuple((clock, title) for clock, title, _ in found), problem)
 
 
+def _post_files(src: Path) -> list[Path]:
+    """The post files under `src` (a post or a folder), as candidates to build first."""
+    if src.is_file():
+        return [src]
+    try:
+        return [p for p in src.iterdir() if p.suffix.lower() in POST_SUFFIXES]
+    except OSError:
+        return []
+
+
 def _title_and_date(source: Path, stem: str) -> tuple[str, str]:
     """The post's title and date from its front matter; from its file name when it cannot be read."""
     from .source import read_post
@@ -193,6 +210,28 @@ class State:
         self.everything = 0  # generation at which every page changed (a problem came or went)
         self.snapshot = _Snapshot()
         self.stopping = False
+        self.watching: dict[str, int] = {}  # stem -> pages open on it (their event streams)
+
+    def open_stems(self) -> list[str]:
+        """The posts a browser shows right now, most watched first: what a rebuild does first."""
+        with self.condition:
+            return sorted((s for s, n in self.watching.items() if n > 0), key=lambda s: -self.watching[s])
+
+    @contextlib.contextmanager
+    def page_open(self, stem: str | None) -> Iterator[None]:
+        """Count a page's event stream as an open page of `stem` while it lasts."""
+        if stem is None:
+            yield
+            return
+        with self.condition:
+            self.watching[stem] = self.watching.get(stem, 0) + 1
+        try:
+            yield
+        finally:
+            with self.condition:
+                self.watching[stem] -= 1
+                if not self.watching[stem]:
+                    del self.watching[stem]
 
     def publish(self, snapshot: _Snapshot, rebuilt: Iterable[str] = ()) -> None:
         """Make `snapshot` current and wake the pages it changes: those whose post shows
@@ -301,6 +340,7 @@ class Preview:
             self.bind()
         assert self.server is not None
         self.build()
+        self.warm_up()
         for target, name in ((self.server.serve_forever, "serve"), (self._watch, "watch")):
             thread = threading.Thread(target=target, name=f"episode-{name}", daemon=True)
             thread.start()
@@ -330,15 +370,28 @@ class Preview:
 
     # -- building --
 
-    def build(self) -> None:
-        """Build what changed and publish the result; never raises."""
+    def build(self, *, quick: bool = False) -> None:
+        """Build what changed and publish the result; never raises.
+
+        `quick`: every output but the PDF, so that a page shows an edit before WeasyPrint has
+        laid the show notes out; the full build that follows renders only the PDFs it left.
+        The posts open in a browser are built first.
+        """
         problem: str | None = None
         summary: BuildSummary | None = None
         place = self.place
         try:
             place = locate(*self.args)  # the settings may have changed
+            open_posts = self.state.open_stems()
+            first = [p for p in _post_files(place.posts) if safe_stem(p) in open_posts]
             summary = run_build(
-                place.posts, self.out, place.settings, jobs=self.jobs, reporter=self.reporter()
+                place.posts,
+                self.out,
+                place.settings,
+                jobs=self.jobs,
+                reporter=self.reporter(),
+                only=QUICK_FORMATS if quick else None,
+                first=first,
             )
         except PipelineError as exc:
             problem = f"error: {exc}"
@@ -352,6 +405,15 @@ class Preview:
             self.say(summary_line(summary))
         rebuilt = [r.stem for r in summary.results if r.status == "built"] if summary is not None else []
         self.state.publish(self._snapshot(place, summary, problem), rebuilt)
+
+    def warm_up(self) -> None:
+        """Import the renderers in this process (a rebuild of one post renders here), off the
+        request threads, so that the first edit does not wait for WeasyPrint to load."""
+        thread = threading.Thread(
+            target=warm_up, args=(self.place.settings, tuple(FORMATS)), name="episode-warm-up", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
 
     def _snapshot(self, place: Place, summary: BuildSummary | None, problem: str | None) -> _Snapshot:
         previous = self.state.snapshot
@@ -438,6 +500,7 @@ class Preview:
                     if not changed:
                         continue
                     self.say("changed: " + ", ".join(paths_shown(changed)))
+                    self.build(quick=True)
                     self.build()
                     if self.watched() != watched:
                         break  # the settings moved the posts or the templates: watch those
@@ -723,6 +786,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         self.wfile.write(b"retry: 1000\n\n")
         self.wfile.flush()
+        with preview.state.page_open(stem):
+            self._stream_events(preview, since, stem)
+
+    def _stream_events(self, preview: Preview, since: int, stem: str | None) -> None:
         while not preview.state.stopping:
             generation = preview.state.wait(since, stem, HEARTBEAT_SECONDS)
             if preview.state.stopping:

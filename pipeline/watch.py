@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .build import POST_SUFFIXES
 from .config import TEMPLATES_DIR, Settings
+from .discovery import POST_SUFFIXES
 
 DEBOUNCE_MS = 1600  # at most this long between the first change of a burst and the build
 STEP_MS = 50  # a burst ends after this long without a change

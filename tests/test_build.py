@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import PostResult, Reporter, build, write_atomic
+from pipeline.build import build
 from pipeline.config import Settings
 from pipeline.errors import PipelineError
+from pipeline.output import write_atomic
+from pipeline.results import PostResult, Reporter
 
 from .conftest import CORPUS, SEED
 
@@ -180,15 +182,15 @@ def test_a_worker_that_dies_fails_only_its_post(
 ) -> None:
     import importlib
 
-    build_module = importlib.import_module("pipeline.build")  # the package exports build() too
-    original = build_module.render_episode
+    workers_module = importlib.import_module("pipeline.workers")
+    original = workers_module.render_episode
 
-    def dies_on_one(episode, settings, formats):  # type: ignore[no-untyped-def]
+    def dies_on_one(episode, settings, job):  # type: ignore[no-untyped-def]
         if episode.stem.endswith("killer"):
             os._exit(3)  # like the kernel's OOM killer: no exception, no cleanup
-        return original(episode, settings, formats)
+        return original(episode, settings, job)
 
-    monkeypatch.setattr(build_module, "render_episode", dies_on_one)  # workers fork with it
+    monkeypatch.setattr(workers_module, "render_episode", dies_on_one)  # workers fork with it
     src = _posts(tmp_path)
     shutil.copy(SEED, src / "2024-01-01-killer.markdown")
     summary = build(src, tmp_path / "out", settings, jobs=2, only=FAST)

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import PostResult, Problem, build, error_problem
+from pipeline.build import build
 from pipeline.cli import PlainReporter, describe, problem_line, shown_path
 from pipeline.config import Settings
 from pipeline.errors import SourceError
+from pipeline.results import PostResult, Problem, error_problem
 
 from .conftest import CORPUS, FIXTURES, ROOT
 

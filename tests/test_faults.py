@@ -8,6 +8,7 @@ with either its previous outputs or its new ones; no process or temporary folder
 from __future__ import annotations
 
 import errno
+import json
 import os
 import resource
 import shutil
@@ -19,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import MANIFEST, build, safe_stem
+from pipeline.build import build
 from pipeline.config import Settings
+from pipeline.discovery import safe_stem
+from pipeline.manifest import MANIFEST
 
 from .conftest import CORPUS, ROOT
 
@@ -308,3 +311,43 @@ def test_a_killed_build_leaves_no_process_and_no_temporary_folder(
     left = _temp_folders(scratch)
     _episode("--src", src / sorted(os.listdir(src))[0], "--out", tmp_path / "out", "--only", FAST, env=env)
     assert not _temp_folders(scratch), f"left by the killed build: {left}"
+
+
+# --- 4. a killed build is resumed -------------------------------------------------------------
+
+
+def test_a_killed_build_is_resumed_where_it_stopped(tmp_path: Path) -> None:
+    src, out = tmp_path / "posts", tmp_path / "out"
+    src.mkdir()
+    corpus = sorted((CORPUS / "imported").glob("*.markdown"))
+    for n in range(200):
+        shutil.copy(corpus[n % len(corpus)], src / f"2025-01-{n:03d}-{corpus[n % len(corpus)].name[11:]}")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    command = [sys.executable, "-m", "invoke", "build", "--src", str(src), "--out", str(out), "--only", FAST]
+    process = subprocess.Popen(
+        [*command, "--jobs", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:  # until the build has saved what it did so far
+        if (out / MANIFEST).is_file():
+            break
+        assert "built" not in line.split("]")[-1] or "/200]" in line, line
+    process.kill()
+    process.communicate(timeout=60)
+    saved = json.loads((out / MANIFEST).read_text())
+    assert saved["complete"] is False and 0 < len(saved["posts"]) < 200
+
+    done = _episode("--src", src, "--out", out, "--only", FAST, "--jobs", "2", env=env)
+    _no_traceback(done)
+    resumed = int(done.stdout.split("resumed: ")[1].split()[0])
+    assert resumed == len(saved["posts"])  # what was saved is skipped; what came after, built again
+    assert f"built {200 - resumed}, skipped {resumed}," in done.stdout
+    assert json.loads((out / MANIFEST).read_text())["complete"] is True
+    assert _episode("--src", src, "--out", out, "--only", FAST, env=env).stdout.count("resumed") == 0

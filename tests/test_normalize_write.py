@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import discover
 from pipeline.config import Settings
+from pipeline.discovery import discover
 from pipeline.rewrite import SourceStatus, normalize_sources, unified_diff
 
 from .conftest import ROOT, SEED, write_post

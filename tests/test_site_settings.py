@@ -78,7 +78,7 @@ def test_no_settings_anywhere_gives_neutral_defaults(tmp_path: Path) -> None:
 
 
 def test_an_empty_posts_folder_is_an_error(tmp_path: Path) -> None:
-    from pipeline.build import discover
+    from pipeline.discovery import discover
 
     with pytest.raises(PipelineError, match="no posts here"):
         discover(tmp_path)

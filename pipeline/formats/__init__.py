@@ -3,6 +3,11 @@
 A format module exposes `render(episode, settings) -> Rendered`. It never reads the source
 post and never calls another format. Modules are imported lazily so that a build that renders
 no PDF never imports WeasyPrint.
+
+`FORMATS` declares, per format, what its bytes depend on besides the Episode: its module, the
+bundled templates it renders with (a site's overrides of the same names count too) and the
+settings tables it reads. The build gives each output its own fingerprint from these, so that
+editing the newsletter template rebuilds newsletters and nothing else.
 """
 
 from __future__ import annotations
@@ -28,18 +33,33 @@ class FormatModule(Protocol):
     def render(self, episode: Episode, settings: Settings) -> Rendered: ...
 
 
-# name used by `--only` -> module under pipeline.formats
-FORMATS: dict[str, str] = {
-    "post": "post",
-    "chapters": "chapter_files",
-    "newsletter": "newsletter",
-    "pdf": "shownotes",
-    "youtube": "youtube",
-    "podcast": "podcast",
+@dataclass(frozen=True)
+class Format:
+    """One output format, as the build and `--only` know it."""
+
+    name: str  # the `--only` name
+    module: str  # under pipeline.formats
+    templates: tuple[str, ...] = ()  # files or folders of the templates folder it renders with
+    tables: tuple[str, ...] = ()  # the `[tool.pipeline.<table>]` settings it reads
+
+    def load(self) -> FormatModule:
+        module: FormatModule = importlib.import_module(f"{__name__}.{self.module}")
+        return module
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("post", "post"),
+        Format("chapters", "chapter_files"),
+        Format("newsletter", "newsletter", ("newsletter.html.j2", "newsletter.txt.j2"), ("newsletter",)),
+        Format("pdf", "shownotes", ("show-notes.html.j2", "show-notes.css", "assets"), ("pdf",)),
+        Format("youtube", "youtube", (), ("youtube",)),
+        Format("podcast", "podcast", (), ("podcast",)),
+    )
 }
 
 
 def load_format(name: str) -> FormatModule:
     """Import the module of one format by its `--only` name."""
-    module: FormatModule = importlib.import_module(f"{__name__}.{FORMATS[name]}")
-    return module
+    return FORMATS[name].load()

@@ -1,0 +1,129 @@
+"""What each output of a post depends on besides the post's own bytes, as hashes.
+
+Two layers. The shared fingerprint covers what every output goes through: the code that reads,
+converts and normalizes (every module outside the format modules, the Lua filters), the settings
+that are not a format's table, template files no format claims, and the renderers' versions.
+Each format then adds its own: its module's code, its templates (bundled, and a site's overrides
+of the same names) and its settings tables, as `formats.FORMATS` declares them. So restyling the
+newsletter changes the newsletter's fingerprint only, and the build re-renders newsletters alone.
+
+A post's digest per format is `sha256(shared, post bytes, format)`; the manifest keeps it with
+the files that format wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+from .config import TEMPLATES_DIR, Settings
+from .formats import FORMATS, Format
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+RENDERERS = ("pypandoc-binary", "weasyprint", "pydyf", "fonttools", "jinja2", "css-inline", "nh3", "segno")
+PREVIEW_TEMPLATES = "serve"  # the preview server's own pages: no output depends on them
+# Settings that belong to one format's fingerprint (its tables) or to none (where they came from).
+_NOT_SHARED = ("formats", "template_overrides", "source", "sources")
+
+
+def _files(folder: Path, skip: Iterable[Path] = ()) -> dict[str, bytes]:
+    """`{path from folder: bytes}` of every plain file under `folder` (no caches, none of `skip`)."""
+    skipped = tuple(p.resolve() for p in skip)
+    found: dict[str, bytes] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.rglob("*")):
+        if "__pycache__" in path.parts or not path.is_file():
+            continue
+        resolved = path.resolve()
+        if any(resolved == s or s in resolved.parents for s in skipped):
+            continue
+        found[path.relative_to(folder).as_posix()] = path.read_bytes()
+    return found
+
+
+def _digest(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def _hash_files(files: Mapping[str, bytes]) -> str:
+    return _digest(*(x for name in sorted(files) for x in (name, files[name])))
+
+
+def _claims(fmt: Format, name: str) -> bool:
+    return any(name == t or name.startswith(t + "/") for t in fmt.templates)
+
+
+def _module_file(fmt: Format) -> Path:
+    return PACKAGE_DIR / "formats" / f"{fmt.module}.py"
+
+
+@lru_cache(maxsize=1)
+def _renderer_versions() -> str:
+    versions = []
+    for package in RENDERERS:
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=none")
+    return ";".join(versions)
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """The shared fingerprint and one per format, for one build's settings."""
+
+    shared: str
+    formats: Mapping[str, str]
+
+    def digests(self, data: bytes, names: Sequence[str]) -> dict[str, str]:
+        """`{format: digest}` of a post's bytes, for the formats `names`."""
+        base = self.base(data)
+        return {name: _digest(base, self.formats[name]) for name in names}
+
+    def base(self, data: bytes) -> str:
+        """The digest of a post's bytes under the shared fingerprint: what its normalized
+        Episode depends on."""
+        return _digest(self.shared, data)
+
+
+def fingerprints(settings: Settings) -> Fingerprints:
+    """Hash the code, templates, settings and renderers every output depends on."""
+    templates = {
+        name: data
+        for name, data in _files(TEMPLATES_DIR).items()
+        if name.split("/", 1)[0] != PREVIEW_TEMPLATES
+    }
+    overrides = _files(Path(settings.template_overrides)) if settings.template_overrides else {}
+    claimed = list(FORMATS.values())
+    module_files = [_module_file(f) for f in claimed]
+    code = _files(PACKAGE_DIR, skip=[*module_files, TEMPLATES_DIR])
+    core = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name not in _NOT_SHARED}
+    shared = _digest(
+        _hash_files(code),
+        _hash_files({n: d for n, d in templates.items() if not any(_claims(f, n) for f in claimed)}),
+        _hash_files({n: d for n, d in overrides.items() if not any(_claims(f, n) for f in claimed)}),
+        json.dumps(core, sort_keys=True, default=list),
+        _renderer_versions(),
+    )
+    per_format: dict[str, str] = {}
+    for fmt in claimed:
+        module = _module_file(fmt)
+        tables = {t: dict(settings.table(t)) for t in fmt.tables}
+        per_format[fmt.name] = _digest(
+            fmt.name,
+            module.read_bytes() if module.is_file() else b"",
+            _hash_files({n: d for n, d in templates.items() if _claims(fmt, n)}),
+            _hash_files({n: d for n, d in overrides.items() if _claims(fmt, n)}),
+            json.dumps(tables, sort_keys=True, default=list),
+        )
+    return Fingerprints(shared, per_format)

@@ -1,0 +1,153 @@
+"""What building a post did, as data: its result, its problems, the build's summary.
+
+`cli.py` turns these into lines; `serve.py` into pages; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from .errors import PipelineError
+from .model import Episode
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One warning or error about one post, before it is shown: `cli.problem_line` adds the post's
+    path and line, `text` the format's name; nothing else puts either in front of a message."""
+
+    severity: str  # error | warning
+    message: str
+    format: str | None = None  # the `--only` name of the output it concerns; None: the post itself
+    rule: str | None = None  # a platform rule (`youtube.bytes`), a report reason, a front-matter field
+    line: int | None = None  # in the post, where known
+
+    @property
+    def text(self) -> str:
+        """`newsletter: link … kept as text only`; a message that names its format already
+        (`YouTube: …` from the youtube format) does not get it twice."""
+        if self.format is None or self.message.casefold().startswith(self.format.casefold() + ": "):
+            return self.message
+        return f"{self.format}: {self.message}"
+
+
+def note_problems(episode: Episode) -> list[Problem]:
+    """The warnings of a post's report (an unresolved Liquid tag, an embed that was dropped)."""
+    return [
+        Problem("warning", n.warning_text, rule=None if n.kind == "warning" else n.kind)
+        for n in episode.notes
+        if n.is_warning
+    ]
+
+
+def format_problems(name: str, warnings: Sequence[str]) -> list[Problem]:
+    """The warnings one format gave, as problems of that format."""
+    return [Problem("warning", w, format=name) for w in warnings]
+
+
+def _names_post(where: str | None, post: Path) -> bool:
+    """True when an error's path is the post itself (its name, or the same file), or unset."""
+    if not where:
+        return True
+    path = Path(where)
+    if path.name != post.name:
+        return False
+    return len(path.parts) == 1 or os.path.abspath(path) == os.path.abspath(post)
+
+
+def error_problem(exc: PipelineError, post: Path, format: str | None = None) -> Problem:
+    """An error about `post` without its location (the line is kept apart); an error located in
+    another file (a linked post, a settings file) keeps that file's name in its message."""
+    if _names_post(exc.path, post):
+        text = f"{exc.field}: {exc.message}" if exc.field else exc.message
+        return Problem("error", " ".join(text.split()), format, exc.field, exc.line)
+    return Problem("error", str(exc), format, exc.field)
+
+
+class Status(StrEnum):
+    """What became of a post in one build (a plain string, so it crosses processes and JSON)."""
+
+    BUILT = "built"
+    SKIPPED = "skipped"  # every requested output was up to date
+    FAILED = "failed"
+
+
+@dataclass
+class PostResult:
+    """What building one post did; crosses the process boundary, so plain data only."""
+
+    stem: str
+    source: str
+    status: Status = Status.BUILT
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # one line, with the file and line it is about
+    failure: Problem | None = None  # the same error, its parts apart (for `cli.problem_line`)
+    bug: str | None = None  # a traceback: not the user's fault
+    timings: dict[str, float] = field(default_factory=dict)
+    digest: str = ""
+    # sha256 of each post its `{% post_url %}` links were resolved from, by path from its folder
+    depends: dict[str, str] = field(default_factory=dict)
+    # per format: {"digest", "files", "warnings", "notes"} of what it last wrote (the manifest's)
+    outputs: dict[str, dict[str, object]] = field(default_factory=dict)
+    rendered: list[str] = field(default_factory=list)  # the formats rendered by this build
+    remembered: bool = False  # failed before on the same input: reported again, not retried
+    failure_key: str = ""  # set when the failure will recur on the same input (`manifest.failure_key`)
+    worker: int = 0  # the process id that rendered it
+    worker_rss: int = 0  # that process's resident memory after rendering, in bytes
+
+
+@dataclass
+class BuildSummary:
+    results: list[PostResult]
+    removed: list[str]
+    stale: list[str]
+    seconds: float
+    ignored: list[str] = field(default_factory=list)
+    """Files in a Jekyll `_posts/` folder without the date in their name: not posts."""
+    resumed: int = 0
+    """Posts an interrupted build had already built, which this one therefore skipped."""
+
+    @property
+    def failed(self) -> list[PostResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(len(r.warnings) for r in self.results)
+
+
+class Reporter:
+    """Receives progress; the CLI layer decides how to show it."""
+
+    def start(self, total: int, to_build: int) -> None:
+        """Called once, before any post is built."""
+
+    def post_done(self, result: PostResult) -> None:
+        """Called once per post, in a stable order."""
+
+
+def failed(result: PostResult, exc: PipelineError) -> PostResult:
+    """`result`, failed with a user's mistake (one line, no traceback)."""
+    result.status, result.error = Status.FAILED, str(exc)
+    result.failure = error_problem(exc, Path(result.source))
+    return result
+
+
+def internal_error(result: PostResult, exc: BaseException) -> PostResult:
+    """`result`, failed with a bug: one line for the user, the traceback kept apart."""
+    message = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
+    result.status = Status.FAILED
+    result.error = f"{result.source}: {message}"
+    result.failure = Problem("error", message)
+    result.bug = "".join(traceback.format_exception(exc))
+    return result

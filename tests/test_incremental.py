@@ -1,0 +1,185 @@
+"""What a rebuild renders: each output has its own fingerprint, failures that would recur are
+remembered, the posts asked for come first, and worker processes are recycled."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pipeline import workers
+from pipeline.build import build
+from pipeline.config import TEMPLATES_DIR, Settings
+from pipeline.results import PostResult, Reporter
+
+from .conftest import CORPUS
+
+LIGHT = ["post", "chapters", "newsletter", "youtube", "podcast"]
+
+
+def _posts(tmp_path: Path, count: int = 2, pattern: str = "*.markdown") -> Path:
+    src = tmp_path / "posts"
+    src.mkdir()
+    for path in sorted((CORPUS / "imported").glob(pattern))[:count]:
+        shutil.copy(path, src / path.name)
+    return src
+
+
+TWO_PAGES = "2024-10-25-*"  # a post whose show notes take two pages
+
+
+def _stamps(out: Path, name: str) -> dict[str, tuple[int, int]]:
+    return {p.parent.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.glob(f"*/{name}")}
+
+
+def _rendered(summary_results: list[PostResult]) -> set[tuple[str, ...]]:
+    return {tuple(r.rendered) for r in summary_results if r.status == "built"}
+
+
+@pytest.fixture
+def site_settings(tmp_path: Path, settings: Settings) -> Settings:
+    """The samples' settings with a site `templates/` folder holding its own newsletter text."""
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    shutil.copy(TEMPLATES_DIR / "newsletter.txt.j2", overrides / "newsletter.txt.j2")
+    return replace(settings, template_overrides=str(overrides))
+
+
+def test_editing_the_newsletter_template_rebuilds_newsletters_only(
+    tmp_path: Path, site_settings: Settings
+) -> None:
+    src, out = _posts(tmp_path), tmp_path / "out"
+    build(src, out, site_settings, jobs=1)
+    pdfs, posts = _stamps(out, "show-notes.pdf"), _stamps(out, "post.md")
+    assert len(pdfs) == 2
+    template = Path(site_settings.template_overrides) / "newsletter.txt.j2"
+    template.write_text("Our own text edition.\n\n" + template.read_text())
+
+    summary = build(src, out, site_settings, jobs=1)
+
+    assert summary.count("built") == 2
+    assert _rendered(summary.results) == {("newsletter",)}
+    assert _stamps(out, "show-notes.pdf") == pdfs  # not one PDF written again
+    assert _stamps(out, "post.md") == posts
+    assert all(p.read_text().startswith("Our own text edition.") for p in out.glob("*/newsletter.txt"))
+    # the folder still holds every output, and a clean build gives the same bytes
+    build(src, tmp_path / "clean", site_settings, jobs=1)
+    for folder in out.iterdir():
+        if folder.is_dir():
+            clean = tmp_path / "clean" / folder.name
+            assert {p.name: p.read_bytes() for p in folder.iterdir()} == {
+                p.name: p.read_bytes() for p in clean.iterdir()
+            }
+
+
+def test_a_format_table_rebuilds_that_format_and_a_post_edit_rebuilds_all(
+    tmp_path: Path, settings: Settings
+) -> None:
+    src, out = _posts(tmp_path), tmp_path / "out"
+    build(src, out, settings, jobs=1, only=LIGHT)
+    tagged = replace(settings, formats={**settings.formats, "youtube": {"hashtags": ["podcast"]}})
+    summary = build(src, out, tagged, jobs=1, only=LIGHT)
+    assert _rendered(summary.results) == {("youtube",)}
+    assert all("#podcast" in p.read_text() for p in out.glob("*/youtube.txt"))
+
+    edited = sorted(src.iterdir())[0]
+    edited.write_text(edited.read_text() + "\n\nA closing line, added later.\n")
+    summary = build(src, out, tagged, jobs=1, only=LIGHT)
+    assert [(Path(r.source).name, tuple(r.rendered)) for r in summary.results if r.status == "built"] == [
+        (edited.name, tuple(LIGHT))
+    ]
+
+
+def test_only_leaves_the_other_outputs_and_a_full_build_completes_them(
+    tmp_path: Path, settings: Settings
+) -> None:
+    src, out = _posts(tmp_path, 1), tmp_path / "out"
+    build(src, out, settings, jobs=1, only=LIGHT)
+    edited = next(src.iterdir())
+    edited.write_text(edited.read_text() + "\n\nA closing line, added later.\n")
+    build(src, out, settings, jobs=1, only=["newsletter"])
+    folder = next(p for p in out.iterdir() if p.is_dir())
+    assert "A closing line" in (folder / "newsletter.txt").read_text()
+    assert "A closing line" not in (folder / "youtube.txt").read_text()  # kept, not deleted
+    summary = build(src, out, settings, jobs=1, only=LIGHT)
+    assert _rendered(summary.results) == {("chapters", "youtube", "podcast")}
+    assert "A closing line" in (folder / "youtube.txt").read_text()
+
+
+def test_a_failure_that_would_recur_is_reported_again_without_rendering(
+    tmp_path: Path, settings: Settings
+) -> None:
+    src, out = _posts(tmp_path, 1, TWO_PAGES), tmp_path / "out"
+    one_page = replace(settings, formats={**settings.formats, "pdf": {"max_pages": 1}})
+    first = build(src, out, one_page, jobs=1)
+    assert first.failed and "1-page limit" in (first.failed[0].error or "")
+    assert not first.failed[0].remembered
+
+    again = build(src, out, one_page, jobs=1)
+    [result] = again.failed
+    assert result.remembered and not result.timings  # nothing converted, nothing rendered
+    assert "1-page limit" in (result.error or "") and "--force tries again" in (result.error or "")
+
+    forced = build(src, out, one_page, jobs=1, force=True)
+    assert forced.failed and not forced.failed[0].remembered and forced.failed[0].timings
+    assert build(src, out, settings, jobs=1).count("built") == 1  # other settings: tried, and fine
+
+
+def test_a_time_limit_is_never_remembered(tmp_path: Path, settings: Settings) -> None:
+    src, out = _posts(tmp_path, 1), tmp_path / "out"
+    hurried = replace(settings, formats={**settings.formats, "pdf": {"timeout": 0.001}})
+    first = build(src, out, hurried, jobs=1)
+    assert first.failed and "pdf.timeout" in (first.failed[0].error or "")
+    again = build(src, out, hurried, jobs=1)
+    assert again.failed and not again.failed[0].remembered and again.failed[0].timings
+
+
+class _Order(Reporter):
+    def __init__(self) -> None:
+        self.built: list[str] = []
+
+    def post_done(self, result: PostResult) -> None:
+        if result.status == "built":
+            self.built.append(Path(result.source).name)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_posts_asked_for_first_are_built_first(tmp_path: Path, settings: Settings, jobs: int) -> None:
+    src = _posts(tmp_path, 4)
+    last = sorted(src.iterdir())[-1]
+    order = _Order()
+    build(src, tmp_path / "out", settings, jobs=jobs, only=["post"], first=[last], reporter=order)
+    assert order.built[0] == last.name and len(order.built) == 4
+
+
+def test_workers_are_recycled_after_a_number_of_posts(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _posts(tmp_path, 5)
+    monkeypatch.setattr(workers, "RECYCLE_AFTER", 1)  # the main process decides: no fork needed
+    summary = build(src, tmp_path / "out", settings, jobs=2, only=["post"])
+    assert summary.count("built") == 5
+    # two posts a pool, then new workers: more processes than two rendered the five posts
+    assert len({r.worker for r in summary.results}) > 2
+
+
+def test_a_worker_over_the_memory_limit_is_replaced(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "posts"
+    src.mkdir()
+    corpus = sorted((CORPUS / "imported").glob("*.markdown"))
+    for n in range(20):  # more than the posts handed to the first workers before any comes back
+        shutil.copy(corpus[n % len(corpus)], src / f"2025-01-{n:02d}-{corpus[n % len(corpus)].name[11:]}")
+    monkeypatch.setattr(workers, "MAX_WORKER_RSS", 1)  # every worker is "too large" after a post
+    summary = build(src, tmp_path / "out", settings, jobs=2, only=["post"])
+    assert summary.count("built") == 20
+    assert all(r.worker_rss > 1 for r in summary.results)
+    assert len({r.worker for r in summary.results}) > 2
+    clean = build(src, tmp_path / "clean", settings, jobs=1, only=["post"])
+    assert clean.count("built") == 20
+    assert {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").glob("*/*")} == {
+        p.relative_to(tmp_path / "clean"): p.read_bytes() for p in (tmp_path / "clean").glob("*/*")
+    }
