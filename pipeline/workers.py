@@ -199,10 +199,33 @@ def _nothing() -> None:
     """A task that only makes the pool start its worker processes."""
 
 
+PARENT_CHECK_SECONDS = 1.0
+
+
+def watch_parent(parent: int, every: float = PARENT_CHECK_SECONDS) -> threading.Thread:
+    """Exit this process once `parent` is gone (it is then no longer our parent).
+
+    Where the kernel offers no parent-death signal (every system but Linux) this is what stops a
+    worker of a killed build; on Linux it backs `PR_SET_PDEATHSIG` up at the cost of a wake-up a
+    second.
+    """
+
+    def check() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    thread = threading.Thread(target=check, name="episode-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def _start_worker(settings: Settings, formats: tuple[str, ...], parent: int) -> None:
     from .convert import die_with_parent
 
     die_with_parent(parent)  # a build killed with `kill -9` leaves no worker behind
+    watch_parent(parent)
     gc.set_threshold(*GC_THRESHOLD)  # a worker process lives only for one build
     warm_up(settings, formats)
 

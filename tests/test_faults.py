@@ -351,3 +351,34 @@ def test_a_killed_build_is_resumed_where_it_stopped(tmp_path: Path) -> None:
     assert f"built {200 - resumed}, skipped {resumed}," in done.stdout
     assert json.loads((out / MANIFEST).read_text())["complete"] is True
     assert _episode("--src", src, "--out", out, "--only", FAST, env=env).stdout.count("resumed") == 0
+
+
+def test_a_worker_whose_build_is_gone_exits_without_the_kernels_help(tmp_path: Path) -> None:
+    """`watch_parent`, the parent-death check of systems without PR_SET_PDEATHSIG: a worker whose
+    build was killed with `kill -9` exits within seconds (nothing else ties it to the build here)."""
+    worker = (
+        "import os, time; from pipeline.workers import watch_parent; "
+        "watch_parent(os.getppid(), every=0.1); print(os.getpid(), flush=True); time.sleep(60)"
+    )
+    build_like = (
+        f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {worker!r}]); time.sleep(60)"
+    )
+    middle = subprocess.Popen(
+        [sys.executable, "-c", build_like],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert middle.stdout is not None
+    child = int(middle.stdout.readline())
+    assert _alive(child)
+    middle.kill()
+    middle.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive

@@ -485,3 +485,50 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+class _Rendered:
+    """A reporter that records which formats each rebuilt post rendered, in order."""
+
+    log: list[tuple[str, tuple[str, ...]]] = []
+
+    def start(self, total: int, to_build: int) -> None:
+        pass
+
+    def post_done(self, result: Any) -> None:
+        if result.status == "built":
+            self.log.append((result.stem, tuple(result.rendered)))
+
+
+def test_an_edit_shows_everything_but_the_pdf_first_and_the_open_post_first(tmp_path: Path) -> None:
+    """The page of an edited post reloads once the light outputs are written (the PDF follows in a
+    second build); a template edit rebuilds the post open in a browser before the others."""
+    site = make_site(tmp_path / "site")
+    (site / "templates").mkdir()
+    shutil.copy(ROOT / "templates" / "newsletter.txt.j2", site / "templates" / "newsletter.txt.j2")
+    _Rendered.log = []
+    running = Preview(str(site), None, None, port=0, jobs=1, reporter=_Rendered, debounce_ms=200)
+    running.start()
+    try:
+        _Rendered.log.clear()
+        post = site / "_posts" / f"{NILS}.markdown"
+        with running.state.page_open(NILS):
+            since = running.state.generation
+            post.write_text(post.read_text() + "\n\nA paragraph written while the preview runs.\n")
+            first = running.state.wait(since, NILS, 60)
+            assert first is not None
+            assert "A paragraph written while" in (running.out / NILS / "post.md").read_text()
+            assert running.state.wait(first, NILS, 60) is not None  # the PDF's build
+            assert _Rendered.log == [
+                (NILS, ("post", "chapters", "newsletter", "youtube", "podcast")),
+                (NILS, ("pdf",)),
+            ]
+            _Rendered.log.clear()
+            since = running.state.generation
+            template = site / "templates" / "newsletter.txt.j2"
+            template.write_text("Our text edition.\n" + template.read_text())
+            assert running.state.wait(since, NILS, 60) is not None
+        assert [stem for stem, _ in _Rendered.log] == [NILS, WELCOME]  # the open post first
+        assert {formats for _, formats in _Rendered.log} == {("newsletter",)}  # and no PDF
+    finally:
+        running.stop()
