@@ -55,7 +55,7 @@ def bench(
     With no flags a quick look, well under a minute; `invoke bench --posts 100 --repeat 3
     --noop-posts 1000 --cli-posts 100` is the run behind the README's figures (several minutes).
     """
-    from pipeline.bench import SAMPLES_DIR, run_bench
+    from devtools.bench import SAMPLES_DIR, run_bench
 
     if not 10 <= posts <= 1000:
         raise Exit("error: --posts must be between 10 and 1000", code=2)
@@ -85,30 +85,50 @@ def goldens(c: Context) -> None:
 
 
 @task(
+    klass=NumberTask,
     help={
-        "seconds": "stop after this many seconds (default 60 when --examples is not given)",
-        "examples": "stop after this many inputs",
-        "seed": "random seed: the same seed tries the same inputs in the same order",
+        "path": "single | batch | stream | pool | all (default): the code the inputs go through; "
+        "single: normalize and render one post in memory; batch: one pandoc process for a round of "
+        "posts; stream / pool: the real build with 1 / 2 worker processes, twice, compared",
+        "seconds": "stop after this many seconds, shared by the paths (default 60 without --examples)",
+        "examples": "stop after this many inputs per path",
+        "seed": "random seed: the same seed tries the same inputs in the same order, on every path",
         "pdf": "also render show-notes.pdf (slower)",
         "out": "folder for reproducers of failing inputs (default: out/fuzz)",
-    }
+    },
 )
 def fuzz(
-    c: Context, seconds: int = 0, examples: int = 0, seed: int = 0, pdf: bool = False, out: str = "out/fuzz"
+    c: Context,
+    seconds: int = 0,
+    examples: int = 0,
+    seed: int = 0,
+    pdf: bool = False,
+    out: str = "out/fuzz",
+    path: str = "all",
 ) -> None:
-    """Mutate the corpus, bad and hostile posts and check the pipeline only ever fails cleanly."""
-    from pipeline.fuzz import run_fuzz
+    """Mutate the corpus, bad and hostile posts and check the pipeline only ever fails cleanly.
 
+    Each path must refuse a bad post with one line naming it, never an internal error; the
+    build paths must also leave nothing half written and write the same bytes when built twice.
+    """
+    from devtools.fuzz import paths_of, run_fuzz
+
+    failures = 0
     with user_errors():
-        report = run_fuzz(
-            settings_for(None, "samples"),
-            seed=seed,
-            examples=examples or None,
-            seconds=seconds or (None if examples else 60),
-            pdf=pdf,
-            out=Path(out),
-        )
-    for line in report.lines():
-        print(line)
-    if report.failures:
-        raise Exit(f"{len(report.failures)} failing input(s) saved under {out}", code=1)
+        paths = paths_of(path)
+        budget = seconds or (None if examples else 60)
+        for name in paths:
+            report = run_fuzz(
+                settings_for(None, "samples"),
+                path=name,
+                seed=seed,
+                examples=examples or None,
+                seconds=budget / len(paths) if budget else None,
+                pdf=pdf,
+                out=Path(out),
+            )
+            for line in report.lines():
+                print(line, flush=True)
+            failures += len(report.failures)
+    if failures:
+        raise Exit(f"{failures} failing input(s) saved under {out}", code=1)

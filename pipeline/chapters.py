@@ -78,9 +78,3 @@ def chapters_to_json(chapters: Sequence[Chapter]) -> str:
         "chapters": [{"startTime": c.start, "title": c.title} for c in chapters],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-
-
-def chapters_from_json(text: str) -> tuple[Chapter, ...]:
-    """Read Podcasting 2.0 JSON chapters back (used for round-trip checks)."""
-    doc = json.loads(text)
-    return tuple(Chapter(int(c["startTime"]), str(c.get("title", ""))) for c in doc["chapters"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.bench import _fresh_build, synthetic_archive
+from devtools.bench import BenchReport, BenchRun, _fresh_build, run_bench, synthetic_archive
 from pipeline.source import read_post
 
 
@@ -30,7 +30,7 @@ def test_a_noop_rebuild_in_a_fresh_interpreter_imports_no_renderer(tmp_path: Pat
 
 def test_the_floor_renders_the_same_pdf_the_build_writes(tmp_path: Path) -> None:
     """The floor is WeasyPrint alone, but on the very PDF the build makes: same bytes."""
-    from pipeline.bench import render_alone
+    from devtools.bench import render_alone
     from pipeline.build import build
     from pipeline.config import Settings
     from pipeline.formats import shownotes
@@ -52,3 +52,16 @@ def test_a_build_without_the_pdf_never_imports_weasyprint(tmp_path: Path) -> Non
     for jobs in (1, 2):
         run = _fresh_build(src, tmp_path / f"out-{jobs}", jobs, "newsletter,youtube")
         assert (run.built, run.failed, run.weasyprint_imported) == (2, 0, False)
+
+
+def test_a_new_measurement_is_one_function() -> None:
+    """`run_bench` runs the measurements it is given over one archive; their figures are listed."""
+    seen: list[int] = []
+
+    def measure_example(run: BenchRun, report: BenchReport) -> None:
+        seen.append(len(list(run.src.iterdir())))
+        report.figures["example_ms"] = 1.5
+
+    report = run_bench(10, measurements=[measure_example])
+    assert seen == [10]
+    assert "  example_ms                     1.500" in report.lines()

@@ -9,19 +9,14 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.chapters import chapters_from_json, chapters_to_json
+from pipeline.chapters import chapters_to_json
 from pipeline.config import Settings
 from pipeline.formats import chapter_files
-from pipeline.formats.chapter_files import (
-    chapters_to_psc,
-    chapters_to_vtt,
-    parse_media_time,
-    parse_psc,
-    parse_vtt,
-)
+from pipeline.formats.chapter_files import chapters_to_psc, chapters_to_vtt
 from pipeline.model import Chapter
 from pipeline.normalize import normalize_file
 
+from .chapter_parsers import chapters_from_json, parse_media_time, parse_psc, parse_vtt
 from .sample_episode import SEED_CHAPTERS, sample_episode
 from .test_platform_rules import CORPUS_CASES, CORPUS_IDS, chapter_lists, check_golden
 
@@ -124,8 +119,7 @@ def test_no_vtt_when_the_last_chapter_starts_after_the_end() -> None:
     rendered = chapter_files.render(sample_episode(duration=3600), Settings())
     assert "chapters.vtt" not in rendered.files
     assert rendered.warnings == [
-        "chapters.vtt left out: the last chapter starts at 1:00:38, "
-        "not before the episode ends (1:00:00)"
+        "chapters.vtt left out: the last chapter starts at 1:00:38, not before the episode ends (1:00:00)"
     ]
 
 

@@ -3,7 +3,8 @@
 Written only when `Episode.chapters_valid`. The chapters are the post's own: no 0:00 Intro is
 added here (that is a rule of the pasted descriptions), so every file agrees with
 `chapters.json`. `chapters.vtt` needs end times, hence the episode's length
-(`Episode.duration`); without it the file is left out.
+(`Episode.duration`); without it the file is left out. The pipeline never reads these files
+back (the tests' readers are in `tests/chapter_parsers.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
@@ -27,24 +27,11 @@ PSC_VERSION = "1.2"
 
 # Characters XML 1.0 cannot hold at all (they are left out of a Podlove title).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_VTT_TIMING = re.compile(
-    r"^(?P<start>(?:\d+:)?\d{2}:\d{2}\.\d{3})\s+-->\s+(?P<end>(?:\d+:)?\d{2}:\d{2}\.\d{3})"
-)
-_VTT_TAG = re.compile(r"<[^>]*>")
 
 
 def media_time(seconds: int) -> str:
     """`HH:MM:SS.000`, the time form of WebVTT and Podlove Simple Chapters."""
     return format_time(seconds, hours=True) + ".000"
-
-
-def parse_media_time(text: str) -> int:
-    """Whole seconds of `[[HH:]MM:]SS[.mmm]` (the fraction is dropped); ValueError when not one."""
-    match = re.fullmatch(r"\s*(?:(?:(\d+):)?(\d{1,2}):)?(\d{1,2})(?:\.(\d+))?\s*", text)
-    if match is None:
-        raise ValueError(f"{text!r} is not a time")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups()[:3])
-    return hours * 3600 + minutes * 60 + seconds
 
 
 # --- WebVTT -------------------------------------------------------------------------------
@@ -63,27 +50,6 @@ def chapters_to_vtt(chapters: Sequence[Chapter], duration: int) -> str:
         for number, (c, end) in enumerate(zip(chapters, ends, strict=True), 1)
     ]
     return "WEBVTT\n\n" + "\n".join(cues)
-
-
-def parse_vtt(text: str) -> tuple[Chapter, ...]:
-    """The chapters of a WebVTT file: each cue's start and its text (tags removed)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if not lines or not lines[0].lstrip("\ufeff").startswith("WEBVTT"):
-        raise ValueError("not a WebVTT file: the first line must be WEBVTT")
-    chapters: list[Chapter] = []
-    index = 0
-    while index < len(lines):
-        match = _VTT_TIMING.match(lines[index])
-        index += 1
-        if match is None:
-            continue
-        cue: list[str] = []
-        while index < len(lines) and lines[index] != "":
-            cue.append(lines[index])
-            index += 1
-        title = html.unescape(_VTT_TAG.sub("", "\n".join(cue)))
-        chapters.append(Chapter(parse_media_time(match.group("start")), title))
-    return tuple(chapters)
 
 
 # --- Podlove Simple Chapters ---------------------------------------------------------------
@@ -107,17 +73,6 @@ def chapters_to_psc(chapters: Sequence[Chapter]) -> str:
         "</psc:chapters>",
     ]
     return "\n".join(lines) + "\n"
-
-
-def parse_psc(text: str) -> tuple[Chapter, ...]:
-    """The chapters of a Podlove Simple Chapters document."""
-    root = ET.fromstring(text.encode("utf-8"))
-    if root.tag != f"{{{PSC_NAMESPACE}}}chapters":
-        raise ValueError(f"not Podlove Simple Chapters: the root element is {root.tag!r}")
-    return tuple(
-        Chapter(parse_media_time(node.get("start", "")), node.get("title", ""))
-        for node in root.iter(f"{{{PSC_NAMESPACE}}}chapter")
-    )
 
 
 # --- the format ---------------------------------------------------------------------------

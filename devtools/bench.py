@@ -3,6 +3,11 @@
 Reports wall time, posts/s, per-stage medians, peak memory, and two ratios measured side by
 side in the same run: against WeasyPrint alone in one warm process (the floor) and against a
 per-post shell loop of the pandoc and weasyprint command-line tools.
+
+One function per measurement (`measure_*`), run in the order of MEASUREMENTS over one shared
+`BenchRun`; each adds its figures and notes to the `BenchReport`. A new measurement is one
+more function and one more entry there; a figure `BenchReport.lines` does not know is listed
+after the known ones.
 """
 
 from __future__ import annotations
@@ -17,15 +22,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import BuildSummary, build, discover, fewer_collections
-from .config import Settings
-from .convert import pandoc_path
-from .errors import PipelineError
+from pipeline.build import build
+from pipeline.config import TEMPLATES_DIR, Settings
+from pipeline.convert import pandoc_path
+from pipeline.discovery import discover
+from pipeline.errors import PipelineError
+from pipeline.results import BuildSummary
+from pipeline.workers import fewer_collections
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from . import REPOSITORY
+
+PROJECT_DIR = REPOSITORY  # the fresh interpreters run here, so `devtools` imports
 SAMPLES_DIR = PROJECT_DIR / "samples"
 
 # With no flags `invoke bench` is a quick look (about 20 s on the 2-core development machine,
@@ -73,6 +84,7 @@ class BenchReport:
 
     def lines(self) -> list[str]:
         f = self.figures
+        shown: set[str] = set()
         out = [
             f"synthetic archive: {self.posts} posts (cycled from samples/); "
             f"medians of {self.repeat} runs, each build in a fresh interpreter"
@@ -87,6 +99,7 @@ class BenchReport:
         )
         for key in (*rates, "startup_weasyprint", "noop", "one_change", "noop_archive"):
             if key in f:
+                shown.add(key)
                 rate = f"  ({self.posts / f[key]:.1f} posts/s)" if key in rates else ""
                 out.append(f"  {key:<22} {f[key]:8.3f} s{rate}")
         out.append(
@@ -102,10 +115,14 @@ class BenchReport:
             "speedup_vs_cli_loop",
         ):
             if key in f:
+                shown.add(key)
                 out.append(f"  {key:<30} {f[key]:.2f}")
         for key in ("peak_rss_half_mb", "peak_rss_full_mb", "peak_rss_pandoc_mb", "peak_rss_2_workers_mb"):
             if key in f:
+                shown.add(key)
                 out.append(f"  {key:<30} {f[key]:.0f}")
+        # A new measurement's figures: seconds end in `_s`, milliseconds in `_ms`, sizes in `_mb`.
+        out += [f"  {key:<30} {f[key]:.3f}" for key in f if key not in shown]
         out += [f"  note: {n}" for n in self.notes]
         return out
 
@@ -125,9 +142,11 @@ class ChildBuild:
 
 def child_build(src: str, out: str, jobs: int, only: str = "", config: str = "") -> None:
     """Run one build and print its figures as JSON (called in a fresh interpreter)."""
-    from .config import load_settings
+    from pipeline.config import load_settings
+    from pipeline.site import find_settings
 
-    settings = load_settings(Path(config) if config else None)
+    # as `episode build --config` reads it: a site's `templates/` beside the file included
+    settings = find_settings(config, env={}) if config else load_settings(None)
     started = time.perf_counter()
     summary = build(Path(src), Path(out), settings, jobs=jobs, only=only.split(",") if only else None)
     figures = {
@@ -143,10 +162,10 @@ def child_build(src: str, out: str, jobs: int, only: str = "", config: str = "")
 
 
 def _in_fresh_interpreter(call: str) -> tuple[str, float]:
-    """Run `pipeline.bench.<call>` in a new Python; its last line of output, and the wall time."""
+    """Run `devtools.bench.<call>` in a new Python; its last line of output, and the wall time."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", f"from pipeline import bench; bench.{call}"],
+        [sys.executable, "-c", f"from devtools import bench; bench.{call}"],
         capture_output=True,
         text=True,
         check=False,
@@ -176,8 +195,8 @@ def _stage_medians(summary: BuildSummary) -> dict[str, float]:
 
 def _pdf_documents(src: Path, settings: Settings) -> list[tuple[str, str]]:
     """Each post's print HTML and its stem (the PDF's identifier), as the build makes them."""
-    from .formats import shownotes
-    from .normalize import normalize_file
+    from pipeline.formats import shownotes
+    from pipeline.normalize import normalize_file
 
     options = shownotes.pdf_options(settings)
     posts, _ = discover(src)  # samples/ holds its episode.toml beside the posts
@@ -192,10 +211,12 @@ def render_alone(html: str, settings: Settings, identifier: str = "show-notes") 
     `shownotes.html_to_pdf`, so the same PDF; without the locked-down fetcher, the warning
     capture and the time limit, whose cost belongs to the build, not to the floor.
     """
-    from .formats import shownotes
+    import weasyprint
+
+    from pipeline.formats import shownotes
 
     options = shownotes.pdf_options(settings)
-    document = shownotes._weasyprint().HTML(string=html, base_url=shownotes.BASE_URL)
+    document = weasyprint.HTML(string=html, base_url=shownotes.BASE_URL)
     pdf: bytes = document.write_pdf(**shownotes.write_pdf_options(options, identifier))
     return pdf
 
@@ -206,7 +227,7 @@ def child_floor(src: str, config: str = "", tuned_gc: bool = False) -> None:
     The HTML is prepared before the clock starts. `tuned_gc`: with the build's garbage-collector
     threshold instead of Python's default.
     """
-    from .config import load_settings
+    from pipeline.config import load_settings
 
     settings = load_settings(Path(config) if config else None)
     documents = _pdf_documents(Path(src), settings)
@@ -225,14 +246,14 @@ def _floor(src: Path, config: str, tuned_gc: bool = False) -> float:
 
 def child_startup(config: str = "") -> None:
     """Print what WeasyPrint costs once per process: the import and the first render's extra time."""
-    from .config import load_settings
+    from pipeline.config import load_settings
 
     settings = load_settings(Path(config) if config else None)
     documents = _pdf_documents(SAMPLES_DIR, settings)
     started = time.perf_counter()
-    from .formats import shownotes
+    from pipeline.formats import shownotes
 
-    shownotes._weasyprint()
+    shownotes.warm_up(settings)  # the import and the stylesheets: what any first render pays
     imported = time.perf_counter()
     shownotes.html_to_pdf(documents[0][0], settings)
     first = time.perf_counter()
@@ -298,6 +319,209 @@ def _clean_build(src: Path, root: Path, jobs: int, config: str, only: str = "") 
     return run
 
 
+@dataclass
+class BenchRun:
+    """What every measurement of one `invoke bench` shares: the archive, its size, the settings."""
+
+    root: Path  # a scratch folder, removed at the end unless kept
+    src: Path  # the synthetic archive of `count` posts
+    count: int
+    repeat: int
+    settings: Settings
+    config: str  # the settings file, for the fresh interpreters ("" for the defaults)
+    noop_posts: int
+    cli_posts: int
+    full_builds: list[ChildBuild] = field(default_factory=list)  # the 1-worker builds, for others
+
+
+Measurement = Callable[[BenchRun, BenchReport], None]
+
+
+def measure_full_builds(run: BenchRun, report: BenchReport) -> None:
+    """Full builds (1 and 2 workers, `--only pdf`) against the floor, interleaved run by run."""
+    ones, twos, pdfs, floors, tuned = [], [], [], [], []
+    for _ in range(run.repeat):  # interleaved, so a noisy neighbour hits each side alike
+        ones.append(_clean_build(run.src, run.root, 1, run.config))
+        twos.append(_clean_build(run.src, run.root, 2, run.config))
+        pdfs.append(_clean_build(run.src, run.root, 1, run.config, "pdf"))
+        floors.append(_floor(run.src, run.config))
+        tuned.append(_floor(run.src, run.config, tuned_gc=True))
+    run.full_builds = ones
+    one = statistics.median(r.seconds for r in ones)
+    two = statistics.median(r.seconds for r in twos)
+    pdf_only = statistics.median(r.seconds for r in pdfs)
+    floor = statistics.median(floors)
+    floor_tuned = statistics.median(tuned)
+    failed = sum(r.failed for r in ones + twos)
+    if failed:
+        report.notes.append(f"{failed} post build(s) failed: the figures are not comparable")
+    report.figures |= {"full_1_worker": one, "full_2_workers": two, "floor_weasyprint": floor}
+    report.stages = {
+        stage: statistics.median(r.stages[stage] for r in ones if stage in r.stages)
+        for stage in ones[0].stages
+    }
+    report.figures["ratio_vs_floor"] = one / floor
+    report.figures["floor_weasyprint_build_gc"] = floor_tuned
+    report.figures["ratio_vs_floor_build_gc"] = one / floor_tuned
+    report.figures["pdf_only_1_worker"] = pdf_only
+    report.figures["ratio_pdf_only_vs_floor"] = pdf_only / floor
+    report.figures["speedup_2_workers"] = one / two
+    report.figures["peak_rss_full_mb"] = statistics.median(r.peak_rss_mb for r in ones)
+    report.figures["peak_rss_pandoc_mb"] = statistics.median(r.peak_rss_children_mb for r in ones)
+    report.figures["peak_rss_2_workers_mb"] = statistics.median(r.peak_rss_children_mb for r in twos)
+    report.notes.append(
+        "floor_weasyprint runs with Python's default garbage-collector threshold; "
+        "floor_weasyprint_build_gc with the build's (workers.GC_THRESHOLD)"
+    )
+    report.notes.append("pdf_only_1_worker: `--only pdf` (post.md is always written too)")
+
+
+def measure_startup(run: BenchRun, report: BenchReport) -> None:
+    """What WeasyPrint costs once per process, and the full build's ratio to the floor without it."""
+    startup = _startup(run.config)
+    report.figures["startup_weasyprint"] = startup
+    if "full_1_worker" in report.figures:
+        one, floor = report.figures["full_1_worker"], report.figures["floor_weasyprint"]
+        report.figures["ratio_vs_floor_after_startup"] = (one - startup) / floor
+    report.notes.append(
+        "startup_weasyprint: importing WeasyPrint plus its first render's extra time, paid once "
+        "per process; the floor is measured warm, so it has none"
+    )
+
+
+def measure_rebuilds(run: BenchRun, report: BenchReport) -> None:
+    """A no-op rebuild of the archive, then a rebuild after one post changed (it edits that post)."""
+    out = run.root / "out"
+    _fresh_build(run.src, out, 2, config=run.config)
+    noop = [_fresh_build(run.src, out, 2, config=run.config) for _ in range(run.repeat)]
+    report.figures["noop"] = statistics.median(r.seconds for r in noop)
+    first = sorted(run.src.iterdir())[0]
+    first.write_text(first.read_text("utf-8") + "\nOne more sentence for the benchmark.\n", "utf-8")
+    report.figures["one_change"] = _fresh_build(run.src, out, 2, config=run.config).seconds
+    report.notes.append(
+        f"noop: built {noop[-1].built}, imported WeasyPrint: "
+        f"{'yes' if noop[-1].weasyprint_imported else 'no'}"
+    )
+
+
+def measure_half_archive_memory(run: BenchRun, report: BenchReport) -> None:
+    """Peak memory of a 1-worker build of half the archive (memory must stay flat with size)."""
+    half = run.root / "half"
+    synthetic_archive(half, run.count // 2)
+    halves = _fresh_build(half, run.root / "out-half", 1, config=run.config)
+    report.figures["peak_rss_half_mb"] = halves.peak_rss_mb
+
+
+def measure_noop_archive(run: BenchRun, report: BenchReport) -> None:
+    """A no-op rebuild of a large archive of `noop_posts` posts (skipped when 0)."""
+    if not run.noop_posts:
+        return
+    seconds, last = _noop_archive(run.root, run.noop_posts, run.repeat, run.config)
+    report.figures["noop_archive"] = seconds
+    report.notes.append(
+        f"noop_archive: no-op rebuild of {run.noop_posts} posts: built {last.built}, "
+        f"imported WeasyPrint: {'yes' if last.weasyprint_imported else 'no'}"
+    )
+
+
+def measure_cli_loop(run: BenchRun, report: BenchReport) -> None:
+    """The pandoc + weasyprint shell loop over the first `cli_posts` posts, scaled to the archive."""
+    sampled = min(run.count, run.cli_posts)
+    cli = _cli_loop(run.src, run.root, sampled) if sampled else None
+    if cli is None:
+        report.notes.append("CLI loop skipped (no weasyprint command on PATH, or --cli-posts 0)")
+        return
+    report.figures["cli_loop"] = cli * run.count / sampled
+    if "full_1_worker" in report.figures:
+        one = report.figures["full_1_worker"]
+        report.figures["speedup_vs_cli_loop"] = (cli / sampled) / (one / run.count)
+    if sampled < run.count:
+        report.notes.append(
+            f"cli_loop: timed over the first {sampled} posts ({cli:.1f} s) and scaled to "
+            f"{run.count}; the loop pays the same per post however long the archive"
+        )
+
+
+def measure_template_edit(run: BenchRun, report: BenchReport) -> None:
+    """Edit a site's own newsletter template: only newsletters are rendered again, no PDF."""
+    site = run.root / "site"
+    (site / "templates").mkdir(parents=True, exist_ok=True)
+    settings_file = site / "episode.toml"
+    settings_file.write_bytes(Path(run.config).read_bytes() if run.config else b"")
+    template = site / "templates" / "newsletter.txt.j2"
+    template.write_bytes((TEMPLATES_DIR / "newsletter.txt.j2").read_bytes())
+    out = run.root / "out-template"
+    _fresh_build(run.src, out, 2, config=str(settings_file))
+    pdfs = {p: p.stat().st_mtime_ns for p in out.glob("*/show-notes.pdf")}
+    runs = []
+    for n in range(run.repeat):
+        template.write_text(f"Edition {n}.\n\n" + (TEMPLATES_DIR / "newsletter.txt.j2").read_text("utf-8"))
+        runs.append(_fresh_build(run.src, out, 2, config=str(settings_file)))
+    rewritten = sum(1 for p, stamp in pdfs.items() if p.stat().st_mtime_ns != stamp)
+    report.figures["template_edit_s"] = statistics.median(r.seconds for r in runs)
+    report.notes.append(
+        f"template_edit_s: the newsletter template of a site edited, {run.count} posts, 2 workers: "
+        f"built {runs[-1].built}, PDFs rewritten {rewritten} of {len(pdfs)}"
+    )
+    shutil.rmtree(out, ignore_errors=True)
+
+
+SERVE_EDITS = 20
+
+
+def measure_serve_latency(run: BenchRun, report: BenchReport) -> None:
+    """`episode serve`: from saving a post to its open page being told to reload, median of 20
+    edits; first with every output but the PDF, then with the PDF."""
+    from pipeline.discovery import safe_stem
+    from pipeline.serve import Preview
+
+    src = run.root / "serve-posts"
+    synthetic_archive(src, 5)
+    post = sorted(src.iterdir())[0]
+    stem, text = safe_stem(post), post.read_text("utf-8")
+    preview = Preview(str(src), str(run.root / "serve-out"), run.config or None, port=0, jobs=1)
+    preview.start()
+    quick: list[float] = []
+    full: list[float] = []
+    try:
+        time.sleep(2.0)  # the warm-up thread imports WeasyPrint, as it does while a writer reads
+        with preview.state.page_open(stem):
+            for n in range(SERVE_EDITS):
+                since = preview.state.generation
+                started = time.perf_counter()
+                post.write_text(text + f"\n\nEdit number {n}.\n", "utf-8")
+                first = preview.state.wait(since, stem, 60)
+                quick.append(time.perf_counter() - started)
+                second = preview.state.wait(first or since, stem, 60)
+                full.append(time.perf_counter() - started)
+                if first is None or second is None:
+                    report.notes.append("serve latency: a rebuild did not arrive within 60 s")
+                    return
+                time.sleep(0.2)
+    finally:
+        preview.stop()
+    report.figures["serve_without_pdf_ms"] = statistics.median(quick) * 1000
+    report.figures["serve_with_pdf_ms"] = statistics.median(full) * 1000
+    report.notes.append(
+        f"serve_*_ms: medians of {SERVE_EDITS} edits of one post, saved to page told to reload "
+        f"(without the PDF: max {max(quick) * 1000:.0f} ms; with it: max {max(full) * 1000:.0f} ms)"
+    )
+
+
+# In this order: `measure_rebuilds` edits a post after the full builds and the CLI loop reads
+# the archive as it then is (the edit does not change its cost).
+MEASUREMENTS: tuple[Measurement, ...] = (
+    measure_full_builds,
+    measure_startup,
+    measure_rebuilds,
+    measure_half_archive_memory,
+    measure_noop_archive,
+    measure_cli_loop,
+    measure_template_edit,
+    measure_serve_latency,
+)
+
+
 def run_bench(
     count: int = DEFAULT_POSTS,
     settings: Settings | None = None,
@@ -305,6 +529,7 @@ def run_bench(
     noop_posts: int = DEFAULT_NOOP_POSTS,
     keep: Path | None = None,
     cli_posts: int = DEFAULT_CLI_POSTS,
+    measurements: Sequence[Measurement] = MEASUREMENTS,
 ) -> BenchReport:
     """Build a synthetic archive of `count` posts several ways and compare, side by side."""
     report = BenchReport(count, repeat)
@@ -312,85 +537,11 @@ def run_bench(
     config = settings.source if Path(settings.source).is_file() else ""  # for the fresh interpreters
     root = Path(tempfile.mkdtemp(prefix="pipeline-bench-")) if keep is None else keep
     try:
-        src, half = root / "posts", root / "half"
+        src = root / "posts"
         synthetic_archive(src, count)
-        synthetic_archive(half, count // 2)
-        ones, twos, pdfs, floors, tuned = [], [], [], [], []
-        for _ in range(repeat):  # interleaved, so a noisy neighbour hits each side alike
-            ones.append(_clean_build(src, root, 1, config))
-            twos.append(_clean_build(src, root, 2, config))
-            pdfs.append(_clean_build(src, root, 1, config, "pdf"))
-            floors.append(_floor(src, config))
-            tuned.append(_floor(src, config, tuned_gc=True))
-        one = statistics.median(r.seconds for r in ones)
-        two = statistics.median(r.seconds for r in twos)
-        pdf_only = statistics.median(r.seconds for r in pdfs)
-        floor = statistics.median(floors)
-        floor_tuned = statistics.median(tuned)
-        failed = sum(r.failed for r in ones + twos)
-        if failed:
-            report.notes.append(f"{failed} post build(s) failed: the figures are not comparable")
-        report.figures |= {"full_1_worker": one, "full_2_workers": two, "floor_weasyprint": floor}
-        report.stages = {
-            stage: statistics.median(r.stages[stage] for r in ones if stage in r.stages)
-            for stage in ones[0].stages
-        }
-        startup = _startup(config)
-        report.figures["startup_weasyprint"] = startup
-        report.figures["ratio_vs_floor"] = one / floor
-        report.figures["ratio_vs_floor_after_startup"] = (one - startup) / floor
-        report.figures["floor_weasyprint_build_gc"] = floor_tuned
-        report.figures["ratio_vs_floor_build_gc"] = one / floor_tuned
-        report.figures["pdf_only_1_worker"] = pdf_only
-        report.figures["ratio_pdf_only_vs_floor"] = pdf_only / floor
-        report.figures["speedup_2_workers"] = one / two
-
-        out = root / "out"
-        _fresh_build(src, out, 2, config=config)
-        noop = [_fresh_build(src, out, 2, config=config) for _ in range(repeat)]
-        report.figures["noop"] = statistics.median(r.seconds for r in noop)
-        first = sorted(src.iterdir())[0]
-        first.write_text(first.read_text("utf-8") + "\nOne more sentence for the benchmark.\n", "utf-8")
-        report.figures["one_change"] = _fresh_build(src, out, 2, config=config).seconds
-
-        halves = _fresh_build(half, root / "out-half", 1, config=config)
-        report.figures["peak_rss_half_mb"] = halves.peak_rss_mb
-        report.figures["peak_rss_full_mb"] = statistics.median(r.peak_rss_mb for r in ones)
-        report.figures["peak_rss_pandoc_mb"] = statistics.median(r.peak_rss_children_mb for r in ones)
-        report.figures["peak_rss_2_workers_mb"] = statistics.median(r.peak_rss_children_mb for r in twos)
-
-        if noop_posts:
-            seconds, last = _noop_archive(root, noop_posts, repeat, config)
-            report.figures["noop_archive"] = seconds
-            report.notes.append(
-                f"noop_archive: no-op rebuild of {noop_posts} posts: built {last.built}, "
-                f"imported WeasyPrint: {'yes' if last.weasyprint_imported else 'no'}"
-            )
-        report.notes.append(
-            f"noop: built {noop[-1].built}, imported WeasyPrint: "
-            f"{'yes' if noop[-1].weasyprint_imported else 'no'}"
-        )
-        sampled = min(count, cli_posts)
-        cli = _cli_loop(src, root, sampled) if sampled else None
-        if cli is None:
-            report.notes.append("CLI loop skipped (no weasyprint command on PATH, or --cli-posts 0)")
-        else:
-            report.figures["cli_loop"] = cli * count / sampled
-            report.figures["speedup_vs_cli_loop"] = (cli / sampled) / (one / count)
-            if sampled < count:
-                report.notes.append(
-                    f"cli_loop: timed over the first {sampled} posts ({cli:.1f} s) and scaled to "
-                    f"{count}; the loop pays the same per post however long the archive"
-                )
-        report.notes.append(
-            "startup_weasyprint: importing WeasyPrint plus its first render's extra time, paid once "
-            "per process; the floor is measured warm, so it has none"
-        )
-        report.notes.append(
-            "floor_weasyprint runs with Python's default garbage-collector threshold; "
-            "floor_weasyprint_build_gc with the build's (build.GC_THRESHOLD)"
-        )
-        report.notes.append("pdf_only_1_worker: `--only pdf` (post.md is always written too)")
+        run = BenchRun(root, src, count, repeat, settings, config, noop_posts, cli_posts)
+        for measure in measurements:
+            measure(run, report)
         if count < 100 or repeat < 3:
             report.notes.append(f"a quick run: the README's figures come from `invoke bench {FULL_RUN}`")
     finally:
