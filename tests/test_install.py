@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,17 +20,40 @@ from .conftest import CORPUS, ROOT
 SITE_TITLE = "Learning from Machine Learning"
 
 
+LOCAL_ONLY = (
+    "build",
+    "out",
+    "_out",
+    ".git",
+    "*.egg-info",
+    ".hypothesis",
+    "__pycache__",
+    "*_cache",
+    "artifacts",
+)
+
+
 @pytest.fixture(scope="module")
 def episode_command(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`episode` installed from a freshly built wheel into its own virtual environment."""
     work = tmp_path_factory.mktemp("install")
     wheels = work / "wheels"
+    # From a copy without the checkout's `build/`: setuptools would reuse what an earlier wheel
+    # left there, modules since deleted included.
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LOCAL_ONLY))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(wheels)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(source), "-w", str(wheels)],
         check=True,
         capture_output=True,
     )
     [wheel] = wheels.glob("episode_pipeline-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packages = {name.split("/")[0] for name in archive.namelist() if not name.endswith(".dist-info/")}
+        names = set(archive.namelist())
+    assert not {"devtools", "tests"} & packages, packages  # developer tools stay in the checkout
+    assert "pipeline/templates/newsletter.html.j2" in names, sorted(names)
+    assert any(n.startswith("pipeline/lua/") and n.endswith(".lua") for n in names), sorted(names)
     environment = work / "venv"
     # The dependencies come from this interpreter's site-packages; the project itself from the wheel.
     venv.EnvBuilder(system_site_packages=True, with_pip=True).create(environment)
