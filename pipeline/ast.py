@@ -119,9 +119,7 @@ class Walker:
         if tag.name in ("script", "style"):
             inner = ""  # code, not words
         else:
-            inner = " ".join(
-                [embeds.text_of_raw(raw)] + [node_text(n) for n in nodes[index + 1 : end]]
-            )
+            inner = " ".join([embeds.text_of_raw(raw)] + [node_text(n) for n in nodes[index + 1 : end]])
         self.notes.append(Note(embeds.reason_for(tag), embeds.describe(tag, inner)))  # type: ignore[arg-type]
         return end - index + 1
 
@@ -347,4 +345,3 @@ def tidy(spans: Any) -> tuple[Span, ...]:
             break
         out.pop()
     return tuple(out)
-

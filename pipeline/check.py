@@ -1,6 +1,6 @@
 """`episode check`: everything a build would warn about, for the whole archive, writing nothing.
 
-Each problem is a `build.Problem` record (`post`, `line`, `format`, `rule`, `severity`,
+Each problem is a `results.Problem` record (`post`, `line`, `format`, `rule`, `severity`,
 `message`), made by the same functions the build uses, so both say the same thing in the same
 words. A failed YouTube or Apple/Spotify rule is a warning, as in the build: the description is
 still written, with what the rule could not keep dropped or shown as text.
@@ -12,17 +12,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import Problem, discover_all, error_problem, format_problems, note_problems
 from .config import Settings
+from .discovery import discover_all
 from .errors import PipelineError
-from .formats import FORMATS, load_format
+from .formats import FORMATS, load_format, podcast, youtube
+from .formats.description import Description, PlatformDescription
 from .model import Episode
 from .normalize import normalize_file
+from .results import Problem, error_problem, format_problems, note_problems
 
 # Every format a build writes warnings for. The PDF is rendered too (WeasyPrint's warnings
 # exist only once it has laid the pages out): ~0.1 s a post, left out with `--no-pdf`.
 CHECKED_FORMATS = ("chapters", "newsletter", "pdf", "youtube", "podcast")
 PDF_SKIPPED = "show-notes.pdf not rendered (--no-pdf): its warnings (fonts, images, links) are not checked"
+# The descriptions whose platform rules every post is checked against, rendered or not.
+PLATFORMS: dict[str, PlatformDescription] = {"youtube": youtube.FORMAT, "podcast": podcast.FORMAT}
 
 
 @dataclass
@@ -87,11 +91,9 @@ class ArchiveCheck:
         return text
 
 
-def _platform_results(episode: Episode, settings: Settings) -> list[tuple[str, bool, str]]:
-    """`(rule name, passed, message)` of every YouTube and Apple/Spotify rule for one episode."""
-    from .platform_rules import check_platforms
-
-    return [(r.name, r.passed, r.message) for r in check_platforms(episode, settings)]
+def check_platforms(episode: Episode, settings: Settings) -> dict[str, Description]:
+    """The YouTube and Apple/Spotify descriptions of one episode, each with every rule checked on it."""
+    return {name: platform.describe(episode, settings) for name, platform in PLATFORMS.items()}
 
 
 def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_FORMATS) -> PostCheck:
@@ -103,14 +105,18 @@ def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_
         check.youtube_id = episode.youtube_id
         check.problems += note_problems(episode)
         check.notes += [f"{n.kind}: {n.message}" for n in episode.notes if not n.is_warning]
-        rules = _platform_results(episode, settings)
-        rule_of = {message: name for name, passed, message in rules if not passed}
-        check.passed = [message for _, passed, message in rules if passed]
+        descriptions = check_platforms(episode, settings)  # written once; rendered from below
+        rules = [result for description in descriptions.values() for result in description.results]
+        rule_of = {r.message: r.name for r in rules if not r.passed}
+        check.passed = [r.message for r in rules if r.passed]
         for name in formats:
             if name not in FORMATS:
                 continue
             current = name
-            rendered = load_format(name).render(episode, settings)
+            if name in PLATFORMS:
+                rendered = PLATFORMS[name].rendered(descriptions[name])
+            else:
+                rendered = load_format(name).render(episode, settings)
             for problem in format_problems(name, rendered.warnings):
                 rule = rule_of.get(problem.message)
                 check.problems.append(Problem(problem.severity, problem.message, name, rule))

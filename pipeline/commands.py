@@ -39,7 +39,7 @@ def settings_warnings(settings: Any, formats: Any) -> list[str]:
     """
     if settings.source == "defaults" or (formats and "newsletter" not in formats):
         return []
-    from .sending import unsendable_settings
+    from .outgoing import unsendable_settings
 
     lines: list[str] = unsendable_settings(settings)
     return lines

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -25,8 +26,8 @@ from .errors import ConversionError
 from .output import pid_alive
 
 LUA_DIR = Path(str(resources.files("pipeline"))) / "lua"  # package data, in a wheel too
-LUA_FILTER = LUA_DIR / "html_blocks.lua"
-LUA_BATCH = LUA_DIR / "batch.lua"
+LUA_FILTER = LUA_DIR / "html_blocks.lua"  # the filters every body goes through
+LUA_CONVERT = LUA_DIR / "convert.lua"  # reads one body, or a batch of them, through READER and LUA_FILTER
 # commonmark_x is linear-time (the `markdown` reader is not, and eats `---` blocks); turn off
 # the extensions that would change the writer's words: smart quotes, :emoji:, $math$, ~sub~.
 # The lossless check reads the same Markdown with markdown-it (CommonMark plus tables), so the
@@ -132,6 +133,22 @@ def _pandoc_command() -> list[str]:
     return [pandoc_path(), "+RTS", f"-M{MEMORY_LIMIT}", "-RTS"]
 
 
+def _convert_command(*bodies_list: str) -> list[str]:
+    """`pandoc lua convert.lua READER FILTER [LIST]`: the one way a body becomes an AST.
+
+    A single post (no LIST: the body on standard input) and a batch (LIST) run the same script,
+    so they share the reader, its extensions and options, the Lua filters and the writer.
+    """
+    return [*_pandoc_command(), "lua", str(LUA_CONVERT), READER, str(LUA_FILTER), *bodies_list]
+
+
+def _convert_environment(**extra: str) -> dict[str, str]:
+    """The environment for pandoc: without LUA_* (`pandoc lua` would run LUA_INIT first)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LUA_")}
+    env.update(extra)
+    return env
+
+
 def _failure(stderr: bytes, returncode: int | None, path: Path | str) -> ConversionError:
     detail = stderr.decode("utf-8", "replace").strip().splitlines()
     message = detail[-1] if detail else f"exit code {returncode}"
@@ -151,32 +168,31 @@ def _parse(data: bytes, path: Path | str) -> dict[str, Any]:
 
 
 def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
-    """pandoc's JSON AST of a post body; HTML blocks arrive parsed, in Divs of class from-html."""
-    command = [
-        *_pandoc_command(),
-        "--sandbox",
-        "--preserve-tabs",  # as pandoc.read in batch.lua does: tabs stay as written
-        "--from",
-        READER,
-        "--to",
-        "json",
-        "--lua-filter",
-        str(LUA_FILTER),
-    ]
+    """pandoc's JSON AST of a post body; HTML blocks arrive parsed, in Divs of class from-html.
+
+    One pandoc process for one body, through the script and filters a Batch uses (no scratch
+    folder: the body goes in on standard input, the JSON comes out on standard output), and
+    read as a batch result is. As in a batch, a body near the MEMORY_LIMIT heap cap may thrash
+    until TIMEOUT_SECONDS rather than fail at once.
+    """
     try:
         done = subprocess.run(
-            command,
+            _convert_command(),
             input=body.encode("utf-8"),
             capture_output=True,
             timeout=TIMEOUT_SECONDS,
             check=False,
+            env=_convert_environment(),
             preexec_fn=partial(die_with_parent, os.getpid()),
         )
     except subprocess.TimeoutExpired:
         raise ConversionError(f"pandoc took over {TIMEOUT_SECONDS} s on this body", path=path) from None
     if done.returncode != 0:
         raise _failure(done.stderr, done.returncode, path)
-    return _parse(done.stdout, path)
+    ast = parse_raw(done.stdout, path)
+    if isinstance(ast, ConversionError):
+        raise ast
+    return ast
 
 
 Converted = dict[str, Any] | ConversionError
@@ -197,13 +213,19 @@ class Batch:
     def __init__(self, bodies: Sequence[tuple[str, Path | str]], timeout: float | None = None) -> None:
         self.paths = [path for _, path in bodies]
         self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
-        # A scratch folder removed under a running build must not turn into a traceback.
-        self._folder = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX, ignore_cleanup_errors=True)
-        self._root = Path(self._folder.name)
+        self._owner = os.getpid()
+        # Not a TemporaryDirectory: its finalizer removes the folder in whichever process runs it,
+        # and a forked copy of this process runs it on exit, while this process still reads the
+        # folder. Only the process that made the folder removes it (`_release`, at close or on GC).
+        self._root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         self._process: _Running | None = None
-        self._lock: int | None = None
         try:
-            self._lock = _claim(self._root)
+            lock = _claim(self._root)
+        except BaseException:
+            shutil.rmtree(self._root, ignore_errors=True)
+            raise
+        self._cleanup = weakref.finalize(self, _release, self._root, lock, self._owner)
+        try:
             for index, (body, _) in enumerate(bodies):
                 (self._root / f"{index}.md").write_bytes(body.encode("utf-8"))
             self._process = self._start(range(len(bodies)))
@@ -221,16 +243,13 @@ class Batch:
         listing = "".join(f"{self._root / f'{i}.md'}\n{self._output(i)}\n" for i in indexes)
         list_file = self._root / f"list-{indexes[0]}"
         list_file.write_text(listing, "utf-8")
-        command = [*_pandoc_command(), "lua", str(LUA_BATCH), str(list_file), READER, str(LUA_FILTER)]
         stderr_file = self._root / f"stderr-{indexes[0]}"
-        # TMPDIR: `pandoc lua` leaves an empty pandoc-hist* file there; keep it in our folder.
-        # LUA_*: `pandoc lua` would run LUA_INIT from the environment before our script.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LUA_")}
-        env["TMPDIR"] = str(self._root)
+        # TMPDIR: an interactive `pandoc lua` leaves a pandoc-hist* file there; keep any in our folder.
+        env = _convert_environment(TMPDIR=str(self._root))
         with stderr_file.open("wb") as stderr:
             # unbuffered: the selector in _read_line must see every line pandoc writes
             process = subprocess.Popen(
-                command,
+                _convert_command(str(list_file)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
@@ -252,14 +271,16 @@ class Batch:
             self.close()
 
     def close(self) -> None:
-        """Stop pandoc if it still runs and remove the batch's files; safe to call twice."""
+        """Stop pandoc if it still runs and remove the batch's files; safe to call twice.
+
+        Nothing in a forked copy of the process: pandoc and the files are the original's.
+        """
+        if os.getpid() != self._owner:
+            return
         if self._process is not None:
             _stop(self._process.process)
             self._process = None
-        self._folder.cleanup()
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        self._cleanup()  # once; a scratch folder already removed is no traceback
 
     def _collect(self) -> Iterator[Raw]:
         index = 0
@@ -303,6 +324,14 @@ class Batch:
             return self._output(index).read_bytes()
         except OSError as exc:
             return ConversionError(f"pandoc's output could not be read: {exc.strerror}", path=path)
+
+
+def _release(root: Path, lock: int, owner: int) -> None:
+    """Remove a batch's scratch folder, then let go of its lock; only in the process that made them."""
+    if os.getpid() != owner:
+        return  # a forked copy exiting or collecting garbage: the folder is still in use
+    shutil.rmtree(root, ignore_errors=True)
+    os.close(lock)
 
 
 def _size(path: Path) -> int:

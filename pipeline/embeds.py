@@ -105,6 +105,4 @@ def describe(tag: Tag, inner_text: str) -> str:
 
 def is_badge(alt: str, href: str) -> bool:
     """An image link that only advertises a platform ("Listen on Apple Podcasts")."""
-    return bool(BADGE_TEXT.match(alt.strip())) or (
-        not alt.strip() and _on(_host(href), PLAYER_HOSTS)
-    )
+    return bool(BADGE_TEXT.match(alt.strip())) or (not alt.strip() and _on(_host(href), PLAYER_HOSTS))

@@ -6,6 +6,9 @@ text is written out, so a title could add headers or replace the body. Here cont
 characters never reach a header, and text that holds `=?` is encoded by the project itself
 (UTF-8 encoded words made by `email.header.Header`), so a reader shows exactly those
 characters. Text without `=?` has nothing to decode and is folded by the email package.
+
+One header line at a time (`unstructured`, `address`, `list_header`); the whole message, the
+order of its headers and its MIME parts, is `pipeline.email_message`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import re
 import unicodedata
+from collections.abc import Iterable
 from email.header import Header
 from email.headerregistry import Address
 from email.policy import EmailPolicy
@@ -28,6 +32,9 @@ _BIDI_ONLY = re.compile(f"[{_BIDI}]")
 ADDR_SPEC = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,63}$"
 )
+# What may stand between `<` and `>` in a List-* header: printable ASCII, no space, quote,
+# comma or angle bracket (RFC 2369 asks for commas in URLs to be percent-encoded).
+LIST_HEADER_ITEM = re.compile(r"^[!#-+\--;=?-~]+$")
 
 
 class _Policy(EmailPolicy):
@@ -82,6 +89,33 @@ def unstructured(name: str, value: str) -> bytes:
     if "=?" in text:
         return f"{name}: {_encoded(text, name)}{LINESEP}".encode("ascii")
     return POLICY.fold_binary(name, POLICY.header_factory(name, text))
+
+
+def list_header(name: str, items: Iterable[str]) -> bytes:
+    """`name: <item>, <item>` (RFC 2369: List-Id, List-Unsubscribe), folded between items only.
+
+    Not through `unstructured`: the email package's folder writes a word longer than a line
+    (every unsubscribe URL with a token) as RFC 2047 encoded words, which no mail client decodes
+    in `List-Unsubscribe`. Each item is checked to be printable ASCII with no space, quote,
+    comma or angle bracket (`header_text` leaves it as is), so nothing can end the header or
+    add one; a line over 998 bytes (RFC 5322) is refused with ValueError.
+    """
+    line = f"{name}:"
+    width = len(line)
+    for index, item in enumerate(items):
+        if not LIST_HEADER_ITEM.match(item) or header_text(item) != item or len(item) > 900:
+            raise ValueError(f"not usable in {name}: {item!r}")
+        piece = f"<{item}>"
+        if index:
+            line += ","
+            width += 1
+        if index and width + 1 + len(piece) > MAX_LINE:
+            line += LINESEP + " " + piece
+            width = 1 + len(piece)
+        else:
+            line += " " + piece
+            width += 1 + len(piece)
+    return (line + LINESEP).encode("ascii")
 
 
 def _encoded_phrase(text: str) -> str:

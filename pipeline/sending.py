@@ -5,6 +5,7 @@ sends to every reader of a list, at most once per reader, through the send journ
 (`pipeline.journal`). A sent message differs from `newsletter.eml` by its send-time headers:
 Date (now), a Message-ID per post and recipient, List-Id, List-Unsubscribe (RFC 8058), and a
 DKIM signature over the exact bytes sent (`PIPELINE_DKIM_KEY_FILE`, `PIPELINE_DKIM_SELECTOR`).
+Those bytes are `pipeline.outgoing`'s; this module delivers them and keeps the journal.
 
 Every failure becomes a one-line PipelineError: a person sending a newsletter needs to know
 whether the server, the login or the address was wrong, not where in smtplib it happened.
@@ -13,10 +14,7 @@ whether the server, the login or the address was wrong, not where in smtplib it 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import os
 import re
@@ -26,34 +24,18 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
-
-import dkim
-from markupsafe import escape
 
 from .config import Settings
+from .email_message import subject_line
 from .errors import ConfigError, PipelineError
-from .formats.newsletter import (
-    EXAMPLE_FROM_ADDRESS,
-    EXAMPLE_UNSUBSCRIBE_URL,
-    NewsletterOptions,
-    NewsletterParts,
-    SendHeaders,
-    default_list_id,
-    message_bytes,
-    newsletter_options,
-    recipient_message_id,
-    render_parts,
-    subject_line,
-)
 from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, journal_path
 from .links import is_loopback
 from .mail_headers import is_plain_address
 from .mailing_list import load_readers
 from .model import Episode
+from .outgoing import prepare_newsletter
 from .source import RawPost, read_post
 
 log = logging.getLogger(__name__)
@@ -106,9 +88,7 @@ def smtp_config(env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> Smt
         problems.append(f"PIPELINE_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}")
         security = "starttls"
     elif security == "none" and host and not is_loopback(host):
-        problems.append(
-            f"PIPELINE_SMTP_SECURITY=none is only allowed for a loopback host, not {host!r}"
-        )
+        problems.append(f"PIPELINE_SMTP_SECURITY=none is only allowed for a loopback host, not {host!r}")
     port_text = env.get("PIPELINE_SMTP_PORT", "").strip()
     port = DEFAULT_PORTS[security]
     if port_text:
@@ -218,225 +198,6 @@ def _failure(exc: BaseException, config: SmtpConfig, to: str) -> PipelineError:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         message = f"could not connect to {where}: {_server_text(reason)}"
     return PipelineError(message, field="smtp")
-
-
-# --- the message as sent: send-time headers, the reader's unsubscribe link, DKIM ------------
-
-DKIM_SIGNED = (
-    b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
-    b"list-unsubscribe-post", b"mime-version", b"content-type",
-)  # fmt: skip
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
-_SELECTOR = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
-# Merge tags an email service fills in; over plain SMTP they would reach readers as written.
-# Mailchimp `*|UNSUB|*`, Buttondown/Kit/Brevo `{{ … }}`, Sendy `[unsubscribe]`, Mailgun/SendGrid
-# `%unsubscribe_url%`, `<%asm_group_unsubscribe_raw_url%>`.
-_MERGE_TAGS = re.compile(
-    r"\*\|[A-Z0-9_:]+\|\*|\{\{[^}]*\}\}|\[unsubscribe[\w-]*\]|%[a-z_]*unsubscribe[a-z_]*%", re.IGNORECASE
-)
-
-
-_NEWSLETTER_TABLE = "[tool.pipeline.newsletter]"
-
-
-@dataclass(frozen=True)
-class DkimKey:
-    """What `PIPELINE_DKIM_KEY_FILE` and `PIPELINE_DKIM_SELECTOR` say, checked by a test signature."""
-
-    selector: bytes
-    domain: bytes
-    private_key: bytes
-
-
-def dkim_sign(key: DkimKey, data: bytes) -> bytes:
-    """`data` with a `DKIM-Signature:` line in front, over the very bytes that are sent."""
-    head = data.split(b"\r\n\r\n", 1)[0]
-    present = {line.split(b":", 1)[0].strip().lower() for line in head.split(b"\r\n") if b":" in line}
-    signature: bytes = dkim.sign(
-        data,
-        key.selector,
-        key.domain,
-        key.private_key,
-        canonicalize=(b"relaxed", b"relaxed"),
-        include_headers=[h for h in DKIM_SIGNED if h in present],
-        linesep=b"\r\n",
-    )
-    return signature + data
-
-
-def dkim_key(env: Mapping[str, str], domain: str) -> DkimKey | None:
-    """The DKIM key for `domain` (the From domain), or None when neither variable is set."""
-    key_file = env.get("PIPELINE_DKIM_KEY_FILE", "").strip()
-    selector = env.get("PIPELINE_DKIM_SELECTOR", "").strip()
-    if not key_file and not selector:
-        return None
-    if not key_file:
-        raise PipelineError("PIPELINE_DKIM_SELECTOR is set but PIPELINE_DKIM_KEY_FILE is not", field="dkim")
-    if not selector:
-        raise PipelineError("PIPELINE_DKIM_KEY_FILE is set but PIPELINE_DKIM_SELECTOR is not", field="dkim")
-    if not _SELECTOR.match(selector):
-        raise PipelineError(
-            f"PIPELINE_DKIM_SELECTOR {selector!r} is not a DNS name such as 'mail2025'", field="dkim"
-        )
-    path = Path(key_file)
-    try:
-        pem = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise PipelineError(
-            f"cannot read the DKIM key: {reason}", path=path, field="PIPELINE_DKIM_KEY_FILE"
-        ) from None
-    key = DkimKey(selector.encode("ascii"), domain.encode("ascii"), pem)
-    try:
-        dkim_sign(key, b"From: a@example.org\r\nSubject: key check\r\n\r\nx\r\n")
-    except dkim.DKIMException as exc:
-        raise PipelineError(
-            f"not a usable PEM private key ({exc})", path=path, field="PIPELINE_DKIM_KEY_FILE"
-        ) from None
-    return key
-
-
-def unsubscribe_token(secret: bytes, address: str) -> str:
-    """HMAC-SHA256 of the address with `PIPELINE_UNSUBSCRIBE_SECRET`, hex: what `{token}` becomes."""
-    return hmac.new(secret, address.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class Newsletter:
-    """One post's newsletter, rendered once, addressed to each reader by `message`."""
-
-    episode: Episode
-    settings: Settings
-    opts: NewsletterOptions
-    parts: NewsletterParts
-    sender: str
-    """The envelope sender (`MAIL FROM`, where bounces go): `envelope_from` or the From address."""
-    list_id: str | None
-    list_unsubscribe: bool
-    """Whether `unsubscribe_url` goes into `List-Unsubscribe` (not an example or a merge tag)."""
-    mailto: str | None
-    secret: bytes | None
-    dkim: DkimKey | None
-
-    def unsubscribe_url(self, address: str) -> str:
-        """`unsubscribe_url` with `{email}` (URL-encoded) and `{token}` filled for `address`."""
-        url = self.opts.unsubscribe_url
-        if "{email}" in url:
-            url = url.replace("{email}", quote(address, safe=""))
-        if "{token}" in url and self.secret is not None:
-            url = url.replace("{token}", unsubscribe_token(self.secret, address))
-        return url
-
-    def _parts_for(self, url: str) -> NewsletterParts:
-        """The bodies with the reader's own unsubscribe link (the one `List-Unsubscribe` has)."""
-        template = self.opts.unsubscribe_url
-        if url == template:
-            return self.parts
-        text = self.parts.text.replace(template, url)
-        html = self.parts.html.replace(str(escape(template)), str(escape(url)))
-        if text == self.parts.text or html == self.parts.html:
-            raise PipelineError("the unsubscribe link was not found in the newsletter's body to fill in")
-        return dataclasses.replace(self.parts, text=text, html=html)
-
-    def message(self, address: str, now: dt.datetime) -> bytes:
-        """The exact bytes sent to `address` (signed when a DKIM key is configured)."""
-        url = self.unsubscribe_url(address)
-        unsubscribe = ((url,) if self.list_unsubscribe else ()) + ((self.mailto,) if self.mailto else ())
-        sending = SendHeaders(
-            date=now,
-            message_id=recipient_message_id(self.episode, address, self.opts.message_id_domain),
-            unsubscribe=unsubscribe,
-            list_id=self.list_id,
-        )
-        try:
-            data = message_bytes(
-                self.episode, self.settings, to=address, parts=self._parts_for(url), sending=sending
-            )
-        except ValueError as exc:
-            raise PipelineError(str(exc), path=self.settings.source, field=_NEWSLETTER_TABLE) from None
-        return dkim_sign(self.dkim, data) if self.dkim is not None else data
-
-
-def _unsendable(opts: NewsletterOptions) -> tuple[list[str], bool]:
-    """What in the settings no reader should get (example values, merge tags); is the URL usable."""
-    problems: list[str] = []
-    from_addr = getaddresses([opts.from_address])[0][1]
-    if from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]:
-        problems.append(f"from_address is the example {from_addr}: set your own sending address")
-    url = opts.unsubscribe_url
-    if url == EXAMPLE_UNSUBSCRIBE_URL:
-        problems.append(
-            "unsubscribe_url is the example one: set your unsubscribe endpoint "
-            "(https, with {email} or {token})"
-        )
-        return problems, False
-    if tag := _MERGE_TAGS.search(url):
-        problems.append(
-            f"unsubscribe_url holds the merge tag {tag.group(0)!r}, which only an email service fills in; "
-            "over SMTP readers would get it as written: use an https URL with {email} or {token}"
-        )
-        return problems, False
-    return problems, True
-
-
-def unsendable_settings(settings: Settings) -> list[str]:
-    """One warning line per newsletter setting a send would refuse: shown once by `build`."""
-    problems, _ = _unsendable(newsletter_options(settings))
-    where = settings.source
-    if os.path.isabs(where) and not os.path.relpath(where).startswith(".."):
-        where = os.path.relpath(where)
-    return [f"{where}: warning: [newsletter]: {problem}" for problem in problems]
-
-
-def prepare_newsletter(
-    episode: Episode, settings: Settings, env: Mapping[str, str], *, for_list: bool
-) -> tuple[Newsletter, list[str]]:
-    """The newsletter to send and the warnings about it.
-
-    The example From and unsubscribe URL and ESP merge tags are errors for a list send and
-    warnings for a `--to` test send, which then leaves out the list headers made from them.
-    """
-    opts = newsletter_options(settings)
-    from_addr = getaddresses([opts.from_address])[0][1]
-    warnings: list[str] = []
-    settings_problems, usable_url = _unsendable(opts)
-    url = opts.unsubscribe_url
-    example_from = from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]
-    where = f"{settings.source}: [tool.pipeline.newsletter]: "
-    if for_list and settings_problems:
-        raise PipelineError("; ".join(settings_problems), path=settings.source, field=_NEWSLETTER_TABLE)
-    warnings += [where + problem for problem in settings_problems]
-    secret_text = env.get("PIPELINE_UNSUBSCRIBE_SECRET", "")
-    if usable_url and "{token}" in url and not secret_text:
-        raise PipelineError(
-            "unsubscribe_url has {token} but PIPELINE_UNSUBSCRIBE_SECRET is not set", field="unsubscribe"
-        )
-    key = dkim_key(env, from_addr.rsplit("@", 1)[1].lower())
-    if key is None:
-        warnings.append(
-            "PIPELINE_DKIM_KEY_FILE and PIPELINE_DKIM_SELECTOR are not set: the message goes unsigned "
-            "(Gmail and Yahoo expect DKIM from bulk senders)"
-        )
-    if for_list and not opts.postal_address:
-        warnings.append(
-            where + "postal_address is not set: CAN-SPAM asks for the sender's postal address in bulk mail"
-        )
-    mailto = opts.unsubscribe_mailto
-    if mailto and not mailto.startswith("mailto:"):
-        mailto = "mailto:" + mailto
-    newsletter = Newsletter(
-        episode=episode,
-        settings=settings,
-        opts=opts,
-        parts=render_parts(episode, settings),
-        sender=opts.envelope_from or from_addr,
-        list_id=default_list_id(settings, opts) if opts.list_id or not example_from else None,
-        list_unsubscribe=usable_url,
-        mailto=mailto or None,
-        secret=secret_text.encode("utf-8") if secret_text else None,
-        dkim=key,
-    )
-    return newsletter, warnings
 
 
 def _now() -> dt.datetime:

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 DIAGNOSTICS = ".serve.json"  # in the output folder: the warnings of posts built by an earlier run
 HEARTBEAT_SECONDS = 15.0
+WATCH_START_SECONDS = 10.0  # `start` waits this long at most for the watcher to run
 QUICK_FORMATS = tuple(f for f in FORMATS if f != "pdf")  # what a page shows before the PDF is laid out
 PAGE_WIDTH_PX = 900  # of the picture of the PDF's first page
 DATE_IN_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
@@ -311,6 +312,7 @@ class Preview:
         self.state = State()
         self.server: _Server | None = None
         self.stopped = threading.Event()
+        self.watching = threading.Event()  # set once file changes are being watched
         self._threads: list[threading.Thread] = []
         self.hosts: frozenset[str] = frozenset()  # the Host headers answered, once bound
         self._pages: dict[tuple[str, str], bytes] = {}  # (stem, pdf hash) -> PNG of page 1
@@ -340,11 +342,12 @@ class Preview:
             self.bind()
         assert self.server is not None
         self.build()
-        self.warm_up()
         for target, name in ((self.server.serve_forever, "serve"), (self._watch, "watch")):
             thread = threading.Thread(target=target, name=f"episode-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.watching.wait(WATCH_START_SECONDS)
+        self.warm_up()
         return self.url
 
     def stop(self) -> None:
@@ -497,7 +500,9 @@ class Preview:
             watched = self.watched()
             try:
                 for changed in watch_changes(watched, self.stopped, debounce_ms=self.debounce_ms):
-                    if not changed:
+                    if not changed:  # watching from now on: catch up with edits made before
+                        self.build()
+                        self.watching.set()
                         continue
                     self.say("changed: " + ", ".join(paths_shown(changed)))
                     self.build(quick=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 from .config import Settings
 from .convert import Batch, Raw, parse_raw
 from .model import Episode
-from .normalize import Prepared, normalize_prepared, prepare
+from .normalize import normalize_prepared
+from .prepare import Prepared, prepare
 from .source import read_post
 
 # Each pandoc process costs ~90 ms of CPU before its first body (reader set-up), then ~6 ms a

@@ -20,6 +20,7 @@ from .discovery import POST_SUFFIXES
 
 DEBOUNCE_MS = 1600  # at most this long between the first change of a burst and the build
 STEP_MS = 50  # a burst ends after this long without a change
+READY_MS = 200  # how soon the watcher says it is watching (an empty set), then nothing while idle
 
 
 class Event(Protocol):
@@ -82,7 +83,10 @@ def settings_files(settings: Settings, site: Path | None) -> tuple[Path, ...]:
 def watch_changes(
     src: Path | Watched, stop_event: Event | None = None, *, debounce_ms: int = DEBOUNCE_MS
 ) -> Iterator[set[str]]:
-    """Yield an empty set at once, then the paths changed by each burst of changes.
+    """Yield an empty set once the watcher is watching, then the paths changed by each burst.
+
+    Whatever changes after the empty set is seen: build on it, and no edit made while the watcher
+    was starting is missed.
 
     Runs until `stop_event` is set (or forever); `src` is the posts (a file or a folder) with the
     bundled templates, or a `Watched`.
@@ -95,7 +99,7 @@ def watch_changes(
     def wanted(change: watchfiles.Change, path: str) -> bool:
         return ignore(change, path) and watched.wants(path)
 
-    yield set()
+    ready = False
     for changes in watchfiles.watch(
         *watched.folders(),
         watch_filter=wanted,
@@ -103,8 +107,12 @@ def watch_changes(
         stop_event=stop_event,
         debounce=debounce_ms,
         step=STEP_MS,
+        rust_timeout=READY_MS,
+        yield_on_timeout=True,  # the first timeout says the watcher runs
     ):
-        yield {path for _, path in changes}
+        if changes or not ready:
+            ready = True
+            yield {path for _, path in changes}
 
 
 def paths_shown(paths: Iterable[str], cwd: Path | None = None) -> Sequence[str]:

@@ -51,10 +51,7 @@ PYPROJECT = ROOT / "samples" / "episode.toml"
 SEED_POST = (
     ROOT
     / "samples"
-    / (
-        "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12"
-        ".markdown"
-    )
+    / ("2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown")
 )
 
 # Measures the page inside the iframe once everything (thumbnail included) has loaded.
@@ -138,14 +135,10 @@ def _run_chromium(args: list[str]) -> str:
     return completed.stdout
 
 
-def measure(
-    directory: Path, base_url: str, page: str, width: int, height: int = 4000
-) -> dict[str, Any]:
+def measure(directory: Path, base_url: str, page: str, width: int, height: int = 4000) -> dict[str, Any]:
     """Layout numbers of `page` (served from `directory` at `base_url`) shown `width` px wide."""
     wrapper = directory / f"_measure_{width}.html"
-    wrapper.write_text(
-        _WRAPPER % {"page": page, "width": width, "height": height}, encoding="utf-8"
-    )
+    wrapper.write_text(_WRAPPER % {"page": page, "width": width, "height": height}, encoding="utf-8")
     dom = _run_chromium(["--virtual-time-budget=10000", "--dump-dom", f"{base_url}/{wrapper.name}"])
     match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
     if not match or match.group(1) == "pending":
@@ -186,9 +179,7 @@ def placeholder_thumbnail(path: Path, width: int = 480, height: int = 360) -> Pa
 
 def write_newsletter(directory: Path, base_url: str, episode: Episode | None = None) -> Path:
     """Render a newsletter (the seed-like one by default) and its thumbnail into `directory`."""
-    settings = with_newsletter_options(
-        load_settings(PYPROJECT), thumbnail_url=f"{base_url}/thumbnail.jpg"
-    )
+    settings = with_newsletter_options(load_settings(PYPROJECT), thumbnail_url=f"{base_url}/thumbnail.jpg")
     rendered = newsletter.render(episode if episode is not None else sample_episode(), settings)
     placeholder_thumbnail(directory / "thumbnail.jpg")
     page = directory / "newsletter.html"

@@ -142,12 +142,16 @@ def test_write_atomic_leaves_no_temporary_file_on_failure(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_a_pdf_over_its_time_limit_fails_only_that_post(tmp_path: Path, settings: Settings, jobs: int) -> None:
+def test_a_pdf_over_its_time_limit_fails_only_that_post(
+    tmp_path: Path, settings: Settings, jobs: int
+) -> None:
     src, out = tmp_path / "posts", tmp_path / "out"
     src.mkdir()
     good = shutil.copy(sorted((CORPUS / "imported").glob("*.markdown"))[0], src)
     # A thousand-line chapter table: quick to normalize, seconds of WeasyPrint layout.
-    chapters = "\n".join(f"- {s // 3600}:{s // 60 % 60:02d}:{s % 60:02d} Chapter {s}" for s in range(0, 15000, 10))
+    chapters = "\n".join(
+        f"- {s // 3600}:{s // 60 % 60:02d}:{s % 60:02d} Chapter {s}" for s in range(0, 15000, 10)
+    )
     body = "".join(f"Paragraph {i} of a very long body.\n\n" for i in range(1000))
     (src / "2024-01-01-huge.md").write_text(
         f"---\ntitle: Huge\ndate: 2024-01-01\nyoutubeID: IOC2k5k8oto\n---\n{body}## Chapters\n\n{chapters}\n"

@@ -167,3 +167,79 @@ def test_a_vanished_scratch_folder_fails_the_rest_of_the_batch_in_one_line_each(
     assert [type(r) for r in rest] == [ConversionError, ConversionError]
     assert str(rest[1]).startswith("c.md: pandoc's scratch files are gone (")
     assert "\n" not in str(rest[1])
+
+
+def test_a_forked_copy_of_the_process_leaves_a_running_batch_alone() -> None:
+    """A process forked while a batch runs holds a copy of the batch. Closing that copy (a copied
+    stream finalized, the copy's exit) must neither remove the scratch folder nor stop the pandoc
+    that the batch's own process is still reading: that made `stderr-0` vanish under a build."""
+    import gc
+    import os
+
+    batch = Batch([("One.", "a.md"), ("Two.", "b.md")])
+    child = os.fork()
+    if child == 0:  # the copy: whatever happens here, it ends with os._exit
+        code = 0
+        try:
+            batch.close()
+            gc.collect()
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert batch._root.exists()
+    results = batch.results()
+    assert [r["blocks"][0]["c"][0]["c"] for r in results if isinstance(r, dict)] == ["One.", "Two."]
+    assert not batch._root.exists()
+
+
+FORK_AND_EXIT = """
+import os, sys
+from pipeline.convert import Batch
+batch = Batch([("One.", "a.md"), ("Two.", "b.md")])
+if os.fork() == 0:
+    sys.exit(0)  # a normal exit: the copy runs the finalizers it inherited
+os.wait()
+print(" ".join(type(r).__name__ for r in batch.results()))
+"""
+
+
+def test_a_forked_copy_that_exits_normally_leaves_a_running_batch_alone() -> None:
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-c", FORK_AND_EXIT], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip() == "dict dict", done.stderr
+
+
+def test_another_build_never_removes_a_running_batch_even_if_its_pid_looks_dead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`remove_abandoned` in another process: a pid that seems gone (pid namespaces, a rewritten
+    owner file) is not enough while the batch holds the lock on its owner file."""
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    batch = Batch([("One.", "a.md")])
+    (batch._root / convert.OWNER_FILE).write_text("999999999")  # no such process
+    sweep = "import sys; from pathlib import Path; from pipeline.convert import remove_abandoned as r; print(r(Path(sys.argv[1])))"
+    done = subprocess.run(
+        [sys.executable, "-c", sweep, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+    assert isinstance(batch.results()[0], dict)
+    # once no process holds the lock, a folder whose owner is gone is removed
+    left = tmp_path / f"{convert.TEMP_PREFIX}left"
+    left.mkdir()
+    (left / convert.OWNER_FILE).write_text("999999999")
+    done = subprocess.run(
+        [sys.executable, "-c", sweep, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert str(left) in done.stdout
+    assert not left.exists()

@@ -126,9 +126,7 @@ def test_redirects_to_another_host_are_refused() -> None:
         handler.redirect_request(request, None, 302, "Found", {}, "https://evil.test/a.png")
     with pytest.raises(ResourceRefused, match="redirect"):
         handler.redirect_request(request, None, 302, "Found", {}, "http://images.example.org/a")
-    same = handler.redirect_request(
-        request, None, 302, "Found", {}, "https://images.example.org/b.png"
-    )
+    same = handler.redirect_request(request, None, 302, "Found", {}, "https://images.example.org/b.png")
     assert same is not None
     assert same.full_url == "https://images.example.org/b.png"
 

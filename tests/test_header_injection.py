@@ -26,8 +26,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from pipeline.config import Settings, settings_from_table
+from pipeline.email_message import message_bytes
 from pipeline.errors import ConfigError
-from pipeline.formats.newsletter import message_bytes, options_from_table, render
+from pipeline.formats.newsletter import newsletter_options, options_from_table, render, render_parts
 from pipeline.mail_headers import header_text
 from tests.sample_episode import sample_episode
 from tests.test_send import Server, start_server
@@ -258,7 +259,7 @@ def test_no_field_can_add_a_header_or_a_body(
         if settings is None:
             continue
         episode = sample_episode(title=title, description=description)
-        data = message_bytes(episode, settings)
+        data = message_bytes(episode, settings, newsletter_options(settings), render_parts(episode, settings))
         assert data.isascii()
         message = parse(data)
         assert_only_our_headers(message)

@@ -208,7 +208,9 @@ def test_control_characters_are_dropped_and_reported(tmp_path: Path) -> None:
 # --- the report ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted(CORPUS.glob("*/*.markdown")), ids=lambda p: f"{p.parent.name}/{p.name[:30]}")
+@pytest.mark.parametrize(
+    "path", sorted(CORPUS.glob("*/*.markdown")), ids=lambda p: f"{p.parent.name}/{p.name[:30]}"
+)
 def test_every_report_line_has_a_known_reason_and_is_never_cut(path: Path, settings: Settings) -> None:
     for site in (False, True):
         episode = normalize_file(path, dataclasses.replace(settings, **SITE) if site else settings)
@@ -298,7 +300,10 @@ def test_a_site_link_resolves_once_under_the_baseurl(settings: Settings) -> None
 def test_clickable_timestamps_stay_links(settings: Settings) -> None:
     path = next((CORPUS / "site-today").glob("2023-02-24-*.markdown"))
     source = path.read_text(encoding="utf-8")
-    source = source.replace("## Episode Timestamps", "Some words [with a tracker](https://example.org/?utm_source=x).\n\n## Episode Timestamps")
+    source = source.replace(
+        "## Episode Timestamps",
+        "Some words [with a tracker](https://example.org/?utm_source=x).\n\n## Episode Timestamps",
+    )
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
@@ -307,7 +312,10 @@ def test_clickable_timestamps_stay_links(settings: Settings) -> None:
         body = canonical_markdown(normalize_file(copy, settings))
     # Rewritten (the tracker went), and the author's clickable times are still links.
     assert "[with a tracker](https://example.org/)" in body
-    assert "- [02:29](https://www.youtube.com/watch?v=jOj4d3JNBDU&t=149s) - What attracted you to Machine Learning?" in body
+    assert (
+        "- [02:29](https://www.youtube.com/watch?v=jOj4d3JNBDU&t=149s) - What attracted you to Machine Learning?"
+        in body
+    )
     assert "- 06:32 - What is sentence transformers?" in body
 
 
@@ -332,7 +340,8 @@ def test_a_substack_line_on_a_custom_domain_moves_to_front_matter(tmp_path: Path
     path = write_post(
         tmp_path,
         "2024-05-01-episode.md",
-        FRONT + "Summary of it.\n\nAvailable on Substack: https://news.example.org/p/episode-one?r=2x9&utm_source=feed\n",
+        FRONT
+        + "Summary of it.\n\nAvailable on Substack: https://news.example.org/p/episode-one?r=2x9&utm_source=feed\n",
     )
     episode = normalize_file(path, Settings())
     assert episode.substack_url == "https://news.example.org/p/episode-one"
@@ -347,11 +356,18 @@ def test_a_paragraph_after_a_rule_reaches_every_description(tmp_path: Path) -> N
     path = write_post(
         tmp_path,
         "2024-05-01-episode.md",
-        FRONT + "Summary paragraph one.\n\n## References\n\n- Alpha book\n\n---\n\nA closing paragraph after a rule.\n",
+        FRONT
+        + "Summary paragraph one.\n\n## References\n\n- Alpha book\n\n---\n\nA closing paragraph after a rule.\n",
     )
     episode = normalize_file(path, Settings())
-    assert "A closing paragraph after a rule." in youtube.render(episode, Settings()).files["youtube.txt"].decode()
-    assert "A closing paragraph after a rule." in podcast.render(episode, Settings()).files["podcast.html"].decode()
+    assert (
+        "A closing paragraph after a rule."
+        in youtube.render(episode, Settings()).files["youtube.txt"].decode()
+    )
+    assert (
+        "A closing paragraph after a rule."
+        in podcast.render(episode, Settings()).files["podcast.html"].decode()
+    )
 
 
 def test_an_available_on_block_is_reported_as_furniture(settings: Settings) -> None:
@@ -370,7 +386,9 @@ def test_a_link_only_the_html_copy_has_is_named_when_its_twin_is_kept(tmp_path: 
         "We talk about caching today. It is hard to get right.\n\n"
         '<p>We talk about caching today. It is hard to get <a href="https://extra.example/x">right</a>.</p>\n',
     )
-    assert "dropped: https://extra.example/x (a link of the HTML copy; its Markdown twin has no link)" in report
+    assert (
+        "dropped: https://extra.example/x (a link of the HTML copy; its Markdown twin has no link)" in report
+    )
     assert any(n.is_warning for n in notes)
 
 

@@ -32,7 +32,9 @@ word = st.sampled_from(WORDS)
 sentence = st.lists(word, min_size=3, max_size=12).map(lambda ws: " ".join(ws).capitalize() + ".")
 paragraph = st.lists(sentence, min_size=1, max_size=4).map(" ".join)
 url = st.builds(
-    lambda host, path, tracking: f"https://{host}.example.org/{path}" + ("?utm_source=feed&id=7" if tracking else ""),
+    lambda host, path, tracking: (
+        f"https://{host}.example.org/{path}" + ("?utm_source=feed&id=7" if tracking else "")
+    ),
     word,
     word,
     st.booleans(),
@@ -42,7 +44,9 @@ timestamp = st.tuples(st.integers(0, 59), st.integers(0, 59)).map(lambda t: f"{t
 
 @st.composite
 def markdown_block(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["para", "code-span", "fenced", "link", "list", "raw", "chapters", "tagline"]))
+    kind = draw(
+        st.sampled_from(["para", "code-span", "fenced", "link", "list", "raw", "chapters", "tagline"])
+    )
     if kind == "para":
         return draw(paragraph)
     if kind == "code-span":
@@ -88,7 +92,9 @@ def feed_html(draw: st.DrawFn, markdown: list[str]) -> str:
     if draw(st.booleans()):
         parts.append(f"<p>{draw(paragraph)}</p>")
     if draw(st.booleans()):
-        label = draw(st.sampled_from(["Resources to learn more about the show:", "References:", "Youtube Clips"]))
+        label = draw(
+            st.sampled_from(["Resources to learn more about the show:", "References:", "Youtube Clips"])
+        )
         links = draw(st.lists(url, min_size=1, max_size=3))
         parts.append(f"<p>{label}</p>" + "".join(f'<p><a href="{u}">{u}</a></p>' for u in links))
     if draw(st.booleans()):

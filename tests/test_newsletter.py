@@ -20,17 +20,16 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from pipeline.config import Settings, load_settings
+from pipeline.email_message import build_message, message_bytes, subject_line
 from pipeline.errors import ConfigError, RenderError
 from pipeline.formats import load_format
 from pipeline.formats.newsletter import (
     DEFAULT_MAX_HTML_BYTES,
     NewsletterParts,
-    build_message,
-    message_bytes,
+    newsletter_options,
     options_from_table,
     render,
     render_parts,
-    subject_line,
 )
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
 from tests.browser import with_newsletter_options
@@ -49,6 +48,12 @@ def project_settings() -> Settings:
 @pytest.fixture(scope="module")
 def files(project_settings: Settings) -> dict[str, bytes]:
     return render(sample_episode(), project_settings).files
+
+
+def built(episode: Episode, settings: Settings, parts: NewsletterParts | None = None) -> EmailMessage:
+    """The message of `newsletter.eml`, parsed back: what the format gives `email_message`."""
+    parts = parts if parts is not None else render_parts(episode, settings)
+    return build_message(episode, settings, newsletter_options(settings), parts)
 
 
 def parse(html_bytes: bytes) -> Element:
@@ -421,7 +426,7 @@ def test_eml_boundary_comes_from_the_content(files: dict[str, bytes], project_se
 
 def test_message_id_depends_on_stem_and_date_and_domain(project_settings: Settings) -> None:
     def message_id(episode: Episode, settings: Settings) -> str:
-        return str(build_message(episode, settings)["Message-ID"])
+        return str(built(episode, settings)["Message-ID"])
 
     base = message_id(sample_episode(), project_settings)
     assert base == message_id(sample_episode(title="Retitled"), project_settings)
@@ -436,7 +441,7 @@ def test_from_and_to_are_configurable(project_settings: Settings) -> None:
     settings = with_newsletter_options(
         project_settings, from_address="Seth <seth@example.org>", to_address="list@example.org"
     )
-    message = build_message(sample_episode(), settings)
+    message = built(sample_episode(), settings)
     assert message["From"] == "Seth <seth@example.org>"
     assert message["To"] == "list@example.org"
 
@@ -458,7 +463,7 @@ def test_a_title_with_line_breaks_cannot_add_a_header(project_settings: Settings
 @example("00000000 00¡¡¡ࠀࠀ𐀀𐀀𐀀𐀀𐀀 ¡")  # the stdlib folder dropped this space between encoded-words
 def test_any_title_gives_one_subject_line(title: str) -> None:
     settings = load_settings(PYPROJECT)
-    data = build_message(sample_episode(title=title), settings).as_bytes()
+    data = built(sample_episode(title=title), settings).as_bytes()
     message = parse_eml(data)
     assert len(message.keys()) == 7
     subject = str(message["Subject"])
@@ -548,7 +553,7 @@ def test_nested_lists_render(project_settings: Settings) -> None:
 def test_any_text_survives_the_quoted_printable_body(text: str) -> None:
     """Long lines, trailing spaces, tabs, `=`, emoji: a mail reader decodes what was written."""
     parts = NewsletterParts(html=f"<p>{text}</p>\n", text=text, warnings=[])
-    data = build_message(sample_episode(), Settings(), parts=parts).as_bytes()
+    data = built(sample_episode(), Settings(), parts).as_bytes()
     assert data.isascii()
     assert max(len(line) for line in data.split(b"\r\n")) <= 78
     message = email.message_from_bytes(data, policy=default_policy)
@@ -562,7 +567,8 @@ def _written_by_the_email_package(episode: Episode, settings: Settings, parts: N
     from email.headerregistry import Address
     from email.utils import format_datetime, getaddresses
 
-    from pipeline.formats.newsletter import POLICY, message_id, newsletter_options
+    from pipeline.email_message import message_id
+    from pipeline.mail_headers import POLICY
 
     opts = newsletter_options(settings)
     msg = EmailMessage(policy=POLICY)
@@ -607,11 +613,11 @@ def test_the_eml_is_what_the_email_package_would_write(title: str, show: str, se
     )
     episode = sample_episode(title=title)
     parts = render_parts(episode, settings)
-    written = message_bytes(episode, settings, parts=parts)
+    written = message_bytes(episode, settings, newsletter_options(settings), parts)
     assert written == _written_by_the_email_package(episode, settings, parts)
     # What `invoke send` sends is the same message, parsed and written again (an empty
     # Subject comes back as "Subject: " instead of "Subject:", which means the same).
-    sent = build_message(episode, settings, parts=parts).as_bytes()
+    sent = built(episode, settings, parts).as_bytes()
     assert sent.replace(b"\r\nSubject: \r\n", b"\r\nSubject:\r\n") == written
 
 

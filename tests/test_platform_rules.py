@@ -1,4 +1,5 @@
-"""The platform rules: byte budgets, angle brackets, chapter rules, drop order, options.
+"""The platform rules (`pipeline.platform_*`): byte budgets, angle brackets, chapter rules, drop
+order, options, and `check.check_platforms`.
 
 Also home of the helpers the youtube/podcast/chapter-file tests share: hypothesis strategies
 for episodes and chapter lists, and the golden-file check (`UPDATE_GOLDEN=1` rewrites goldens).
@@ -15,36 +16,40 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
+from pipeline.check import check_platforms
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, RenderError
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
-from pipeline.platform_rules import (
+from pipeline.platform_budget import (
     KEEP,
-    PODCAST_RULES,
     RANK_CHAPTERS,
     RANK_FIRST_PARAGRAPH,
     RANK_HASHTAGS,
     RANK_LATER_PARAGRAPH,
     RANK_LINK_ITEM,
     RANK_SUBSTACK,
-    YOUTUBE_RULES,
     Group,
     Layout,
     Part,
-    angle_bracket_result,
     budget_result,
-    check_platforms,
-    clean_text,
-    clock,
-    decode_entities,
-    description_options,
     fit_to_budget,
+    utf8_len,
+)
+from pipeline.platform_chapters import (
+    PODCAST_RULES,
+    YOUTUBE_RULES,
+    clock,
     is_long,
     plan_chapters,
     podcast_time,
+)
+from pipeline.platform_options import description_options
+from pipeline.platform_text import (
+    angle_bracket_result,
+    clean_text,
+    decode_entities,
     replace_angle_brackets,
     sanitize_podcast_html,
-    utf8_len,
 )
 
 from .conftest import CORPUS, GOLDEN
@@ -52,9 +57,7 @@ from .sample_episode import sample_episode
 
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 CORPUS_CASES = sorted(
-    (p.parent.name, p)
-    for d in ("imported", "imported-truncated")
-    for p in (CORPUS / d).glob("*.markdown")
+    (p.parent.name, p) for d in ("imported", "imported-truncated") for p in (CORPUS / d).glob("*.markdown")
 )
 CORPUS_IDS = [f"{c}/{p.stem[:40]}" for c, p in CORPUS_CASES]
 
@@ -144,14 +147,12 @@ def chapter_lists(draw: st.DrawFn, max_size: int = 30) -> tuple[Chapter, ...]:
 def episodes(draw: st.DrawFn) -> Episode:
     """Episodes with huge, emoji-laden or bracket-filled text, and any kind of chapter list."""
     summary = tuple(
-        draw(st.one_of(spans().map(Paragraph), bullet_lists()))
-        for _ in range(draw(st.integers(0, 6)))
+        draw(st.one_of(spans().map(Paragraph), bullet_lists())) for _ in range(draw(st.integers(0, 6)))
     )
     sections = [Section("summary", None, summary), Section("chapters", "Chapters")]
     for _ in range(draw(st.integers(0, 3))):
         blocks = tuple(
-            draw(st.one_of(bullet_lists(), spans().map(Paragraph)))
-            for _ in range(draw(st.integers(1, 2)))
+            draw(st.one_of(bullet_lists(), spans().map(Paragraph))) for _ in range(draw(st.integers(1, 2)))
         )
         sections.append(Section("links", draw(words), blocks))
     chapters = draw(chapter_lists())
@@ -162,13 +163,15 @@ def episodes(draw: st.DrawFn) -> Episode:
         sections=tuple(sections),
         chapters=chapters,
         chapter_problems=draw(st.sampled_from([(), ("'1:75' is not a valid time",)])),
-        chapter_lines=draw(st.sampled_from([(), ((Span("0:46 <A>"),), (Span("1:75 B"),), (Span("2:00 C"),))])),
+        chapter_lines=draw(
+            st.sampled_from([(), ((Span("0:46 <A>"),), (Span("1:75 B"),), (Span("2:00 C"),))])
+        ),
     )
 
 
-hashtag_settings = st.lists(
-    st.from_regex(r"#?[A-Za-z0-9_]{1,30}", fullmatch=True), max_size=15
-).map(lambda tags: with_tables(youtube={"hashtags": tags}))
+hashtag_settings = st.lists(st.from_regex(r"#?[A-Za-z0-9_]{1,30}", fullmatch=True), max_size=15).map(
+    lambda tags: with_tables(youtube={"hashtags": tags})
+)
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -204,12 +207,8 @@ def test_angle_brackets_become_single_quotation_marks() -> None:
 
 
 def test_entities_are_decoded_but_bare_ampersands_stay() -> None:
-    assert (
-        decode_entities("Weights &amp; Biases &#8217; &lt;b&gt;") == "Weights & Biases \u2019 <b>"
-    )
-    assert (
-        decode_entities("https://x.test/?a=1&notify=2&t=5s") == "https://x.test/?a=1&notify=2&t=5s"
-    )
+    assert decode_entities("Weights &amp; Biases &#8217; &lt;b&gt;") == "Weights & Biases \u2019 <b>"
+    assert decode_entities("https://x.test/?a=1&notify=2&t=5s") == "https://x.test/?a=1&notify=2&t=5s"
     assert decode_entities("&unknown;") == "&unknown;"
 
 
@@ -263,9 +262,7 @@ def test_a_list_from_0_00_is_left_alone() -> None:
     plan = _plan(chapters)
     assert plan.chapters == chapters
     assert not plan.results[0].adjusted
-    assert plan.results[-1].message == (
-        "YouTube: 3 chapters from 0:00, ascending, each at least 10 s"
-    )
+    assert plan.results[-1].message == ("YouTube: 3 chapters from 0:00, ascending, each at least 10 s")
 
 
 def test_fewer_than_three_chapters_are_plain_timestamps() -> None:
@@ -484,7 +481,9 @@ def test_podcast_has_no_hashtags_and_rejects_bools() -> None:
 
 
 def test_check_platforms_explains_both_platforms() -> None:
-    results = check_platforms(sample_episode(), Settings())
+    descriptions = check_platforms(sample_episode(), Settings())
+    assert list(descriptions) == ["youtube", "podcast"]
+    results = [r for description in descriptions.values() for r in description.results]
     messages = [r.message for r in results]
     assert "YouTube: chapters start at 0:46, added 0:00 Intro" in messages
     assert "Apple/Spotify: chapters start at 0:46, added 0:00 Intro" in messages

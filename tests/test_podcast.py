@@ -14,7 +14,7 @@ from pipeline.config import Settings
 from pipeline.formats import podcast
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
 from pipeline.normalize import normalize_file
-from pipeline.platform_rules import sanitize_podcast_html
+from pipeline.platform_text import sanitize_podcast_html
 
 from .sample_episode import sample_episode
 from .test_platform_rules import CORPUS_CASES, CORPUS_IDS, check_golden, episodes, with_tables
@@ -63,8 +63,7 @@ def test_the_seed_episode() -> None:
     assert "<strong>" not in text
     # The seed passes an hour, so every time is 00:00:00 style, one paragraph each from zero.
     assert (
-        "<p>Chapters</p>\n<p>00:00:00 Intro</p>\n"
-        "<p>00:00:46 Introduction and Maxime's Background</p>"
+        "<p>Chapters</p>\n<p>00:00:00 Intro</p>\n<p>00:00:46 Introduction and Maxime's Background</p>"
     ) in text
     assert "<p>01:00:38 Life Lessons from Machine Learning</p>" in text
     assert "<p>References</p>\n<ul><li>Maarten Grootendorst<ul><li><a href=" in text
@@ -125,9 +124,7 @@ def test_unsafe_links_and_markup_are_removed() -> None:
 
 
 def test_entities_in_the_post_are_decoded_once() -> None:
-    summary = Paragraph(
-        (Span("Weights &amp; Biases &#8212; R&D", url="https://x.test/?a=1&amp;b=2"),)
-    )
+    summary = Paragraph((Span("Weights &amp; Biases &#8212; R&D", url="https://x.test/?a=1&amp;b=2"),))
     text = _html(sample_episode(sections=(Section("summary", None, (summary,)),)))
     assert text.startswith(
         '<p><a href="https://x.test/?a=1&amp;b=2">Weights &amp; Biases \u2014 R&amp;D</a></p>'
@@ -169,9 +166,7 @@ def test_max_bytes_is_configurable() -> None:
 
 
 def test_output_is_deterministic() -> None:
-    assert podcast.render(sample_episode(), Settings()) == podcast.render(
-        sample_episode(), Settings()
-    )
+    assert podcast.render(sample_episode(), Settings()) == podcast.render(sample_episode(), Settings())
 
 
 @given(episode=episodes())

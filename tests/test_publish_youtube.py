@@ -576,5 +576,7 @@ def test_auth_command_mistakes_are_one_line(tmp_path: Path) -> None:
     missing = run_command(["auth", "youtube"], env, tmp_path)
     assert missing.returncode == 2 and "--client-secrets FILE is required" in missing.stderr
     absent = run_command(["auth", "youtube", "--client-secrets", "nope.json", "--no-browser"], env, tmp_path)
-    assert absent.returncode == 1 and absent.stderr.strip() == "error: nope.json: --client-secrets: no such file"
+    assert (
+        absent.returncode == 1 and absent.stderr.strip() == "error: nope.json: --client-secrets: no such file"
+    )
     assert not (tmp_path / "config").exists()

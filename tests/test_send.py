@@ -23,8 +23,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from pipeline.config import Settings, load_settings
+from pipeline.email_message import build_message, recipient_message_id
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.formats.newsletter import build_message, recipient_message_id, render
+from pipeline.formats.newsletter import newsletter_options, render, render_parts
 from pipeline.sending import send_episode, send_post, smtp_config
 from tests.sample_episode import sample_episode
 
@@ -32,10 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_POST = (
     ROOT
     / "tests/fixtures/corpus/cleaned"
-    / (
-        "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12"
-        ".markdown"
-    )
+    / ("2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown")
 )
 READER = "reader@example.org"
 
@@ -98,9 +96,7 @@ def server() -> Iterator[Server]:
     controller.stop()
 
 
-def _authenticator(
-    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-) -> AuthResult:
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
         b"newsletter",
         b"s3cret",
@@ -137,7 +133,12 @@ def parse(data: bytes) -> EmailMessage:
 
 
 SEND_TIME_HEADERS = {
-    b"date", b"message-id", b"list-id", b"list-unsubscribe", b"list-unsubscribe-post", b"dkim-signature"
+    b"date",
+    b"message-id",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"dkim-signature",
 }
 
 
@@ -178,7 +179,9 @@ def test_send_delivers_exactly_the_built_message(server: Server, settings: Setti
     [(mail_from, rcpt_tos, content)] = server.mailbox.received
     assert mail_from == "newsletter@example.com"
     assert rcpt_tos == [READER]
-    expected = build_message(episode, settings, to=READER).as_bytes()
+    expected = build_message(
+        episode, settings, newsletter_options(settings), render_parts(episode, settings), to=READER
+    ).as_bytes()
     # Everything but the send-time headers (Date of sending, Message-ID per recipient, list
     # headers, DKIM) is the built message, byte for byte.
     assert without_send_time_headers(content) == without_send_time_headers(expected)
@@ -188,9 +191,7 @@ def test_send_delivers_exactly_the_built_message(server: Server, settings: Setti
     assert received["Message-ID"] == recipient_message_id(episode, READER, "newsletter.example.com")
 
 
-def test_the_received_message_has_the_eml_subject_and_parts(
-    server: Server, settings: Settings
-) -> None:
+def test_the_received_message_has_the_eml_subject_and_parts(server: Server, settings: Settings) -> None:
     episode = sample_episode()
     send_episode(episode, READER, settings=settings, env=server.env())
     received = parse(server.mailbox.received[0][2])
@@ -230,7 +231,11 @@ def test_login_with_the_right_password(auth_server: Server, settings: Settings) 
 def test_dry_run_sends_nothing_and_says_how_big(server: Server, settings: Settings) -> None:
     episode = sample_episode()
     summary = send_episode(episode, READER, settings=settings, env=server.env(), dry_run=True)
-    size = len(build_message(episode, settings, to=READER).as_bytes())
+    size = len(
+        build_message(
+            episode, settings, newsletter_options(settings), render_parts(episode, settings), to=READER
+        ).as_bytes()
+    )
     assert summary == (
         "would send 'Maxime Labonne: Thinking beyond Transformers | Learning from Machine "
         f"Learning #12' to {READER} via 127.0.0.1:{server.port} ({size:,} bytes)"
@@ -260,9 +265,7 @@ def test_connection_refused(settings: Settings) -> None:
 
 def test_a_rejected_recipient(server: Server, settings: Settings) -> None:
     with pytest.raises(PipelineError) as caught:
-        send_episode(
-            sample_episode(), "nobody@rejected.example", settings=settings, env=server.env()
-        )
+        send_episode(sample_episode(), "nobody@rejected.example", settings=settings, env=server.env())
     text = one_line_error(caught)
     assert "refused the recipient nobody@rejected.example" in text
     assert "550" in text
@@ -323,9 +326,7 @@ def test_starttls_verifies_the_certificate(self_signed: ssl.SSLContext, settings
     assert running.mailbox.received == []
 
 
-def test_implicit_tls_verifies_the_certificate(
-    self_signed: ssl.SSLContext, settings: Settings
-) -> None:
+def test_implicit_tls_verifies_the_certificate(self_signed: ssl.SSLContext, settings: Settings) -> None:
     controller, running = start_server(ssl_context=self_signed)
     try:
         env = running.env(PIPELINE_SMTP_SECURITY="tls")
@@ -383,12 +384,8 @@ def test_default_ports() -> None:
     assert smtp_config(tls).port == 465
 
 
-@pytest.mark.parametrize(
-    "to", ["reader@example.org\r\nBcc: evil@x", "not-an-address", "a@b", "<a@b.c>", ""]
-)
-def test_a_bad_recipient_is_refused_before_connecting(
-    to: str, server: Server, settings: Settings
-) -> None:
+@pytest.mark.parametrize("to", ["reader@example.org\r\nBcc: evil@x", "not-an-address", "a@b", "<a@b.c>", ""])
+def test_a_bad_recipient_is_refused_before_connecting(to: str, server: Server, settings: Settings) -> None:
     with pytest.raises(PipelineError) as caught:
         send_episode(sample_episode(), to, settings=settings, env=server.env())
     assert one_line_error(caught).startswith("--to: ")
@@ -427,9 +424,15 @@ def test_invoke_send_delivers_through_the_command_line(server: Server) -> None:
     import sys
     from email import message_from_bytes, policy
 
-    seed = ROOT / "samples" / "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown"
+    seed = (
+        ROOT
+        / "samples"
+        / "2025-05-28-maxime-labonne-thinking-beyond-transformers-learning-from-machine-learning-12.markdown"
+    )
     command = [sys.executable, "-m", "invoke", "send", "--src", str(seed), "--to", "reader@example.com"]
-    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **server.env()}, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, **server.env()}, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert len(server.mailbox.received) == 1
     _, recipients, data = server.mailbox.received[0]

@@ -31,8 +31,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pipeline.config import Settings, load_settings
+from pipeline.email_message import recipient_message_id
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.formats.newsletter import options_from_table, recipient_message_id
+from pipeline.formats.newsletter import options_from_table
 from pipeline.journal import journal_path
 from pipeline.mailing_list import load_readers
 from pipeline.sending import ListRun, send_list, send_post
@@ -216,7 +217,9 @@ def test_list_messages_carry_send_time_headers_and_verify_with_dkim(
         episode_ids.add(message["Message-ID"])
         token = hmac.new(SECRET.encode(), address.encode(), hashlib.sha256).hexdigest()
         url = f"https://example.org/unsubscribe?email={address.replace('@', '%40').replace('+', '%2B')}&token={token}"
-        assert " ".join(str(message["List-Unsubscribe"]).split()) == f"<{url}>, <mailto:unsubscribe@example.org>"
+        assert (
+            " ".join(str(message["List-Unsubscribe"]).split()) == f"<{url}>, <mailto:unsubscribe@example.org>"
+        )
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert message["List-Id"] == "<learning-from-ml.example.org>"
         # The body's unsubscribe link is the header's.
@@ -432,7 +435,9 @@ def test_a_missing_list_file_is_one_line(project: Path, server: Server) -> None:
 # --- the journal: at most once per reader -------------------------------------------------
 
 
-def test_running_again_sends_to_nobody_twice_and_the_journal_is_private(project: Path, server: Server) -> None:
+def test_running_again_sends_to_nobody_twice_and_the_journal_is_private(
+    project: Path, server: Server
+) -> None:
     list_path = write_list(project, [f"reader{i}@example.org" for i in range(5)])
     assert run_list(project, list_path, full_env(server)).sent == 5
     lines: list[str] = []
@@ -468,7 +473,9 @@ def test_4xx_is_retried_by_the_next_run_and_5xx_is_final(project: Path, server: 
     assert received_by(server) == ["ada@example.org", "grey1@example.org", "grey2@example.org"]
     assert second.sent == 2
     assert not second.ok  # the permanent failure is still listed
-    assert "failed earlier, not retried: gone@example.org: 550 5.1.1 <gone@example.org>: no such user" in lines
+    assert (
+        "failed earlier, not retried: gone@example.org: 550 5.1.1 <gone@example.org>: no such user" in lines
+    )
 
 
 def _invoke_send(project: Path, list_path: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
@@ -526,7 +533,10 @@ def test_without_a_terminal_a_list_send_needs_yes(project: Path, server: Server)
     process = _invoke_send(project, write_list(project, ["ada@example.org"]), full_env(server))
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 1
-    assert output.splitlines()[-1] == "error: --list: not on a terminal, so nobody can confirm: pass --yes to send"
+    assert (
+        output.splitlines()[-1]
+        == "error: --list: not on a terminal, so nobody can confirm: pass --yes to send"
+    )
     assert "Traceback" not in output
     assert server.mailbox.received == []
 
@@ -564,7 +574,10 @@ def test_a_dry_run_shows_the_headers_size_and_server_and_sends_nothing(
 
 def test_a_dry_run_without_a_server(project: Path) -> None:
     run = run_list(
-        project, write_list(project, ["ada@example.org"]), {"PIPELINE_UNSUBSCRIBE_SECRET": SECRET}, dry_run=True
+        project,
+        write_list(project, ["ada@example.org"]),
+        {"PIPELINE_UNSUBSCRIBE_SECRET": SECRET},
+        dry_run=True,
     )
     assert run.lines[-1] == "  server: none: PIPELINE_SMTP_HOST is unset"
 
@@ -624,7 +637,9 @@ def _on_a_terminal(project: Path, list_path: Path, env: dict[str, str], answer: 
 
 
 @pytest.mark.parametrize(("answer", "sent"), [(b"y\n", 2), (b"\n", 0)])
-def test_on_a_terminal_a_list_send_asks_first(project: Path, server: Server, answer: bytes, sent: int) -> None:
+def test_on_a_terminal_a_list_send_asks_first(
+    project: Path, server: Server, answer: bytes, sent: int
+) -> None:
     list_path = write_list(project, ["ada@example.org", "bob@example.org"])
     code, output = _on_a_terminal(project, list_path, full_env(server), answer)
     assert f"send 'Episode 5' to 2 readers via 127.0.0.1:{server.port}? [y/N]" in output

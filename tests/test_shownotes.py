@@ -212,9 +212,7 @@ def test_source_date_epoch_is_restored(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_long_urls_wrap_inside_the_page() -> None:
     url = "https://example.org/" + "a-very-long-path-segment/" * 20
-    episode = sample_episode(
-        sections=(Section("links", "Links", (Paragraph((Span(url, url=url),)),)),)
-    )
+    episode = sample_episode(sections=(Section("links", "Links", (Paragraph((Span(url, url=url),)),)),))
     pdf = PdfReader(io.BytesIO(shownotes.render(episode, _settings()).files["show-notes.pdf"]))
     width = float(pdf.pages[0].mediabox.width)
     rects = [

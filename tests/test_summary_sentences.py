@@ -58,7 +58,9 @@ def test_truncated_html_leaves_no_fragment(settings: Settings) -> None:
     body = canonical_markdown(episode).split("\n---\n", 1)[1]
     assert "His framewor " not in body and not body.rstrip().endswith("framewor")
     assert body.count("His framework for data quality") == 1
-    assert any(n.kind == "merged" and "cut off" in n.message and "His framewor" in n.message for n in episode.notes)
+    assert any(
+        n.kind == "merged" and "cut off" in n.message and "His framewor" in n.message for n in episode.notes
+    )
 
 
 def test_seed_html_only_parts_kept_and_chapters_found(settings: Settings) -> None:

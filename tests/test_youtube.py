@@ -86,9 +86,7 @@ def test_the_0_00_intro_is_an_info_line_not_a_warning() -> None:
 
 def test_the_front_matter_description_is_the_hook() -> None:
     text = _text(sample_episode(description="Maxime Labonne on &amp; beyond <transformers>."))
-    assert text.startswith(
-        "Maxime Labonne on & beyond \u2039transformers\u203a.\n\nOn this episode"
-    )
+    assert text.startswith("Maxime Labonne on & beyond \u2039transformers\u203a.\n\nOn this episode")
 
 
 def test_configured_intro_title_and_hashtags() -> None:
@@ -106,9 +104,7 @@ def test_too_many_hashtags_is_a_config_error() -> None:
 
 def test_angle_brackets_and_entities_in_the_post() -> None:
     episode = sample_episode(
-        sections=(
-            Section("summary", None, (Paragraph((Span("Use <b>tags</b> &amp; more &#8212; x"),)),)),
-        ),
+        sections=(Section("summary", None, (Paragraph((Span("Use <b>tags</b> &amp; more &#8212; x"),)),)),),
         chapters=(Chapter(0, "A <intro>"), Chapter(60, "B"), Chapter(120, "C")),
     )
     text = _text(episode)
@@ -143,9 +139,7 @@ def test_unreadable_times_are_printed_as_written() -> None:
 
 def test_references_go_before_later_summary_paragraphs() -> None:
     references = BulletList(
-        tuple(
-            ListItem((Span(f"Book {i} " + "x" * 80, url=f"https://b.test/{i}"),)) for i in range(60)
-        )
+        tuple(ListItem((Span(f"Book {i} " + "x" * 80, url=f"https://b.test/{i}"),)) for i in range(60))
     )
     episode = sample_episode(
         sections=(*sample_episode().sections[:2], Section("links", "References", (references,)))
@@ -175,16 +169,12 @@ def test_a_huge_first_paragraph_leaves_its_first_sentence() -> None:
 
 
 def test_output_is_deterministic() -> None:
-    assert youtube.render(sample_episode(), Settings()) == youtube.render(
-        sample_episode(), Settings()
-    )
+    assert youtube.render(sample_episode(), Settings()) == youtube.render(sample_episode(), Settings())
 
 
 @given(episode=episodes(), settings=hashtag_settings)
 @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_always_within_5000_bytes_and_free_of_angle_brackets(
-    episode: Episode, settings: Settings
-) -> None:
+def test_always_within_5000_bytes_and_free_of_angle_brackets(episode: Episode, settings: Settings) -> None:
     text = _text(episode, settings)
     assert_youtube_valid(text)
     if any(b for b in episode.summary) or episode.description:

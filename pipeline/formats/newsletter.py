@@ -1,38 +1,36 @@
-"""The newsletter edition: an email-safe HTML page, its plain-text twin, and both as one `.eml`."""
+"""The newsletter edition: an email-safe HTML page, its plain-text twin, and both as one `.eml`.
+
+This module makes the two bodies (`render_parts`) and checks `[tool.pipeline.newsletter]`;
+the message around them (headers, MIME, Message-IDs) is `pipeline.email_message`.
+"""
 
 from __future__ import annotations
 
-import binascii
 import dataclasses
-import datetime as dt
-import email
-import hashlib
 import logging
 import re
 import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses
-from functools import lru_cache
-from typing import Any, cast
+from email.utils import getaddresses
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import css_inline
 
-from .. import mail_headers
 from ..blocks import blocks_to_html, blocks_to_text, first_sentence, map_spans
-from ..chapters import format_time
 from ..config import Settings
+from ..email_message import message_bytes
 from ..errors import ConfigError, RenderError
 from ..links import is_loopback
-from ..mail_headers import POLICY, header_text, is_plain_address, unsafe_characters
+from ..mail_headers import LIST_HEADER_ITEM, is_plain_address, unsafe_characters
 from ..model import Block, Episode, Span
 from ..sanitize import is_allowed_url, sanitize_html, unlinked_message
 from ..source import BIDI_CONTROLS
 from ..templating import render_template
 from . import Rendered
+from .html_parts import ChapterRow, chapter_rows, date_text
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +38,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_HTML_BYTES = 90 * 1024
 THUMBNAIL_WIDTH = 536  # the 600 px column minus 2 x 32 px padding
 THUMBNAIL_HEIGHT = 402  # hqdefault.jpg is 480 x 360 (4:3)
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -81,9 +75,6 @@ EXAMPLE_FROM_ADDRESS = NewsletterOptions.from_address
 EXAMPLE_UNSUBSCRIBE_URL = NewsletterOptions.unsubscribe_url
 # Placeholders an unsubscribe URL may carry, filled per recipient when sending.
 UNSUBSCRIBE_PLACEHOLDERS = ("{email}", "{token}")
-# What may stand between `<` and `>` in a List-* header: printable ASCII, no space, quote,
-# comma or angle bracket (RFC 2369 asks for commas in URLs to be percent-encoded).
-_LIST_HEADER_ITEM = re.compile(r"^[!#-+\--;=?-~]+$")
 _LIST_ID = re.compile(rf"^(?=.{{1,200}}$){_LABEL}(?:\.{_LABEL})+$")
 
 
@@ -132,7 +123,7 @@ def _value_problem(key: str, value: Any) -> str | None:
             return "only the placeholders {email} and {token} are allowed"
         if (problem := _web_url_problem(value)) is not None:
             return problem
-        if not _LIST_HEADER_ITEM.match(sample):
+        if not LIST_HEADER_ITEM.match(sample):
             return "must be printable ASCII without quotes, commas or angle brackets (List-Unsubscribe)"
         return None
     if key == "unsubscribe_mailto":
@@ -140,7 +131,7 @@ def _value_problem(key: str, value: Any) -> str | None:
         problem = _address_problem(address.split("?")[0])
         if problem is None and "<" in address:
             return "expected a plain address or mailto: URL such as 'unsubscribe@example.org'"
-        if problem is None and not _LIST_HEADER_ITEM.match(address):
+        if problem is None and not LIST_HEADER_ITEM.match(address):
             return "must be printable ASCII without spaces, quotes, commas or angle brackets"
         return problem
     if key == "list_id" and not _LIST_ID.match(value):
@@ -214,13 +205,6 @@ def _safe_blocks(blocks: Iterable[Block], warnings: list[str]) -> tuple[Block, .
 
 
 @dataclass(frozen=True)
-class _ChapterRow:
-    time: str
-    title: str
-    url: str | None
-
-
-@dataclass(frozen=True)
 class _Section:
     heading: str
     blocks: tuple[Block, ...]
@@ -238,24 +222,9 @@ class _Content:
     substack_url: str | None
     summary: tuple[Block, ...]
     chapters_heading: str
-    chapters: tuple[_ChapterRow, ...]
+    chapters: tuple[ChapterRow, ...]
     chapter_blocks: tuple[Block, ...]
     sections: tuple[_Section, ...]
-
-
-def display_date(episode: Episode) -> str:
-    """The post date as people read it: `28 May 2025` (no locale, so always the same bytes)."""
-    d = episode.date
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
-
-
-def _chapter_rows(episode: Episode) -> tuple[_ChapterRow, ...]:
-    """Chapters with their times (`H:MM:SS` for all when any passes an hour) and video links."""
-    long = any(c.start >= 3600 for c in episode.chapters)
-    return tuple(
-        _ChapterRow(format_time(c.start, hours=long, pad_minutes=not long), c.title, episode.chapter_url(c))
-        for c in episode.chapters
-    )
 
 
 def _content(episode: Episode, settings: Settings, opts: NewsletterOptions, warnings: list[str]) -> _Content:
@@ -291,14 +260,14 @@ def _content(episode: Episode, settings: Settings, opts: NewsletterOptions, warn
                 sections.append(_Section(section.heading or "", blocks))
     return _Content(
         title=" ".join(episode.title.split()),
-        date=display_date(episode),
+        date=date_text(episode.date),
         preheader=preheader,
         video_url=video_url,
         thumbnail_url=thumbnail,
         substack_url=substack,
         summary=summary,
         chapters_heading=chapters_heading,
-        chapters=_chapter_rows(episode),
+        chapters=chapter_rows(episode),
         # Chapter lines normalization could not read stay as the author wrote them.
         chapter_blocks=() if episode.chapters else chapter_blocks,
         sections=tuple(sections),
@@ -362,7 +331,7 @@ def _wrap(text: str, width: int, indent: str = "") -> str:
     )
 
 
-def _chapter_lines(rows: tuple[_ChapterRow, ...], width: int) -> list[tuple[str, str]]:
+def _chapter_lines(rows: tuple[ChapterRow, ...], width: int) -> list[tuple[str, str]]:
     """Each chapter as (`time  title`, wrapped under the title, and the indented link line)."""
     indent = " " * (max((len(r.time) for r in rows), default=0) + 2)
     return [
@@ -424,190 +393,20 @@ class NewsletterParts:
 
 def render_parts(episode: Episode, settings: Settings) -> NewsletterParts:
     """The HTML and plain-text bodies of one episode's newsletter."""
-    opts = newsletter_options(settings)
+    return _parts(episode, settings, newsletter_options(settings))
+
+
+def _parts(episode: Episode, settings: Settings, opts: NewsletterOptions) -> NewsletterParts:
     warnings: list[str] = []
     content = _content(episode, settings, opts, warnings)
     html = _html(content, settings, opts)
     return NewsletterParts(html, _text(content, settings, opts), warnings)
 
 
-def subject_line(title: str) -> str:
-    """The title as one header-safe line: control characters (CR, LF, NUL …) become spaces."""
-    return header_text(title)
-
-
-def _address_parts(value: str) -> tuple[str, str]:
-    """(display name, address) of one configured address (validated by `options_from_table`)."""
-    name, addr = getaddresses([value])[0]
-    return name, addr
-
-
-@lru_cache(maxsize=64)
-def _address_line(name: str, display: str, addr_spec: str) -> bytes:
-    """The folded `name:` header line for one address; the same for every message of a build."""
-    return mail_headers.address(name, display, addr_spec)
-
-
-def _quoted_printable(text: str) -> bytes:
-    """`text` as UTF-8 quoted-printable with CRLF line ends, by the C encoder.
-
-    The email package's encoder is pure Python and was a third of the newsletter's time.
-    """
-    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
-    return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def message_id(episode: Episode, domain: str) -> str:
-    """A Message-ID that depends only on the post: the same episode always gets the same one."""
-    digest = hashlib.sha256(f"{episode.stem}\n{episode.date.isoformat()}".encode()).hexdigest()
-    return f"<{digest[:32]}@{domain}>"
-
-
-@dataclass(frozen=True)
-class SendHeaders:
-    """What a message gets when it is sent rather than built: `newsletter.eml` keeps the
-    episode's date and the post's Message-ID, so the same post always gives the same file."""
-
-    date: dt.datetime
-    """The time of sending."""
-    message_id: str
-    """`<…@…>`, stable per post and recipient (`recipient_message_id`)."""
-    unsubscribe: tuple[str, ...] = ()
-    """The `List-Unsubscribe` URLs (https first, then mailto), already filled for the recipient."""
-    list_id: str | None = None
-    """The `List-Id` (`name.example.org`), without the angle brackets."""
-
-
-def recipient_message_id(episode: Episode, recipient: str, domain: str) -> str:
-    """A Message-ID that depends on the post and the recipient only: sending the same post to
-    the same reader again (a retry) gives the same id, so a mailbox can tell it is a duplicate."""
-    key = f"{episode.stem}\n{episode.date.isoformat()}\n{recipient.lower()}"
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
-
-
-def default_list_id(settings: Settings, opts: NewsletterOptions) -> str:
-    """`list_id`, or `<show-name-slug>.<From domain>` (`newsletter` when there is no show name)."""
-    if opts.list_id:
-        return opts.list_id
-    domain = _address_parts(opts.from_address)[1].rsplit("@", 1)[1].lower()
-    ascii_name = unicodedata.normalize("NFKD", settings.show_name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-") or "newsletter"
-    return f"{slug}.{domain}"
-
-
-def _list_header(name: str, items: Iterable[str]) -> bytes:
-    """`name: <item>, <item>` (RFC 2369), folded between items only.
-
-    Not through `mail_headers.unstructured`: the email package's folder writes a word longer
-    than a line (every unsubscribe URL with a token) as RFC 2047 encoded words, which no mail
-    client decodes in `List-Unsubscribe`. Each item is checked to be printable ASCII with no
-    space, quote, comma or angle bracket (`header_text` leaves it as is), so nothing can end
-    the header or add one; a line over 998 bytes (RFC 5322) is refused.
-    """
-    line = f"{name}:"
-    width = len(line)
-    for index, item in enumerate(items):
-        if not _LIST_HEADER_ITEM.match(item) or header_text(item) != item or len(item) > 900:
-            raise ValueError(f"not usable in {name}: {item!r}")
-        piece = f"<{item}>"
-        if index:
-            line += ","
-            width += 1
-        if index and width + 1 + len(piece) > mail_headers.MAX_LINE:
-            line += mail_headers.LINESEP + " " + piece
-            width = 1 + len(piece)
-        else:
-            line += " " + piece
-            width += 1 + len(piece)
-    return (line + mail_headers.LINESEP).encode("ascii")
-
-
-def _send_headers(sending: SendHeaders) -> list[bytes]:
-    """Date, Message-ID and the list headers of a message being sent."""
-    head = [
-        mail_headers.unstructured("Date", format_datetime(sending.date)),
-        mail_headers.unstructured("Message-ID", sending.message_id),
-    ]
-    if sending.list_id is not None:
-        head.append(_list_header("List-Id", [sending.list_id]))
-    if sending.unsubscribe:
-        head.append(_list_header("List-Unsubscribe", sending.unsubscribe))
-        if sending.unsubscribe[0].startswith("https://"):
-            # RFC 8058 one-click: the https URL takes a POST with this body, no confirmation page.
-            head.append(mail_headers.unstructured("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-    return head
-
-
-def message_bytes(
-    episode: Episode,
-    settings: Settings,
-    *,
-    to: str | None = None,
-    parts: NewsletterParts | None = None,
-    sending: SendHeaders | None = None,
-) -> bytes:
-    """The newsletter as one multipart/alternative message (text first, HTML last), as bytes.
-
-    Written directly rather than through `EmailMessage`, which cost more than the rest of the
-    newsletter; `tests/test_newsletter.py` checks the bytes against what the email package
-    writes for the same message. Headers are still folded by the email package's policy.
-    With `sending`, the Date, Message-ID and list headers are those of a message being sent.
-    """
-    opts = newsletter_options(settings)
-    parts = parts if parts is not None else render_parts(episode, settings)
-    from_name, from_addr = _address_parts(opts.from_address)
-    to_name, to_addr = _address_parts(to if to is not None else opts.to_address)
-    # A boundary from the content, not from `random`: the same episode gives the same bytes.
-    digest = hashlib.sha256(f"{parts.text}\0{parts.html}".encode()).hexdigest()
-    boundary = f"==_newsletter_{digest[:40]}".encode()
-    head = [
-        # A bare configured address is sent in the show's name.
-        _address_line("From", from_name if "<" in opts.from_address else settings.show_name, from_addr),
-        _address_line("To", to_name, to_addr),
-        mail_headers.unstructured("Subject", episode.title),
-        *(
-            _send_headers(sending)
-            if sending is not None
-            else [
-                mail_headers.unstructured("Date", format_datetime(episode.date)),
-                mail_headers.unstructured("Message-ID", message_id(episode, opts.message_id_domain)),
-            ]
-        ),
-        b"MIME-Version: 1.0\r\n",
-        b'Content-Type: multipart/alternative;\r\n boundary="' + boundary + b'"\r\n',
-        b"\r\n",
-    ]
-    body = []
-    for subtype, text in ((b"plain", parts.text), (b"html", parts.html)):
-        # Quoted-printable: 7-bit safe for any relay, and deterministic (no 8BITMIME negotiation).
-        body += [
-            b"--" + boundary + b"\r\n",
-            b"Content-Type: text/" + subtype + b'; charset="utf-8"\r\n',
-            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-            _quoted_printable(text),
-            b"\r\n",
-        ]
-    return b"".join(head + body) + b"--" + boundary + b"--\r\n"
-
-
-def build_message(
-    episode: Episode,
-    settings: Settings,
-    *,
-    to: str | None = None,
-    parts: NewsletterParts | None = None,
-    sending: SendHeaders | None = None,
-) -> EmailMessage:
-    """`message_bytes` as an `EmailMessage`, for looking at its headers (`invoke send` sends
-    the bytes of `message_bytes` themselves, so that a DKIM signature covers what is sent)."""
-    data = message_bytes(episode, settings, to=to, parts=parts, sending=sending)
-    return cast(EmailMessage, email.message_from_bytes(data, policy=POLICY))
-
-
 def render(episode: Episode, settings: Settings) -> Rendered:
     """`newsletter.html`, `newsletter.txt` and `newsletter.eml` for one episode."""
     opts = newsletter_options(settings)
-    parts = render_parts(episode, settings)
+    parts = _parts(episode, settings, opts)
     result = Rendered(warnings=list(parts.warnings))
     html_bytes = parts.html.encode("utf-8")
     if len(html_bytes) > opts.max_html_bytes:
@@ -617,7 +416,7 @@ def render(episode: Episode, settings: Settings) -> Rendered:
         )
     result.files["newsletter.html"] = html_bytes
     result.files["newsletter.txt"] = parts.text.encode("utf-8")
-    result.files["newsletter.eml"] = message_bytes(episode, settings, parts=parts)
+    result.files["newsletter.eml"] = message_bytes(episode, settings, opts, parts)
     for warning in result.warnings:
         log.debug("%s: %s", episode.source_name, warning)
     return result

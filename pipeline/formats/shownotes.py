@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..blocks import blocks_to_html, first_sentence
-from ..chapters import format_time
 from ..config import TEMPLATES_DIR, Settings
-from ..errors import ConfigError, RenderError
-from ..model import Block, Chapter, Episode
+from ..errors import ConfigError, RenderError, RenderTimeout
+from ..model import Block, Episode, Section
 from ..sanitize import sanitize_html, unlink_disallowed, unlinked_message
 from ..source import BIDI_CONTROLS
 from ..templating import render_template
 from . import Rendered
+from .html_parts import ChapterRow, chapter_rows, date_text
 
 if TYPE_CHECKING:
     from ..fetcher import FetchPolicy
@@ -51,10 +51,6 @@ _CHOICES: Mapping[str, Sequence[str]] = {
     "pdf_variant": PDF_VARIANTS,
     "on_refused_resource": ON_REFUSED,
 }
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -187,13 +183,6 @@ def parse_title(title: str) -> TitleParts | None:
 
 
 @dataclass(frozen=True)
-class ChapterRow:
-    time: str
-    url: str | None
-    title: str
-
-
-@dataclass(frozen=True)
 class SectionView:
     """One part of the page: a heading, its HTML, and the chapter table when it is one."""
 
@@ -203,23 +192,24 @@ class SectionView:
     chapters: tuple[ChapterRow, ...] = ()
 
 
-def _chapter_rows(episode: Episode) -> tuple[ChapterRow, ...]:
-    """Chapter rows with `H:MM:SS` or `MM:SS` times linked to the video."""
-    hours = any(c.start >= 3600 for c in episode.chapters)
-
-    def row(chapter: Chapter) -> ChapterRow:
-        time = format_time(chapter.start, hours=hours, pad_minutes=not hours)
-        return ChapterRow(time, episode.chapter_url(chapter), chapter.title)
-
-    return tuple(row(c) for c in episode.chapters)
+def _unlinked(sections: Sequence[Section]) -> tuple[tuple[Section, ...], list[str]]:
+    """The sections with every link the sanitizer would refuse as text, and those URLs, each once."""
+    removed: list[str] = []
+    return tuple(replace(s, blocks=unlink_disallowed(s.blocks, removed)) for s in sections), removed
 
 
-def _sections(episode: Episode, settings: Settings, options: PdfOptions) -> list[SectionView]:
-    """The summary, then each section in order; the chapter table where its section was."""
-    views = [SectionView("summary", options.summary_heading, _html(episode.summary))]
-    chapters = _chapter_rows(episode)
+def _sections(
+    episode: Episode, sections: Sequence[Section], settings: Settings, options: PdfOptions
+) -> list[SectionView]:
+    """The summary, then each section in order; the chapter table where its section was.
+
+    `sections` are the episode's, with the links the PDF cannot keep already made text.
+    """
+    summary = tuple(b for s in sections if s.kind == "summary" for b in s.blocks)
+    views = [SectionView("summary", options.summary_heading, _html(summary))]
+    chapters = chapter_rows(episode)
     placed = False
-    for section in episode.sections:
+    for section in sections:
         if section.kind == "summary":
             continue
         if section.kind == "chapters":
@@ -234,16 +224,8 @@ def _sections(episode: Episode, settings: Settings, options: PdfOptions) -> list
 
 
 def _html(blocks: Sequence[Block]) -> Markup:
-    """Escaped HTML for blocks through the shared allow-list; other links are text (see render)."""
-    return Markup(sanitize_html(blocks_to_html(unlink_disallowed(blocks, []))))
-
-
-def _unlinked(episode: Episode) -> list[str]:
-    """The body's links that `_html` shows as text only, each once."""
-    removed: list[str] = []
-    for section in episode.sections:
-        unlink_disallowed(section.blocks, removed)
-    return removed
+    """Escaped HTML for blocks through the shared allow-list (their other links already text)."""
+    return Markup(sanitize_html(blocks_to_html(blocks)))
 
 
 def _qr_data_uri(url: str) -> str:
@@ -257,13 +239,14 @@ def _qr_data_uri(url: str) -> str:
     return uri
 
 
-def _date_text(date: dt.datetime) -> str:
-    """`28 May 2025`, the same whatever the process locale."""
-    return f"{date.day} {_MONTHS[date.month - 1]} {date.year}"
-
-
 def episode_html(episode: Episode, settings: Settings, options: PdfOptions) -> str:
     """The print HTML of one episode (content only; layout lives in the stylesheet)."""
+    return _page(episode, settings, options)[0]
+
+
+def _page(episode: Episode, settings: Settings, options: PdfOptions) -> tuple[str, list[str]]:
+    """The print HTML and the body's links it shows as text only (not https or mailto)."""
+    sections, unlinked = _unlinked(episode.sections)
     parts = parse_title(episode.title)
     video_url = episode.video_url
     html: str = render_template(
@@ -279,12 +262,12 @@ def episode_html(episode: Episode, settings: Settings, options: PdfOptions) -> s
         description=first_sentence(episode.summary),
         keywords=", ".join(episode.categories),
         date_iso=episode.date.isoformat(timespec="seconds"),
-        date_text=_date_text(episode.date),
+        date_text=date_text(episode.date),
         video_url=video_url,
         qr_src=_qr_data_uri(video_url) if video_url and options.qr_code else None,
-        sections=_sections(episode, settings, options),
+        sections=_sections(episode, sections, settings, options),
     )
-    return BIDI_CONTROLS.sub("", html)  # also from text outside the sanitized fragments
+    return BIDI_CONTROLS.sub("", html), unlinked  # also from text outside the sanitized fragments
 
 
 # --- WeasyPrint ---------------------------------------------------------------------------
@@ -485,7 +468,7 @@ def html_to_pdf(
                 pdf: bytes = laid_out.write_pdf(None, 1, None, **pdf_options_)
         except _RenderTimeout:
             limit = f"{options.timeout:g}"
-            raise RenderError(f"{FILENAME}: rendering took longer than {limit} s (pdf.timeout)") from None
+            raise RenderTimeout(f"{FILENAME}: rendering took longer than {limit} s (pdf.timeout)") from None
         except weasyprint.urls.FatalURLFetchingError as exc:
             reason = fetcher.refused[-1] if fetcher.refused else str(exc)
             raise RenderError(f"{FILENAME}: {reason}") from None
@@ -495,10 +478,10 @@ def html_to_pdf(
 def render(episode: Episode, settings: Settings) -> Rendered:
     """`show-notes.pdf` for one episode, with WeasyPrint's warnings."""
     options = pdf_options(settings)
-    html = episode_html(episode, settings, options)
+    html, unlinked = _page(episode, settings, options)
     try:
         output = html_to_pdf(html, settings, identifier=episode.stem, date=episode.date)
-    except RenderError as exc:
-        raise RenderError(exc.message, path=episode.source_name) from None
-    warnings = [unlinked_message(url) for url in _unlinked(episode)] + output.warnings
+    except RenderError as exc:  # a time limit stays a RenderTimeout: the build retries it
+        raise type(exc)(exc.message, path=episode.source_name) from None
+    warnings = [unlinked_message(url) for url in unlinked] + output.warnings
     return Rendered({FILENAME: output.pdf}, warnings)  # the build puts "pdf: " in front

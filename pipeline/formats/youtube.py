@@ -2,44 +2,24 @@
 
 Layout: the hook (front-matter `description`, else the summary's first sentence opens the
 summary), the summary, the chapters (`0:00 Title`, one a line), each link section with its
-URLs written out, the Substack link, the hashtags. The rules (chapters from 0:00, the byte
-budget and its drop order, no angle brackets) are in `pipeline.platform_rules`. The text is
-joined here rather than in a template because every part is measured as it is dropped.
+URLs written out, the Substack link, the hashtags. The skeleton shared with `podcast` is
+`pipeline.formats.description`; the rules are in `pipeline.platform_chapters` (chapters from
+0:00, 10 s each), `pipeline.platform_budget` (the byte budget and its drop order) and
+`pipeline.platform_text` (no angle brackets).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..blocks import blocks_to_text, plain_text
-from ..config import Settings
 from ..model import Block, BulletList, Episode, Paragraph
-from ..platform_rules import (
-    RANK_CHAPTERS,
-    RANK_HASHTAGS,
-    RANK_LINK_ITEM,
-    RANK_SUBSTACK,
-    YOUTUBE_RULES,
-    ChapterPlan,
-    Description,
-    DescriptionOptions,
-    Group,
-    Layout,
-    Part,
-    angle_bracket_result,
-    budget_result,
-    clean_blocks,
-    clean_text,
-    clock,
-    description_options,
-    fit_to_budget,
-    notes_of,
-    one_line,
-    plan_chapters,
-    replace_angle_brackets,
-    short_label,
-    summary_groups,
-    warnings_of,
-)
-from . import Rendered
+from ..platform_budget import RANK_CHAPTERS, RANK_HASHTAGS, RANK_SUBSTACK, Fitted, Group, Layout, Part
+from ..platform_chapters import YOUTUBE_RULES, ChapterPlan, clock
+from ..platform_limits import RuleResult
+from ..platform_options import DescriptionOptions
+from ..platform_text import angle_bracket_result, clean_text, one_line, replace_angle_brackets
+from .description import PlatformDescription
 
 FILE_NAME = "youtube.txt"
 
@@ -50,26 +30,6 @@ def _finish(text: str) -> str:
 
 
 LAYOUT = Layout(join="\n\n", hook=lambda words: words, finish=_finish)
-
-
-def youtube_options(settings: Settings) -> DescriptionOptions:
-    """The validated `[tool.pipeline.youtube]` table."""
-    return description_options(settings, "youtube")
-
-
-def _chapters(plan: ChapterPlan, options: DescriptionOptions) -> list[Group]:
-    """Chapters one a line, time first; a list YouTube will not take as `- ` timestamps."""
-    if plan.usable:
-        lines = [f"{clock(c.start)} {one_line(c.title)}".rstrip() for c in plan.chapters]
-        heading = options.chapters_heading
-    else:
-        written = plan.written or [f"{clock(c.start)} {one_line(c.title)}" for c in plan.chapters]
-        lines = [f"- {line}".rstrip() for line in written]
-        heading = options.timestamps_heading
-    if not lines:
-        return []
-    part = Part(f"the chapter list ({len(lines)} lines)", "\n".join(lines), RANK_CHAPTERS)
-    return [Group((part,), head=heading + "\n")]
 
 
 def _items(block: Block) -> list[tuple[str, str]]:
@@ -87,67 +47,57 @@ def _items(block: Block) -> list[tuple[str, str]]:
     return list(zip(labels, ("\n".join(c) for c in chunks), strict=True))
 
 
-def _links(episode: Episode) -> list[Group]:
-    """Each section after the summary and chapters: its heading, then one part per item, URLs written out."""
-    groups: list[Group] = []
-    for section in episode.sections:
-        if section.kind not in ("links", "text"):  # the summary and chapters have their own parts
-            continue
-        heading = one_line(section.heading or "")
-        for block in clean_blocks(section.blocks):
-            name = heading or "links"
-            parts = tuple(
-                Part(f"{name}: {short_label(label)}", text, RANK_LINK_ITEM)
-                for label, text in _items(block)
-                if text
-            )
-            if parts:
-                groups.append(Group(parts, head=heading + "\n" if heading else ""))
-                heading = ""
-    return groups
+class YouTubeDescription(PlatformDescription):
+    """Plain text; chapters one a line, time first; URLs written out; hashtags last."""
+
+    file_name = FILE_NAME
+    table = "youtube"
+    platform = "YouTube"
+    chapter_rules = YOUTUBE_RULES
+    layout = LAYOUT
+
+    def block(self, block: Block) -> str:
+        return blocks_to_text((block,))
+
+    def chapter_groups(self, plan: ChapterPlan, options: DescriptionOptions, episode: Episode) -> list[Group]:
+        """Chapters one a line, time first; a list YouTube will not take as `- ` timestamps."""
+        if plan.usable:
+            lines = [f"{clock(c.start)} {one_line(c.title)}".rstrip() for c in plan.chapters]
+            heading = options.chapters_heading
+        else:
+            written = plan.written or [f"{clock(c.start)} {one_line(c.title)}" for c in plan.chapters]
+            lines = [f"- {line}".rstrip() for line in written]
+            heading = options.timestamps_heading
+        if not lines:
+            return []
+        part = Part(f"the chapter list ({len(lines)} lines)", "\n".join(lines), RANK_CHAPTERS)
+        return [Group((part,), head=heading + "\n")]
+
+    def link_items(self, block: Block) -> list[tuple[str, str]]:
+        """Each paragraph or list item as plain text, URLs written out."""
+        return [(label, text) for label, text in _items(block) if text]
+
+    def link_group(self, block: Block, parts: tuple[Part, ...], heading: str) -> Group:
+        return Group(parts, head=heading + "\n" if heading else "")
+
+    def closing_groups(self, episode: Episode, options: DescriptionOptions) -> list[Group]:
+        """The Substack link and the hashtags."""
+        groups: list[Group] = []
+        url = one_line(clean_text(episode.substack_url or ""))
+        if url:
+            line = f"{options.substack_label} {url}".strip()
+            groups.append(Group((Part("the Substack link", line, RANK_SUBSTACK),)))
+        if options.hashtags:
+            tags = " ".join(options.hashtags)
+            groups.append(Group((Part("the hashtags", tags, RANK_HASHTAGS),)))
+        return groups
+
+    def check_fitted(self, fitted: Fitted) -> Sequence[RuleResult]:
+        """The angle brackets the finished text had replaced."""
+        return (angle_bracket_result(fitted.raw),)
 
 
-def _closing(episode: Episode, options: DescriptionOptions) -> list[Group]:
-    """The Substack link and the hashtags."""
-    groups: list[Group] = []
-    url = one_line(clean_text(episode.substack_url or ""))
-    if url:
-        line = f"{options.substack_label} {url}".strip()
-        groups.append(Group((Part("the Substack link", line, RANK_SUBSTACK),)))
-    if options.hashtags:
-        tags = " ".join(options.hashtags)
-        groups.append(Group((Part("the hashtags", tags, RANK_HASHTAGS),)))
-    return groups
-
-
-def describe(episode: Episode, settings: Settings) -> Description:
-    """The YouTube description and every rule checked on it."""
-    options = youtube_options(settings)
-    plan = plan_chapters(episode, YOUTUBE_RULES, options.intro_title)
-    groups = [
-        *summary_groups(episode, lambda block: blocks_to_text((block,)), LAYOUT),
-        *_chapters(plan, options),
-        *_links(episode),
-        *_closing(episode, options),
-    ]
-    fitted = fit_to_budget(groups, LAYOUT, options.max_bytes)
-    size = budget_result(
-        "youtube.bytes",
-        "YouTube",
-        fitted.size_before,
-        options.max_bytes,
-        fitted.dropped,
-        len(fitted.text.encode()),
-    )
-    results = (*plan.results, size, angle_bracket_result(fitted.raw))
-    return Description(fitted.text, results)
-
-
-def render(episode: Episode, settings: Settings) -> Rendered:
-    """`youtube.txt`; warnings for what the user should fix or know was dropped."""
-    description = describe(episode, settings)
-    return Rendered(
-        files={FILE_NAME: description.text.encode("utf-8")},
-        warnings=warnings_of(description.results),
-        notes=notes_of(description.results),
-    )
+FORMAT = YouTubeDescription()
+# The format's interface (`pipeline.formats.FormatModule`).
+describe = FORMAT.describe
+render = FORMAT.render

@@ -38,5 +38,5 @@ local function reparse(el)
   end
 end
 
--- Returned as a list of filters: pandoc's --lua-filter and batch.lua both apply exactly these.
+-- Returned as a list of filters: convert.lua applies exactly these to every body.
 return {{RawBlock = raw_block, Para = reparse, Plain = reparse}}

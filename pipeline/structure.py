@@ -1,0 +1,309 @@
+"""Labels, sections and chapters: the merged items of a body grouped as the Episode holds them.
+
+A heading, or a short line that introduces links or timestamps (`Links:`, `**Resources**`),
+labels the run of list-like items after it; the first run of two or more timestamps is the
+chapter list. What is left before the first label is the summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import matching
+from .ast import Heading, Item, Rule
+from .blocks import plain_text
+from .boilerplate import section_reason
+from .chapters import NOT_CHAPTER_LABELS, check_order, parse_time, split_timestamp_line
+from .config import Settings
+from .model import Block, BulletList, Chapter, ListItem, Note, Paragraph, Section, SectionKind, Span
+from .spans import SENTENCE_FINAL, is_strong_only, item_spans, links, list_entries, whole
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The body as the Episode holds it: its sections, and its chapters as read and as written."""
+
+    sections: tuple[Section, ...]
+    chapters: tuple[Chapter, ...]
+    chapter_lines: tuple[tuple[Span, ...], ...]
+    """The chapter list as written (clickable times stay links), invalid lines included."""
+    problems: tuple[str, ...]
+    """Why the chapters cannot be used (no chapter files are written then)."""
+
+
+def find_structure(
+    items: Sequence[Item], settings: Settings, duration: int | None, notes: list[Note]
+) -> Structure:
+    """Group items into sections: summary, labelled lists, the chapter list."""
+    sections = _Sections(settings, notes)
+    index = 0
+    while index < len(items):
+        index = sections.take(items, index)
+    sections.close()
+    problems = list(sections.problems)
+    if duration is not None:
+        problems += [
+            f"{c.title!r} starts after the episode ends" for c in sections.chapters if c.start >= duration
+        ]
+    for problem in problems:
+        notes.append(Note("warning", f"chapters: {problem}; no chapter files written"))
+    return Structure(
+        tuple(sections.sections), tuple(sections.chapters), tuple(sections.chapter_lines), tuple(problems)
+    )
+
+
+class _Sections:
+    """The sections found so far, and the one being filled: its heading, kind and blocks."""
+
+    def __init__(self, settings: Settings, notes: list[Note]) -> None:
+        self.settings = settings
+        self.notes = notes
+        self.boilerplate = {matching.sentence_key(s) for s in settings.boilerplate_sections}
+        self.sections: list[Section] = []
+        self.heading: str | None = None
+        self.kind: SectionKind = "summary"
+        self.blocks: list[Block] = []
+        self.chapters: list[Chapter] = []
+        self.chapter_lines: list[tuple[Span, ...]] = []
+        self.problems: list[str] = []
+
+    def close(self) -> None:
+        """The section being filled is done (if it has anything); the next starts empty."""
+        if self.heading is not None or self.blocks or self.kind == "chapters":
+            kind = self.kind
+            if kind not in ("summary", "chapters"):
+                has_links = any(isinstance(b, BulletList) or links(item_spans(b)) for b in self.blocks)
+                kind = "links" if has_links else "text"
+            self.sections.append(Section(kind, self.heading, tuple(self.blocks)))
+        self.blocks = []
+
+    def take(self, items: Sequence[Item], index: int) -> int:
+        """Take the item at `index` (and the labelled run it starts); the index of the next one."""
+        item = items[index]
+        following = items[index + 1] if index + 1 < len(items) else None
+        if isinstance(item, Rule):
+            if self.heading is not None:  # a `---` ends a labelled section: what follows is not its item
+                self.close()
+                self.heading, self.kind = None, "text"
+            return index + 1
+        if isinstance(item, Heading):
+            label: str | None = _label_text(item.spans)
+            # A section heading is words only: a link in it is named, as a warning.
+            self.notes.extend(
+                Note("dropped", f"{url} (a link in the heading {label!r})") for url in links(item.spans)
+            )
+        else:
+            label = (
+                _label_text(item.spans)
+                if isinstance(item, Paragraph) and _is_label(item, following)
+                else None
+            )
+            if label is None and not _has_timestamps(item):
+                self.blocks.append(item)
+                return index + 1
+
+        # A labelled run (or an unlabelled list of timestamps) starts here.
+        start = index + (1 if label is not None else 0)
+        end = _run_end(items, start, label, isinstance(item, Heading))
+        self._run(label, list(items[start:end]), isinstance(item, Heading))
+        return end
+
+    def _run(self, label: str | None, run: list[Item], under_heading: bool) -> None:
+        reason = section_reason(label, run, self.boilerplate) if label is not None else None
+        if label is not None and reason is not None:
+            self.notes.append(Note(reason, label))
+            for block in run:
+                if isinstance(block, BulletList):
+                    self.notes.extend(Note(reason, whole(e.spans)) for e in list_entries(block.items))
+                elif isinstance(block, Paragraph | Heading):
+                    self.notes.append(Note(reason, whole(block.spans)))
+            return
+
+        stamps = _run_timestamps(run)
+        label_says_not = label is not None and NOT_CHAPTER_LABELS.search(label)
+        if stamps is not None and len(stamps) >= 2 and not label_says_not and not self.has_chapters:
+            self._chapters(label, run, stamps)
+            return
+        if stamps is not None and label_says_not:
+            self.notes.append(
+                Note(
+                    "warning",
+                    f"the timestamps under {label!r} are not treated as chapters (its label says so)",
+                )
+            )
+        elif stamps is not None and self.has_chapters:
+            self.notes.append(
+                Note("warning", "a second list of timestamps is kept as a list, not as chapters")
+            )
+
+        if label is not None:
+            self.close()
+            self.heading, self.kind = label, "links"
+        self.blocks.extend(_as_blocks(run) if under_heading else _as_list(run))
+
+    @property
+    def has_chapters(self) -> bool:
+        return bool(self.chapters or self.chapter_lines)
+
+    def _chapters(self, label: str | None, run: list[Item], stamps: list[tuple[str, str]]) -> None:
+        """The chapter list: a section of its own, its times checked, its lines kept as written."""
+        self.close()
+        self.heading = label if label is not None else self.settings.chapters_heading
+        self.kind = "chapters"
+        times = [(t, parse_time(t)) for t, _ in stamps]
+        self.problems.extend(check_order(times))
+        self.chapter_lines.extend(_run_line_spans(run))  # as written: clickable times stay links
+        for (_, title), (_, seconds) in zip(stamps, times, strict=True):
+            if seconds is not None:
+                self.chapters.append(Chapter(seconds, title))
+        self.close()
+        self.heading, self.kind = None, "text"
+
+
+def _run_end(items: Sequence[Item], start: int, label: str | None, under_heading: bool) -> int:
+    """Where the labelled run starting at `start` ends (the index after its last item)."""
+    end = start
+    while end < len(items):
+        candidate = items[end]
+        if isinstance(candidate, Heading | Rule):
+            break
+        if (
+            isinstance(candidate, Paragraph)
+            and is_strong_only(candidate.spans)
+            and not links(candidate.spans)
+        ):
+            break
+        after = items[end + 1] if end + 1 < len(items) else None
+        if _is_label(candidate, after) and (
+            plain_text(item_spans(candidate)).rstrip().endswith(":")
+            or (after is not None and _timestamp(after) and not _timestamp(items[end - 1]))
+        ):
+            break  # the next label starts the next section, a boilerplate one included
+        if not under_heading and not _item_like(candidate):
+            break
+        if label is None and not _has_timestamps(candidate):
+            break
+        end += 1
+    return end
+
+
+def _timestamp(item: Item) -> tuple[str, str] | None:
+    if isinstance(item, Paragraph):
+        return split_timestamp_line(plain_text(item.spans))
+    return None
+
+
+def _has_timestamps(item: Item) -> bool:
+    """A timestamp line, or a list of nothing but timestamp lines."""
+    return bool(_timestamp(item)) or (isinstance(item, BulletList) and bool(_list_timestamps(item)))
+
+
+def _item_like(item: Item) -> bool:
+    if isinstance(item, BulletList):
+        return True
+    if not isinstance(item, Paragraph) or item.code_language is not None:
+        return False
+    text = plain_text(item.spans).strip()
+    if links(item.spans) or _timestamp(item):
+        return True
+    return len(text) <= 150 and not SENTENCE_FINAL.search(text) and not is_strong_only(item.spans)
+
+
+def _is_label(item: Item, following: Item | None) -> bool:
+    if not isinstance(item, Paragraph) or item.code_language is not None:
+        return False
+    if links(item.spans) or _timestamp(item):
+        return False
+    text = plain_text(item.spans).strip()
+    if not text or len(text) > 100 or len(text.split()) > 14 or SENTENCE_FINAL.search(text.rstrip(":")):
+        return False
+    if following is None or not _item_like(following):
+        return False
+    if is_strong_only(item.spans):
+        return True
+    return (
+        isinstance(following, BulletList)
+        or bool(_timestamp(following))
+        or bool(isinstance(following, Paragraph) and links(following.spans))
+    )
+
+
+def _label_text(spans: tuple[Span, ...]) -> str:
+    return plain_text(spans).strip().rstrip(":").strip()
+
+
+def _list_timestamps(item: BulletList) -> list[tuple[str, str]] | None:
+    found = [split_timestamp_line(plain_text(i.spans)) for i in item.items]
+    if item.items and all(found) and not any(i.children for i in item.items):
+        return [f for f in found if f]
+    return None
+
+
+def _run_timestamps(run: list[Item]) -> list[tuple[str, str]] | None:
+    stamps: list[tuple[str, str]] = []
+    for item in run:
+        if isinstance(item, BulletList):
+            found = _list_timestamps(item)
+            if found is None:
+                return None
+            stamps.extend(found)
+        else:
+            stamp = _timestamp(item)
+            if stamp is None:
+                return None
+            stamps.append(stamp)
+    return stamps or None
+
+
+def _run_line_spans(run: list[Item]) -> list[tuple[Span, ...]]:
+    """The spans of each line of a run of timestamps, in the order `_run_timestamps` reads them."""
+    lines: list[tuple[Span, ...]] = []
+    for item in run:
+        if isinstance(item, BulletList):
+            lines.extend(entry.spans for entry in item.items)
+        elif isinstance(item, Paragraph):
+            lines.append(item.spans)
+    return lines
+
+
+def _bare_url_to_link(item: ListItem) -> ListItem:
+    """`Title - https://x` (a link whose text is its URL) becomes a link titled `Title`."""
+    spans = item.spans
+    if len(spans) < 2 or not spans[-1].url or spans[-1].text.strip() != spans[-1].url:
+        return item
+    lead = spans[:-1]
+    if any(s.url for s in lead):
+        return item
+    text = plain_text(lead).rstrip()
+    title = re.sub(r"\s*[-–—:|]\s*$", "", text)  # noqa: RUF001 (dashes are data)
+    if not title:
+        return item
+    return ListItem((Span(title, url=spans[-1].url),), item.children)
+
+
+def _as_list(run: list[Item]) -> list[Block]:
+    """Item paragraphs and lists of one labelled run as a single list."""
+    entries: list[ListItem] = []
+    ordered = False
+    for item in run:
+        if isinstance(item, BulletList):
+            entries.extend(item.items)
+            ordered = ordered or item.ordered
+        elif isinstance(item, Paragraph | Heading):
+            entries.append(ListItem(item.spans))
+    if not entries:
+        return []
+    return [BulletList(tuple(_bare_url_to_link(e) for e in entries), ordered and len(run) == 1)]
+
+
+def _as_blocks(run: list[Item]) -> list[Block]:
+    """The content under a Markdown heading, as written (lists of bare links tidied)."""
+    out: list[Block] = []
+    for item in run:
+        if isinstance(item, BulletList):
+            out.append(BulletList(tuple(_bare_url_to_link(e) for e in item.items), item.ordered))
+        elif isinstance(item, Paragraph):
+            out.append(item)
+    return out
