@@ -58,7 +58,7 @@ from pipeline.formats import load_format
 from pipeline.model import Episode
 from pipeline.normalize import Prepared, normalize_file, normalize_prepared, prepare
 from pipeline.output import LEFTOVER
-from pipeline.results import PostResult, error_problem
+from pipeline.results import PostResult, error_diagnostic
 from pipeline.source import BIDI_CONTROLS, read_post
 
 from . import REPOSITORY
@@ -243,7 +243,7 @@ def _error_line_problem(exc: PipelineError, post: Path) -> str | None:
     text = str(exc)
     if "\n" in text or "\r" in text:
         return f"error message over several lines: {text!r}"
-    line = problem_line(post, error_problem(exc, post))
+    line = problem_line(post, error_diagnostic(exc, post))
     if not line.startswith(shown_path(post)) or not line.partition(": error: ")[2].strip():
         return f"error line does not name the post or says nothing: {line!r}"
     return None

@@ -1,6 +1,6 @@
 """`episode check`: everything a build would warn about, for the whole archive, writing nothing.
 
-Each problem is a `results.Problem` record (`post`, `line`, `format`, `rule`, `severity`,
+Each problem is a `results.Diagnostic` record (`post`, `line`, `format`, `rule`, `severity`,
 `message`), made by the same functions the build uses, so both say the same thing in the same
 words. A failed YouTube or Apple/Spotify rule is a warning, as in the build: the description is
 still written, with what the rule could not keep dropped or shown as text.
@@ -8,6 +8,7 @@ still written, with what the rule could not keep dropped or shown as text.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from .formats import FORMATS, load_format, podcast, youtube
 from .formats.description import Description, PlatformDescription
 from .model import Episode
 from .normalize import normalize_file
-from .results import Problem, error_problem, format_problems, note_problems
+from .results import Diagnostic, error_diagnostic, format_diagnostics, report_diagnostics
 
 # Every format a build writes warnings for. The PDF is rendered too (WeasyPrint's warnings
 # exist only once it has laid the pages out): ~0.1 s a post, left out with `--no-pdf`.
@@ -32,7 +33,7 @@ PLATFORMS: dict[str, PlatformDescription] = {"youtube": youtube.FORMAT, "podcast
 @dataclass
 class PostCheck:
     source: str
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
     passed: list[str] = field(default_factory=list)
     """The platform rules the post passes (`YouTube: 2,070 of 5,000 bytes`), for `--verbose`."""
     notes: list[str] = field(default_factory=list)
@@ -103,8 +104,9 @@ def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_
     try:
         episode = normalize_file(path, settings)
         check.youtube_id = episode.youtube_id
-        check.problems += note_problems(episode)
-        check.notes += [f"{n.kind}: {n.message}" for n in episode.notes if not n.is_warning]
+        warnings, notes = report_diagnostics(episode)
+        check.problems += warnings
+        check.notes += [f"{n.rule}: {n.message}" for n in notes]
         descriptions = check_platforms(episode, settings)  # written once; rendered from below
         rules = [result for description in descriptions.values() for result in description.results]
         rule_of = {r.message: r.name for r in rules if not r.passed}
@@ -117,14 +119,13 @@ def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_
                 rendered = PLATFORMS[name].rendered(descriptions[name])
             else:
                 rendered = load_format(name).render(episode, settings)
-            for problem in format_problems(name, rendered.warnings):
-                rule = rule_of.get(problem.message)
-                check.problems.append(Problem(problem.severity, problem.message, name, rule))
+            for problem in format_diagnostics(name, rendered.warnings):
+                check.problems.append(dataclasses.replace(problem, rule=rule_of.get(problem.message)))
     except PipelineError as exc:
-        check.problems.append(error_problem(exc, path, current))
+        check.problems.append(error_diagnostic(exc, path, current))
     except Exception as exc:  # a bug, not the user's mistake: still one record, the others go on
         message = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
-        check.problems.append(Problem("error", message, current))
+        check.problems.append(Diagnostic("error", message, current))
     return check
 
 
@@ -133,7 +134,8 @@ def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKE
     two posts with the same YouTube video."""
     posts, rejected, ignored = discover_all(src)
     checks = [
-        PostCheck(r.source, [r.failure or Problem("error", r.error or "cannot be built")]) for r in rejected
+        PostCheck(r.source, [r.failure or Diagnostic("error", r.error or "cannot be built")])
+        for r in rejected
     ]
     seen_ids: dict[str, str] = {}
     for path in posts:
@@ -144,7 +146,7 @@ def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKE
             continue
         if youtube_id in seen_ids:
             check.problems.append(
-                Problem(
+                Diagnostic(
                     "error",
                     f"youtubeID: {youtube_id} is also the video of {seen_ids[youtube_id]}",
                     rule="youtubeID",

@@ -3,7 +3,7 @@
 Every warning and error is one line that starts where it is, as compilers, Sphinx and editors
 write it: `_posts/2025-05-28-x.markdown:14: warning: newsletter: …` (the post's path relative to
 the current folder, its line when known). `problem_line` is the one place that puts the path,
-the line and the severity in front of a message; `results.Problem.text` the format's name.
+the line and the severity in front of a message; `results.Diagnostic.text` the format's name.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .results import BuildSummary, PostResult, Problem, Reporter
+from .results import BuildSummary, Diagnostic, PostResult, Reporter
 
 
 def shown_path(path: str | Path, cwd: str | Path | None = None) -> str:
@@ -26,15 +26,19 @@ def shown_path(path: str | Path, cwd: str | Path | None = None) -> str:
     return relative
 
 
-def problem_line(post: str | Path, problem: Problem, cwd: str | Path | None = None) -> str:
+def problem_line(post: str | Path, problem: Diagnostic, cwd: str | Path | None = None) -> str:
     """`_posts/x.markdown:14: warning: newsletter: …`; without a line, the path alone."""
     where = shown_path(post, cwd) + (f":{problem.line}" if problem.line else "")
     return " ".join(f"{where}: {problem.severity}: {problem.text}".split())
 
 
 def _warning_lines(result: PostResult, cwd: str | Path | None) -> list[str]:
-    # `PostResult.warnings` already carry their format's name (`Problem.text`).
-    return [problem_line(result.source, Problem("warning", w), cwd) for w in result.warnings]
+    return [problem_line(result.source, w, cwd) for w in result.warnings]
+
+
+def note_line(note: Diagnostic) -> str:
+    """`info: YouTube: added 0:00 Intro` (news) or `merged: <the sentence>` (a report line)."""
+    return f"info: {note.text}" if note.severity == "info" else f"{note.rule}: {note.message}"
 
 
 def describe(
@@ -57,7 +61,7 @@ def describe(
         width = len(str(total))
         return [f"[{done:>{width}}/{total}] skipped {shown_path(result.source, cwd)}"]
     if result.status == "failed":
-        failure = result.failure or Problem("error", result.error or "failed")
+        failure = result.failure or Diagnostic("error", result.error or "failed")
         lines = [problem_line(result.source, failure, cwd)]
         if result.bug:
             lines.append(result.bug.rstrip())
@@ -67,7 +71,7 @@ def describe(
     width = len(str(total))
     lines = [f"[{done:>{width}}/{total}] {result.status:<7} {shown_path(result.source, cwd)}"]
     lines += _warning_lines(result, cwd)
-    lines += [f"    {n}" for n in result.notes if verbose or n.startswith("info: ")]
+    lines += [f"    {note_line(n)}" for n in result.notes if verbose or n.severity == "info"]
     return lines
 
 

@@ -26,7 +26,7 @@ from .discovery import safe_stem
 from .errors import PipelineError
 from .fingerprints import Fingerprints
 from .output import pid_alive, reason, write_atomic
-from .results import PostResult, Problem, Status
+from .results import Diagnostic, PostResult, Status
 
 MANIFEST = ".manifest.json"
 VERSION = 2
@@ -154,8 +154,8 @@ def outputs_of(entry: Mapping[str, object]) -> dict[str, dict[str, object]]:
         found[name] = {
             "digest": output["digest"],
             "files": list(files),
-            "warnings": [str(w) for w in output.get("warnings", ()) if isinstance(w, str)],
-            "notes": [str(n) for n in output.get("notes", ()) if isinstance(n, str)],
+            "warnings": [w for w in output.get("warnings", ()) if Diagnostic.from_json(w) is not None],
+            "notes": [n for n in output.get("notes", ()) if Diagnostic.from_json(n) is not None],
         }
     return found
 
@@ -220,7 +220,7 @@ def _listed(entry: Mapping[str, object]) -> list[object]:
     return files if isinstance(files, list) else []
 
 
-def _remembered(entry: Mapping[str, object], key: str, path: Path) -> Problem | None:
+def _remembered(entry: Mapping[str, object], key: str, path: Path) -> Diagnostic | None:
     """The failure the manifest remembers for exactly this input, if any."""
     record = entry.get("failed")
     if not isinstance(record, dict) or record.get("key") != key:
@@ -231,7 +231,7 @@ def _remembered(entry: Mapping[str, object], key: str, path: Path) -> Problem | 
     if not isinstance(message, str):
         return None
     fmt, rule = record.get("format"), record.get("rule")
-    return Problem(
+    return Diagnostic(
         "error",
         f"{message} ({REMEMBERED})",
         fmt if isinstance(fmt, str) else None,

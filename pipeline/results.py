@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import traceback
 from collections.abc import Sequence
@@ -15,17 +16,25 @@ from pathlib import Path
 from .errors import PipelineError
 from .model import Episode
 
+SEVERITIES = ("error", "warning", "info", "note")
+
 
 @dataclass(frozen=True)
-class Problem:
-    """One warning or error about one post, before it is shown: `cli.problem_line` adds the post's
-    path and line, `text` the format's name; nothing else puts either in front of a message."""
+class Diagnostic:
+    """One thing to tell the user about a post, as data: `cli.problem_line` adds the post's path
+    and line, `text` the format's name; nothing else puts either in front of a message.
 
-    severity: str  # error | warning
+    Severities: `error` (the post failed), `warning` (counted; `--strict` fails the post),
+    `info` (news from a format: "added 0:00 Intro"), `note` (a line of the normalization report,
+    shown with `--verbose`).
+    """
+
+    severity: str
     message: str
     format: str | None = None  # the `--only` name of the output it concerns; None: the post itself
     rule: str | None = None  # a platform rule (`youtube.bytes`), a report reason, a front-matter field
     line: int | None = None  # in the post, where known
+    post: str | None = None  # the post's path, where a record travels without its PostResult
 
     @property
     def text(self) -> str:
@@ -35,19 +44,45 @@ class Problem:
             return self.message
         return f"{self.format}: {self.message}"
 
+    def to_json(self) -> dict[str, object]:
+        """The fields that are set, for the manifest and `check --json`."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
-def note_problems(episode: Episode) -> list[Problem]:
-    """The warnings of a post's report (an unresolved Liquid tag, an embed that was dropped)."""
-    return [
-        Problem("warning", n.warning_text, rule=None if n.kind == "warning" else n.kind)
+    @classmethod
+    def from_json(cls, data: object) -> Diagnostic | None:
+        """A Diagnostic read back from `to_json`'s form; None when `data` is not one."""
+        if not isinstance(data, dict):
+            return None
+        severity, message = data.get("severity"), data.get("message")
+        if severity not in SEVERITIES or not isinstance(message, str):
+            return None
+        texts = {k: data.get(k) if isinstance(data.get(k), str) else None for k in ("format", "rule", "post")}
+        line = data.get("line")
+        return cls(
+            str(severity),
+            message,
+            texts["format"],
+            texts["rule"],
+            line if isinstance(line, int) and not isinstance(line, bool) else None,
+            texts["post"],
+        )
+
+
+def report_diagnostics(episode: Episode) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """The warnings of a post's report (an unresolved Liquid tag, an embed that was dropped), and
+    its other lines as notes."""
+    warnings = [
+        Diagnostic("warning", n.warning_text, rule=None if n.kind == "warning" else n.kind)
         for n in episode.notes
         if n.is_warning
     ]
+    notes = [Diagnostic("note", n.message, rule=n.kind) for n in episode.notes if not n.is_warning]
+    return warnings, notes
 
 
-def format_problems(name: str, warnings: Sequence[str]) -> list[Problem]:
-    """The warnings one format gave, as problems of that format."""
-    return [Problem("warning", w, format=name) for w in warnings]
+def format_diagnostics(name: str, messages: Sequence[str], severity: str = "warning") -> list[Diagnostic]:
+    """What one format said (plain messages), as diagnostics of that format."""
+    return [Diagnostic(severity, m, format=name) for m in messages]
 
 
 def _names_post(where: str | None, post: Path) -> bool:
@@ -60,13 +95,13 @@ def _names_post(where: str | None, post: Path) -> bool:
     return len(path.parts) == 1 or os.path.abspath(path) == os.path.abspath(post)
 
 
-def error_problem(exc: PipelineError, post: Path, format: str | None = None) -> Problem:
+def error_diagnostic(exc: PipelineError, post: Path, format: str | None = None) -> Diagnostic:
     """An error about `post` without its location (the line is kept apart); an error located in
     another file (a linked post, a settings file) keeps that file's name in its message."""
     if _names_post(exc.path, post):
         text = f"{exc.field}: {exc.message}" if exc.field else exc.message
-        return Problem("error", " ".join(text.split()), format, exc.field, exc.line)
-    return Problem("error", str(exc), format, exc.field)
+        return Diagnostic("error", " ".join(text.split()), format, exc.field, exc.line)
+    return Diagnostic("error", str(exc), format, exc.field)
 
 
 class Status(StrEnum):
@@ -85,10 +120,10 @@ class PostResult:
     source: str
     status: Status = Status.BUILT
     files: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    notes: list[Diagnostic] = field(default_factory=list)  # `info` and `note` diagnostics
     error: str | None = None  # one line, with the file and line it is about
-    failure: Problem | None = None  # the same error, its parts apart (for `cli.problem_line`)
+    failure: Diagnostic | None = None  # the same error, its parts apart (for `cli.problem_line`)
     bug: str | None = None  # a traceback: not the user's fault
     timings: dict[str, float] = field(default_factory=dict)
     digest: str = ""
@@ -139,7 +174,7 @@ class Reporter:
 def failed(result: PostResult, exc: PipelineError) -> PostResult:
     """`result`, failed with a user's mistake (one line, no traceback)."""
     result.status, result.error = Status.FAILED, str(exc)
-    result.failure = error_problem(exc, Path(result.source))
+    result.failure = error_diagnostic(exc, Path(result.source))
     return result
 
 
@@ -148,6 +183,6 @@ def internal_error(result: PostResult, exc: BaseException) -> PostResult:
     message = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
     result.status = Status.FAILED
     result.error = f"{result.source}: {message}"
-    result.failure = Problem("error", message)
+    result.failure = Diagnostic("error", message)
     result.bug = "".join(traceback.format_exception(exc))
     return result

@@ -44,7 +44,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 from .build import build as run_build
-from .cli import problem_line, shown_path, summary_line
+from .cli import note_line, problem_line, shown_path, summary_line
 from .config import TEMPLATES_DIR
 from .discovery import POST_SUFFIXES, safe_stem
 from .errors import PipelineError
@@ -53,7 +53,7 @@ from .manifest import MANIFEST
 from .output import write_atomic
 from .platform_limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
 from .platform_text import sanitize_podcast_html
-from .results import BuildSummary, PostResult, Problem, Reporter
+from .results import BuildSummary, Diagnostic, PostResult, Reporter
 from .site import Place, locate
 from .templating import render_template
 from .watch import DEBOUNCE_MS, Watched, paths_shown, settings_files, template_trees, watch_changes
@@ -441,7 +441,8 @@ class Preview:
     def _view(self, result: PostResult, cache: Mapping[str, Any], listed: Iterable[str]) -> PostView:
         title, date = _title_and_date(Path(result.source), result.stem)
         files = tuple(sorted(set(result.files) | set(listed)))
-        warnings, notes, known = tuple(result.warnings), tuple(result.notes), True
+        warnings = tuple(w.text for w in result.warnings)
+        notes, known = tuple(note_line(n) for n in result.notes), True
         if result.status == "skipped":
             entry = cache.get(result.stem)
             known = isinstance(entry, dict) and entry.get("digest") == result.digest
@@ -450,7 +451,7 @@ class Preview:
                 notes = tuple(str(n) for n in entry.get("notes", ()))
         error = None
         if result.status == "failed":
-            failure = result.failure or Problem("error", result.error or "failed")
+            failure = result.failure or Diagnostic("error", result.error or "failed")
             error = problem_line(result.source, failure)
         status = "failed" if error else ("warnings" if warnings else "built")
         source = shown_path(result.source)
@@ -482,8 +483,8 @@ class Preview:
             if result.status == "built":
                 new[result.stem] = {
                     "digest": result.digest,
-                    "warnings": result.warnings,
-                    "notes": result.notes,
+                    "warnings": [w.text for w in result.warnings],
+                    "notes": [note_line(n) for n in result.notes],
                 }
         if new != cache:
             with contextlib.suppress(OSError):

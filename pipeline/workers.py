@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -33,7 +33,14 @@ from .formats import load_format
 from .manifest import Job, dependency_digests, failure_key
 from .model import Episode
 from .output import replace_folder, write_error
-from .results import PostResult, failed, format_problems, internal_error, note_problems
+from .results import (
+    Diagnostic,
+    PostResult,
+    failed,
+    format_diagnostics,
+    internal_error,
+    report_diagnostics,
+)
 
 if TYPE_CHECKING:
     from .stream import Converted
@@ -62,8 +69,8 @@ class Rendering:
     """The outputs of the formats rendered for one post, in memory."""
 
     files: dict[str, bytes]
-    warnings: list[str]  # `Problem.text`: each format's name in front of its own, once
-    notes: list[str]
+    warnings: list[Diagnostic]
+    notes: list[Diagnostic]
     outputs: dict[str, dict[str, object]]  # per format: digest, files, warnings, notes
     timings: dict[str, float]
 
@@ -73,8 +80,7 @@ def render_episode(episode: Episode, settings: Settings, job: Job) -> Rendering:
     up-to-date formats (`job.kept`) are repeated, so a post's result always tells all of them."""
     timings: dict[str, float] = {}
     files: dict[str, bytes] = {}
-    warnings = [p.text for p in note_problems(episode)]
-    notes = [f"{n.kind}: {n.message}" for n in episode.notes if not n.is_warning]
+    warnings, notes = report_diagnostics(episode)
     outputs: dict[str, dict[str, object]] = {}
     for name in job.digests:
         if name in job.render:
@@ -82,20 +88,27 @@ def render_episode(episode: Episode, settings: Settings, job: Job) -> Rendering:
             rendered = load_format(name).render(episode, settings)
             timings[name] = time.perf_counter() - started
             files.update(rendered.files)
-            record: Mapping[str, object] = {
+            own = format_diagnostics(name, rendered.warnings)
+            news = format_diagnostics(name, rendered.notes, "info")
+            outputs[name] = {
                 "digest": job.digests[name],
                 "files": sorted(rendered.files),
-                "warnings": [p.text for p in format_problems(name, rendered.warnings)],
-                "notes": list(rendered.notes),
+                "warnings": [d.to_json() for d in own],
+                "notes": [d.to_json() for d in news],
             }
-            outputs[name] = dict(record)
         else:
-            record = job.kept[name]
-        warnings.extend(str(w) for w in _strings(record.get("warnings")))
-        for note in _strings(record.get("notes")):
-            if f"info: {note}" not in notes:
-                notes.append(f"info: {note}")
+            own = _diagnostics(job.kept[name].get("warnings"))
+            news = _diagnostics(job.kept[name].get("notes"))
+        warnings.extend(own)
+        shown = {d.message for d in notes if d.severity == "info"}
+        notes.extend(d for d in news if d.message not in shown)
     return Rendering(files, warnings, notes, outputs, timings)
+
+
+def _diagnostics(value: object) -> list[Diagnostic]:
+    """The diagnostics a manifest entry kept (`Diagnostic.to_json` records)."""
+    found = (Diagnostic.from_json(v) for v in _strings(value))
+    return [d for d in found if d is not None]
 
 
 def _strings(value: object) -> list[object]:

@@ -92,7 +92,7 @@ def test_strict_turns_warnings_into_failure(tmp_path: Path, settings: Settings) 
         "---\ntitle: Ep\nyoutubeID: IOC2k5k8oto\n---\nSummary here.\n\n<p>02:00 B</p><p>01:00 A</p>\n"
     )
     relaxed = build(src, tmp_path / "a", settings, jobs=1, only=FAST)
-    assert relaxed.count("built") == 1 and any("do not ascend" in w for w in relaxed.results[0].warnings)
+    assert relaxed.count("built") == 1 and any("do not ascend" in w.text for w in relaxed.results[0].warnings)
     strict = build(src, tmp_path / "b", settings, jobs=1, only=FAST, strict=True)
     assert len(strict.failed) == 1 and not (tmp_path / "b" / "2024-01-01-ep").exists()
 

@@ -22,7 +22,7 @@ from pipeline.build import build
 from pipeline.cli import PlainReporter, describe, problem_line, shown_path
 from pipeline.config import Settings
 from pipeline.errors import SourceError
-from pipeline.results import PostResult, Problem, error_problem
+from pipeline.results import Diagnostic, PostResult, error_diagnostic
 
 from .conftest import CORPUS, FIXTURES, ROOT
 
@@ -98,28 +98,28 @@ def test_warnings_and_errors_start_with_the_path_from_the_current_folder(tmp_pat
 
 def test_a_path_below_the_current_folder_is_relative_and_a_line_only_where_known(tmp_path: Path) -> None:
     post = tmp_path / "_posts" / "2025-05-28-x.markdown"
-    warning = Problem("warning", "link 'x' kept as text only", format="newsletter")
+    warning = Diagnostic("warning", "link 'x' kept as text only", format="newsletter")
     assert problem_line(post, warning, cwd=tmp_path) == (
         "_posts/2025-05-28-x.markdown: warning: newsletter: link 'x' kept as text only"
     )
-    error = Problem("error", "youtubeID: 'abc' is not a YouTube video id", line=14)
+    error = Diagnostic("error", "youtubeID: 'abc' is not a YouTube video id", line=14)
     assert problem_line(post, error, cwd=tmp_path / "_posts") == (
         "2025-05-28-x.markdown:14: error: youtubeID: 'abc' is not a YouTube video id"
     )
     elsewhere = tmp_path / "elsewhere"
     assert shown_path(post, cwd=elsewhere) == str(post)  # not below: as given
     # A message that names its format already does not get it twice.
-    youtube = Problem("warning", "YouTube: chapters do not ascend", format="youtube")
+    youtube = Diagnostic("warning", "YouTube: chapters do not ascend", format="youtube")
     assert problem_line(post, youtube, cwd=tmp_path).endswith(": warning: YouTube: chapters do not ascend")
 
 
 def test_an_error_keeps_its_line_apart_and_names_another_file_in_its_message(tmp_path: Path) -> None:
     post = tmp_path / "posts" / "a.md"
-    own = error_problem(SourceError("missing", path=post, line=3, field="title"), post)
+    own = error_diagnostic(SourceError("missing", path=post, line=3, field="title"), post)
     assert (own.line, own.rule, own.message) == (3, "title", "title: missing")
-    by_name = error_problem(SourceError("cut", path="a.md", line=2), post, "newsletter")
+    by_name = error_diagnostic(SourceError("cut", path="a.md", line=2), post, "newsletter")
     assert (by_name.line, by_name.format, by_name.message) == (2, "newsletter", "cut")
-    other = error_problem(SourceError("no front matter", path=tmp_path / "b.md", line=1), post)
+    other = error_diagnostic(SourceError("no front matter", path=tmp_path / "b.md", line=1), post)
     assert other.line is None and other.message == f"{tmp_path / 'b.md'}:1: no front matter"
 
 
@@ -346,7 +346,9 @@ def test_a_build_stopped_early_still_ends_with_a_summary_line() -> None:
     reporter = PlainReporter(stream)
     reporter.start(5, 3)
     reporter.post_done(PostResult("a", "a.md", "skipped"))
-    reporter.post_done(PostResult("b", "b.md", "built", warnings=["newsletter: x"]))
+    reporter.post_done(
+        PostResult("b", "b.md", "built", warnings=[Diagnostic("warning", "x", format="newsletter")])
+    )
     assert reporter.interrupted_line() == (
         "interrupted after 2 of 5 post(s): built 1, skipped 1, warnings 1, failed 0"
     )

@@ -123,8 +123,8 @@ def test_bad_chapters_are_reported_not_reordered(
     root, summary, _ = hostile_build
     result = next(r for r in summary.results if "chapters-bad" in r.source)  # type: ignore[attr-defined]
     assert result.status == "built"
-    assert any("do not ascend" in w for w in result.warnings)
-    assert any("99:99" in w for w in result.warnings)
+    assert any("do not ascend" in w.text for w in result.warnings)
+    assert any("99:99" in w.text for w in result.warnings)
     post = (root / "out" / "2024-01-01-chapters-bad" / "post.md").read_text()
     assert post.index("05:00 B") < post.index("03:00 C")
     assert not (root / "out" / "2024-01-01-chapters-bad" / "chapters.json").exists()

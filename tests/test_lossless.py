@@ -329,8 +329,8 @@ def test_embeds_and_dropped_pieces_are_warnings_that_strict_stops_on(tmp_path: P
     )
     summary = build(src, tmp_path / "out", Settings(), jobs=1, only=["post"])
     [result] = summary.results
-    assert "embed: <embed> https://e.example.org/x" in result.warnings
-    assert "dropped: javascript:alert(1)" in result.warnings
+    assert "embed: <embed> https://e.example.org/x" in [w.text for w in result.warnings]
+    assert "dropped: javascript:alert(1)" in [w.text for w in result.warnings]
     strict = build(src, tmp_path / "strict", Settings(), jobs=1, only=["post"], strict=True)
     assert strict.results[0].status == "failed"
     assert not (tmp_path / "strict" / "2024-05-01-episode").exists()

@@ -197,5 +197,5 @@ def test_a_post_is_rebuilt_when_a_post_it_links_disappears(tmp_path: Path) -> No
     summary = build(src, out, settings, jobs=1, only=["post", "youtube"])
     (result,) = summary.results
     assert result.status == "built"
-    assert any("no post named 2023-01-09-episode-one" in w for w in result.warnings)
+    assert any("no post named 2023-01-09-episode-one" in w.text for w in result.warnings)
     assert "See the first one." in (out / "2023-02-01-episode-two" / "youtube.txt").read_text()
