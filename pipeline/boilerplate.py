@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import matching
-from .ast import Item, Rule, SourceItem, tidy
-from .blocks import plain_text
+from .block_writers import plain_text
 from .chapters import split_timestamp_line
 from .config import Settings
 from .embeds import BADGE_TEXT
 from .links import is_own_video, substack_post
 from .model import BulletList, ListItem, Note, Paragraph, Reason, Span
+from .pandoc_ast import Item, Rule, SourceItem, tidy
 from .spans import links, unlinked_text, whole
 
 AVAILABLE_ON = re.compile(r"^(available|listen|watch|subscribe|find us|follow( us)?)\b.*\b(on|at)\b", re.I)

@@ -6,7 +6,7 @@ written, so they live beside it rather than in an output format.
 
 from __future__ import annotations
 
-from .blocks import blocks_to_markdown, spans_to_markdown
+from .block_writers import blocks_to_markdown, spans_to_markdown
 from .model import BulletList, Episode, ListItem, Span
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import matching
-from .ast import Item, SourceItem, tidy
-from .blocks import plain_text
+from .block_writers import plain_text
 from .model import BulletList, Note, Paragraph, Span
+from .pandoc_ast import Item, SourceItem, tidy
 from .spans import SENTENCE_FINAL, item_links, links, list_entries, whole
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from .accounting import verify
-from .ast import Walker
 from .boilerplate import remove_boilerplate
 from .config import Settings
 from .convert import body_to_ast
@@ -21,6 +20,7 @@ from .errors import ConversionError
 from .links import absolute_url, is_absolute, strip_tracking, unwrap_redirect
 from .merge import merge_copies
 from .model import Episode, Note
+from .pandoc_ast import Walker
 from .prepare import Prepared, prepare, well_formed_html
 from .source import RawPost, read_post
 from .structure import find_structure

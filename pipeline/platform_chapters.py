@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .blocks import plain_text
+from .block_writers import plain_text
 from .chapters import format_time
 from .model import Chapter, Episode
 from .platform_limits import MIN_CHAPTERS, YOUTUBE_MIN_CHAPTER_SECONDS, RuleResult

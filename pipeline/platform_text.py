@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from .blocks import map_spans
+from .block_writers import map_spans
 from .model import Block, Span
 from .platform_limits import RuleResult
 from .sanitize import sanitize_html

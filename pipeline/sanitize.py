@@ -1,6 +1,6 @@
 """The one HTML allow-list every HTML output's post content passes through (nh3/ammonia).
 
-Post content reaches HTML as fragments made by `blocks.py` (`p`, lists, `a`, `strong`, `em`,
+Post content reaches HTML as fragments made by `block_writers.py` (`p`, lists, `a`, `strong`, `em`,
 `code`); the newsletter, the PDF and `podcast.html` run those fragments through `sanitize_html`
 before templating, so even a bug upstream cannot put a script, an event handler or a
 `javascript:` link into an output. Links: absolute `https:` and `mailto:` only; the formats turn
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Set
 
 import nh3
 
-from .blocks import html_attribute, map_spans
+from .block_writers import html_attribute, map_spans
 from .model import Block, Span
 from .source import BIDI_CONTROLS
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from .ast import Heading, Item
-from .blocks import plain_text
+from .block_writers import plain_text
 from .model import BulletList, ListItem, Paragraph, Span
+from .pandoc_ast import Heading, Item
 
 SENTENCE_FINAL = re.compile(r"[.!?…][\"'”’)]*$")  # noqa: RUF001 (quotes are data)
 """Text that ends as a sentence does (a paragraph of prose, not a label or a list entry)."""

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import matching
-from .ast import Heading, Item, Rule
-from .blocks import plain_text
+from .block_writers import plain_text
 from .boilerplate import section_reason
 from .chapters import NOT_CHAPTER_LABELS, check_order, parse_time, split_timestamp_line
 from .config import Settings
 from .model import Block, BulletList, Chapter, ListItem, Note, Paragraph, Section, SectionKind, Span
+from .pandoc_ast import Heading, Item, Rule
 from .spans import SENTENCE_FINAL, is_strong_only, item_spans, links, list_entries, whole
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from pipeline.blocks import blocks_to_html
+from pipeline.block_writers import blocks_to_html
 from pipeline.config import Settings
 from pipeline.formats import newsletter, shownotes
 from pipeline.model import Block, Paragraph, Section, Span

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..blocks import blocks_to_text, first_sentence
+from ..block_writers import blocks_to_text, first_sentence
 from ..config import Settings
 from ..model import Block, BulletList, Episode, Paragraph
 from ..platform_budget import (

@@ -17,7 +17,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..blocks import blocks_to_html, plain_text, spans_to_html
+from ..block_writers import blocks_to_html, plain_text, spans_to_html
 from ..model import Block, BulletList, Episode, Paragraph
 from ..platform_budget import RANK_CHAPTERS, RANK_SUBSTACK, Group, Layout, Part
 from ..platform_chapters import PODCAST_RULES, ChapterPlan, is_long, podcast_time

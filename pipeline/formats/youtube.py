@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..blocks import blocks_to_text, plain_text
+from ..block_writers import blocks_to_text, plain_text
 from ..model import Block, BulletList, Episode, Paragraph
 from ..platform_budget import RANK_CHAPTERS, RANK_HASHTAGS, RANK_SUBSTACK, Fitted, Group, Layout, Part
 from ..platform_chapters import YOUTUBE_RULES, ChapterPlan, clock
