@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ConversionError
+from .errors import ConversionError, ConversionTimeout
 from .output import pid_alive
 
 LUA_DIR = Path(str(resources.files("pipeline"))) / "lua"  # package data, in a wheel too
@@ -186,7 +186,7 @@ def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
             preexec_fn=partial(die_with_parent, os.getpid()),
         )
     except subprocess.TimeoutExpired:
-        raise ConversionError(f"pandoc took over {TIMEOUT_SECONDS} s on this body", path=path) from None
+        raise ConversionTimeout(f"pandoc took over {TIMEOUT_SECONDS} s on this body", path=path) from None
     if done.returncode != 0:
         raise _failure(done.stderr, done.returncode, path)
     ast = parse_raw(done.stdout, path)
@@ -195,7 +195,7 @@ def body_to_ast(body: str, path: Path | str) -> dict[str, Any]:
     return ast
 
 
-Converted = dict[str, Any] | ConversionError
+BodyResult = dict[str, Any] | ConversionError
 Raw = bytes | ConversionError  # pandoc's JSON, parsed only when the post is normalized
 
 
@@ -259,7 +259,7 @@ class Batch:
             )
         return _Running(process, stderr_file)
 
-    def results(self) -> list[Converted]:
+    def results(self) -> list[BodyResult]:
         """Each body's AST, or the error that body alone caused; in the order given."""
         return [parse_raw(raw, path) for raw, path in zip(self.raw_results(), self.paths, strict=True)]
 
@@ -291,7 +291,7 @@ class Batch:
             path = self.paths[index]
             if line is None:  # stuck on this body: it fails alone, the rest get a new process
                 _stop(running.process)
-                yield ConversionError(f"pandoc took over {self.timeout:g} s on this body", path=path)
+                yield ConversionTimeout(f"pandoc took over {self.timeout:g} s on this body", path=path)
             elif line.rstrip(b"\n") == bytes(self._output(index)):
                 yield self._result(index)
                 running.stderr_seen = _size(running.stderr_file)
@@ -358,7 +358,7 @@ class _Running:
     stderr_seen: int = 0  # bytes of stderr that belong to bodies already done
 
 
-def parse_raw(raw: Raw, path: Path | str) -> Converted:
+def parse_raw(raw: Raw, path: Path | str) -> BodyResult:
     """The AST of one batch result, or its error."""
     if isinstance(raw, ConversionError):
         return raw

@@ -184,7 +184,10 @@ _BLOCK = frozenset([
 
 
 def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark").enable("table")
+    # markdown-it drops whatever is nested deeper than maxNesting (20 levels in its presets:
+    # nine lists deep), which read a deep list the post keeps as lost; 200 is well inside
+    # Python's recursion limit (markdown-it recurses once a level).
+    md = MarkdownIt("commonmark", {"maxNesting": 200}).enable("table")
     # Link targets as written (entities and escapes decoded), every scheme included.
     md.validateLink = lambda url: True  # type: ignore[method-assign]
     md.normalizeLink = lambda url: url  # type: ignore[method-assign]

@@ -5,13 +5,19 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .liquid import resolve_liquid
 from .model import Note
 from .source import INVISIBLE, RawPost
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 
 @dataclass(frozen=True)
@@ -34,33 +40,131 @@ def prepare(raw: RawPost, settings: Settings) -> Prepared:
 
 
 def well_formed_html(body: str) -> str:
-    """The body with each top-level HTML block parsed and written again by html5lib.
+    """The body with each HTML block, at any depth, parsed and written again by html5lib.
 
-    pandoc's HTML reader takes exponential time on some ill-formed feed HTML (unclosed `<a>`
-    repeated in list items: 30 s for 1 KB); html5lib builds the tree a browser would, in linear
-    time, and writes it well-formed, so pandoc reads the same content in milliseconds. Nothing
-    is dropped or sanitized (the lossless check reads the author's body, not this one). Only
-    HTML blocks as CommonMark finds them change, never code spans or fenced code; a block whose
-    new text would not be one HTML block of as many lines (a `<pre>` with blank lines, say)
-    stays as written.
+    pandoc's HTML reader takes exponential time on some ill-formed feed HTML (unclosed `<ul>`
+    repeated, with or without `<li><a>`: 30 s for 1 KB); html5lib builds the tree a browser
+    would, in linear time, and writes it well-formed, so pandoc reads the same content in
+    milliseconds. Nothing is dropped or sanitized (the lossless check reads the author's body,
+    not this one). Only HTML blocks as CommonMark finds them change, never code spans or fenced
+    code. A block in a blockquote or a list item keeps each line's container prefix (`> `, the
+    item's marker or indentation) and may get shorter, never longer: a blank line there would
+    end the container or loosen the list. A block whose new text would not be one HTML block of
+    as many lines (a comment with blank lines, text html5lib moves out of a `<table>`) stays as
+    written, with the end tags of the elements it leaves open added to its last line. Inline
+    HTML (tags inside a paragraph) is balanced by the Lua filter, where a paragraph is one string.
     """
     if "<" not in body:
         return body
     from .inventory import _MD
 
+    tokens = _MD.parse(body)
+    rewritten = _rewrite_blocks(body, tokens, nested=True)
+    if rewritten != body and _shape(_MD.parse(rewritten)) != _shape(tokens):
+        # a rewrite changed the Markdown around it: top-level blocks as before, end tags elsewhere
+        return _rewrite_blocks(body, tokens, nested=False)
+    return rewritten
+
+
+def _rewrite_blocks(body: str, tokens: Sequence[Token], *, nested: bool) -> str:
+    """`body` with its top-level HTML blocks (and nested ones when `nested`) written again by
+    html5lib, and the end tags added to those it could not write again."""
     lines = body.split("\n")
     changed = False
-    for token in reversed(_MD.parse(body)):  # from the end: the line numbers before stay valid
-        if token.type != "html_block" or token.level != 0 or token.map is None:
+    for token in reversed(tokens):  # from the end: the line numbers before stay valid
+        if token.type != "html_block" or token.map is None:
             continue
         start, end = token.map
-        original = "\n".join(lines[start:end])
-        rewritten = _reserialize(original)
-        if rewritten is None or rewritten == original:
-            continue
-        lines[start:end] = rewritten.split("\n")
-        changed = True
+        new: list[str] | None = None
+        if token.level == 0:
+            original = "\n".join(lines[start:end])
+            text = _reserialize(original)
+            if text == original:
+                continue
+            new = None if text is None else text.split("\n")
+        elif nested:
+            new = _rewrite_nested(lines[start:end], token.content)
+        if new is None:
+            new = _closed(lines[start:end], token.content)
+        if new is not None:
+            lines[start:end] = new
+            changed = True
     return "\n".join(lines) if changed else body
+
+
+def _rewrite_nested(lines: list[str], content: str) -> list[str] | None:
+    """The lines of an HTML block inside containers written again, each after its own prefix.
+
+    `content` is the block without its container prefixes, as markdown-it reads it; None when
+    a line does not end with its content (a tab the container split) or it cannot be written
+    again. White space before the first tag joins the first prefix (a tab there reads as code).
+    """
+    inner = _content_lines(content)
+    if len(inner) != len(lines):
+        return None
+    inner[0] = inner[0].lstrip(" \t")
+    prefixes: list[str] = []
+    for line, text in zip(lines, inner, strict=True):
+        if not line.endswith(text):
+            return None
+        prefixes.append(line[: len(line) - len(text)])
+    new = _reserialize("\n".join(inner))
+    if new is None:
+        return None
+    new_lines = new.rstrip("\n").split("\n")  # no padding: a blank line would end the container
+    if new_lines == inner:
+        return None
+    return [prefix + text for prefix, text in zip(prefixes, new_lines, strict=False)]
+
+
+def _content_lines(content: str) -> list[str]:
+    return (content[:-1] if content.endswith("\n") else content).split("\n")
+
+
+def _closed(lines: list[str], content: str) -> list[str] | None:
+    """The lines of an HTML block as written, the end tags it lacks after the last; None when
+    it lacks none. pandoc's reader is fast on the same HTML once its elements are closed."""
+    missing = _missing_end_tags(content)
+    if not missing:
+        return None
+    return [*lines[:-1], lines[-1] + missing]
+
+
+def _missing_end_tags(html: str) -> str:
+    """The end tags of the elements `html` leaves open, innermost first ("" when none)."""
+    tags = _OpenElements()
+    try:
+        tags.feed(html)
+        tags.close()
+    except AssertionError:  # html.parser on a malformed declaration
+        return ""
+    return "".join(f"</{tag}>" for tag in reversed(tags.open))
+
+
+class _OpenElements(HTMLParser):
+    """The elements left open: an end tag closes the latest element of its name and those opened
+    after it; an end tag with nothing to close, a void element (`<br>`) and a self-closing tag
+    (`<x/>`) change nothing. `<script>` and `<style>` content is text, as html5lib reads it."""
+
+    VOID = frozenset(
+        {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param"}
+        | {"source", "track", "wbr"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        pass
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
 
 
 def _reserialize(html: str) -> str | None:
@@ -84,6 +188,11 @@ def _reserialize(html: str) -> str | None:
     if len(tokens) != 1 or tokens[0].type != "html_block":
         return None
     return text
+
+
+def _shape(tokens: Sequence[Token]) -> list[tuple[str, int, str]]:
+    """What a rewrite must keep: every token's type and depth, and the content of all but HTML blocks."""
+    return [(t.type, t.level, "" if t.type == "html_block" else t.content) for t in tokens]
 
 
 def _drop_control_characters(raw: RawPost, notes: list[Note]) -> str:

@@ -164,7 +164,7 @@ def test_a_vanished_scratch_folder_fails_the_rest_of_the_batch_in_one_line_each(
     shutil.rmtree(batch._root)
     rest = list(results)
     batch.close()
-    assert [type(r) for r in rest] == [ConversionError, ConversionError]
+    assert len(rest) == 2 and all(isinstance(r, ConversionError) for r in rest)  # a time limit among them
     assert str(rest[1]).startswith("c.md: pandoc's scratch files are gone (")
     assert "\n" not in str(rest[1])
 
