@@ -73,11 +73,6 @@ def build(
     started = clock()
     reporter = reporter or Reporter()
     formats = requested_formats(only)
-    if "newsletter" in formats:
-        # Its settings reach email headers: a bad one is one error before any post is built.
-        from .formats.newsletter import newsletter_options
-
-        newsletter_options(settings)
     posts, rejected, ignored = discover_all(src)
     prepare_output(out)
     loaded = manifest.Loaded() if force else manifest.load(out)

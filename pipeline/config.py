@@ -1,4 +1,8 @@
-"""Settings from `[tool.pipeline]` in pyproject.toml: checked once, every problem reported together."""
+"""Settings from `[tool.pipeline]` in pyproject.toml: checked once, every problem reported together.
+
+Every table is checked when the settings are loaded (`settings_from_table`), with the schema of
+`pipeline.options`, and the checked options stay on the `Settings`.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import ConfigError
 from .mail_headers import unsafe_characters
+from .options import label, one_error, option, read_table, read_tables, settable, table_option
+
+T = TypeVar("T")
 
 # Installed from a wheel, the templates are package data inside `pipeline/`; in the project's
 # checkout (and an editable install) they are the repository's top-level `templates/` folder.
@@ -106,18 +113,53 @@ def permalink_problem(setting: str) -> str | None:
         return None
     if not setting.startswith("/"):
         styles = ", ".join(PERMALINK_STYLES)
-        return f"permalink: {setting!r} must start with '/' or be one of the named styles {styles}"
+        return f"{setting!r} must start with '/' or be one of the named styles {styles}"
     unknown = [t for t in PERMALINK_PLACEHOLDER.findall(setting) if placeholder_name(t) is None]
     if not unknown:
         return None
     named = ", ".join(dict.fromkeys(f"':{t}'" for t in unknown))
     if all(t.rstrip("_") in _UNSUPPORTED_PLACEHOLDERS for t in unknown):
-        return f"permalink: placeholder {named} is not supported"
-    return f"permalink: unknown placeholder {named}"
+        return f"placeholder {named} is not supported"
+    return f"unknown placeholder {named}"
+
+
+def _plain_text(value: str) -> str | None:
+    """Why a setting is refused: control or bidi characters (show_name and author reach email
+    headers; none of these settings has a use for them)."""
+    if unsafe := unsafe_characters(value):
+        return f"must not contain control or bidi characters ({', '.join(unsafe)})"
+    return None
+
+
+def _permalink(value: str) -> str | None:
+    return _plain_text(value) or permalink_problem(value)
 
 
 # Sub-tables owned by one output format each; the format module validates its own keys.
 FORMAT_TABLES = ("newsletter", "pdf", "youtube", "podcast", "email")
+
+
+@dataclass(frozen=True)
+class PipelineTable:
+    """The `[tool.pipeline]` table itself, checked: its keys, and its format tables kept raw
+    (each format's reader checks its own, see `pipeline.options.READERS`). The defaults are
+    `Settings`' (a test holds them equal)."""
+
+    show_name: str = option("", check=_plain_text)
+    author: str = option("", check=_plain_text)
+    language: str = option("en", check=_plain_text)
+    chapters_heading: str = option("Chapters", check=_plain_text)
+    site_url: str = option("", check=_plain_text)
+    baseurl: str = option("", check=_plain_text)
+    permalink: str = option("date", check=_permalink)
+    boilerplate_paragraphs: tuple[str, ...] = ()
+    boilerplate_sections: tuple[str, ...] = ()
+    tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
+    newsletter: Mapping[str, Any] = table_option()
+    pdf: Mapping[str, Any] = table_option()
+    youtube: Mapping[str, Any] = table_option()
+    podcast: Mapping[str, Any] = table_option()
+    email: Mapping[str, Any] = table_option()
 
 
 @dataclass(frozen=True)
@@ -141,10 +183,19 @@ class Settings:
     template_overrides: str = ""
     """The site's own `templates/` folder beside its settings (empty: none): its files replace
     the bundled templates of the same name."""
+    options: Mapping[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """Every format table's options (`{"pdf": PdfOptions, …}`), checked when the settings were
+    loaded (`settings_from_table`). Not an argument: Settings made in code, or changed with
+    `dataclasses.replace`, keep none, and each reader then checks its table when asked."""
 
     def table(self, name: str) -> Mapping[str, Any]:
         """The raw `[tool.pipeline.<name>]` table of one output format (empty when absent)."""
         return self.formats.get(name, {})
+
+    def kept(self, name: str, kind: type[T]) -> T | None:
+        """The checked options of table `name` kept at load, when they are a `kind`."""
+        options = self.options.get(name)
+        return options if isinstance(options, kind) else None
 
     @property
     def state_dir(self) -> Path:
@@ -156,7 +207,7 @@ class Settings:
 
     def fingerprint(self) -> str:
         """A stable hash of every setting, for the incremental build manifest."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("source", "sources")}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_SETTINGS}
         if self.template_overrides:  # what the overrides say, not only where they are
             data["template_overrides"] = _hash_folder(Path(self.template_overrides))
         data["formats"] = {k: dict(v) for k, v in self.formats.items()}
@@ -164,49 +215,33 @@ class Settings:
         return hashlib.sha256(blob).hexdigest()
 
 
-_STR_KEYS = (
-    "show_name",
-    "author",
-    "language",
-    "chapters_heading",
-    "site_url",
-    "baseurl",
-    "permalink",
-)
-_LIST_KEYS = ("boilerplate_paragraphs", "boilerplate_sections", "tracking_params")
+# Fields that say where the settings came from, or repeat the tables as checked options.
+_NOT_SETTINGS = ("source", "sources", "options")
+_CORE_KEYS = frozenset(settable(PipelineTable)) - frozenset(FORMAT_TABLES)
 
 
-def settings_from_table(table: Mapping[str, Any], source: str) -> Settings:
-    """Build Settings from a `[tool.pipeline]` table, reporting every bad key at once."""
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-    formats: dict[str, Mapping[str, Any]] = {}
-    for key, value in table.items():
-        if key in _STR_KEYS:
-            if not isinstance(value, str):
-                problems.append(f"{key}: expected a string, got {type(value).__name__}")
-            elif unsafe := unsafe_characters(value):
-                # show_name and author reach email headers; none of these has a use for them.
-                problems.append(f"{key}: must not contain control or bidi characters ({', '.join(unsafe)})")
-            elif key == "permalink" and (problem := permalink_problem(value)):
-                problems.append(problem)
-            else:
-                values[key] = value
-        elif key in _LIST_KEYS:
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                values[key] = tuple(value)
-            else:
-                problems.append(f"{key}: expected a list of strings")
-        elif key in FORMAT_TABLES:
-            if isinstance(value, dict):
-                formats[key] = dict(value)
-            else:
-                problems.append(f"{key}: expected a table [tool.pipeline.{key}]")
-        else:
-            problems.append(f"{key}: unknown setting")
-    if problems:
-        raise ConfigError("; ".join(problems), path=source, field="[tool.pipeline]")
-    return Settings(**values, formats=formats, source=source)
+def settings_from_table(
+    table: Mapping[str, Any],
+    source: str,
+    *,
+    sources: tuple[str, ...] = (),
+    template_overrides: str = "",
+) -> Settings:
+    """Settings from a `[tool.pipeline]` table, every table in it checked (`PipelineTable` and
+    each format's, `pipeline.options.READERS`): one ConfigError names every problem of every
+    table, before any post is read. The checked options are kept on the Settings."""
+    core, problems = read_table(PipelineTable, table)
+    formats = {name: dict(value) for name in FORMAT_TABLES if isinstance(value := table.get(name), dict)}
+    values = {key: getattr(core, key) for key in table if key in _CORE_KEYS} if core is not None else {}
+    settings = Settings(
+        **values, formats=formats, source=source, sources=sources, template_overrides=template_overrides
+    )
+    checked, table_problems = read_tables(settings)  # the format tables, even when the core has problems
+    every = ({label(None): "; ".join(problems)} if problems else {}) | table_problems
+    if every:
+        raise one_error(every, source)
+    object.__setattr__(settings, "options", checked)  # frozen: set once, here, as it is made
+    return settings
 
 
 def _hash_folder(folder: Path) -> str:
@@ -263,6 +298,6 @@ def load_settings(path: Path | None = None) -> Settings:
     if path is None:
         path = Path("pyproject.toml")
         if not path.is_file():
-            return Settings()
+            return settings_from_table({}, "defaults")
     table = settings_table(path)
     return settings_from_table(table or {}, str(path))

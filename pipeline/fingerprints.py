@@ -27,8 +27,9 @@ from .formats import FORMATS, Format
 PACKAGE_DIR = Path(__file__).resolve().parent
 RENDERERS = ("pypandoc-binary", "weasyprint", "pydyf", "fonttools", "jinja2", "css-inline", "nh3", "segno")
 PREVIEW_TEMPLATES = "serve"  # the preview server's own pages: no output depends on them
-# Settings that belong to one format's fingerprint (its tables) or to none (where they came from).
-_NOT_SHARED = ("formats", "template_overrides", "source", "sources")
+# Settings that belong to one format's fingerprint (its tables) or to none (where they came from,
+# and `options`: the tables again, as checked).
+_NOT_SHARED = ("formats", "template_overrides", "source", "sources", "options")
 
 
 def _files(folder: Path, skip: Iterable[Path] = ()) -> dict[str, bytes]:

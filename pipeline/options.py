@@ -1,26 +1,33 @@
 """One schema for every settings table, checked once when the settings are loaded.
 
 Each table is a frozen dataclass whose defaults give the types (a string, a whole number, a
-number, true/false, a list of strings); `option()` adds what a type cannot say: the choices, a
-range, a rule of the table's own (an https URL, an email address). `read_table` turns a raw TOML
-table into that dataclass and reports every problem at once; an unknown key comes with the
-nearest known one (`page_sise: unknown setting; did you mean page_size?`).
+number, true/false, a list of strings, a table); `option()` adds what a type cannot say: the
+choices, a range, a rule of the table's own (an https URL, an email address). `read_table` turns
+a raw TOML table into that dataclass and reports every problem at once, in one wording: an
+unknown key comes with the nearest known one (`page_sise: unknown setting (did you mean
+page_size?)`), a wrong value with what was expected (`max_pages: expected a positive integer,
+got 0`).
 
-`check_settings` reads every table a build, a send or a publish will use, before any post is
-read, and keeps the results on the Settings (`Settings.options`), so no format checks its table
-again per post.
+`read_tables` reads every table a build, a send or a publish will use (`READERS`); the settings
+loader (`pipeline.config.settings_from_table`) calls it before any post is read, raises one
+ConfigError for every problem of every table, and keeps the results on the Settings
+(`Settings.options`), so no format checks its table again per post.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 T = TypeVar("T")
 
@@ -34,7 +41,9 @@ class Rule:
     choices: tuple[str, ...] = ()  # matched without regard to case; the value becomes the choice
     minimum: float | None = None
     maximum: float | None = None
+    positive: bool = False  # above zero
     check: ValueRule | None = None  # why a value of the right type is wrong (None: it is fine)
+    convert: Callable[[Any], Any] | None = None  # the checked value as the options keep it
 
 
 def option(
@@ -43,82 +52,118 @@ def option(
     choices: tuple[str, ...] = (),
     minimum: float | None = None,
     maximum: float | None = None,
+    positive: bool = False,
     check: ValueRule | None = None,
+    convert: Callable[[Any], Any] | None = None,
 ) -> Any:
     """A dataclass field of an options table, with its rule."""
-    return field(default=default, metadata={"rule": Rule(choices, minimum, maximum, check)})
+    rule = Rule(choices, minimum, maximum, positive, check, convert)
+    return field(default=default, metadata={"rule": rule})
+
+
+def table_option() -> Any:
+    """A field holding a table of its own (`[tool.pipeline.pdf]`), kept raw: its reader checks it."""
+    return field(default_factory=dict, metadata={"rule": Rule()})
+
+
+def fixed(default: Any) -> Any:
+    """A field of the options that no key of the table sets (a key of another platform's table)."""
+    return field(default=default, metadata={"setting": False})
+
+
+def settable(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    """The fields of an options dataclass that a key of its table sets."""
+    return {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("setting", True)}
 
 
 def unknown_key(key: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
-    """`key: unknown setting; did you mean page_size?` (or the known keys, when none is near)."""
+    """`key: unknown setting (did you mean page_size?)`, or the known keys when none is near."""
     near = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.6)
     if near:
-        return f"{key}: unknown setting; did you mean {near[0]}?"
+        return f"{key}: unknown setting (did you mean {near[0]}?)"
     return f"{key}: unknown setting (known: {', '.join(sorted(known))})"
 
 
-def _type_problem(default: Any, value: Any) -> tuple[Any, str | None]:
-    """`value` converted to the type of `default`, or why it cannot be."""
-    if isinstance(default, bool):
-        return (value, None) if isinstance(value, bool) else (None, "expected true or false")
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None, f"expected a whole number, got {_kind(value)}"
-        return value, None
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return None, f"expected a number, got {_kind(value)}"
-        return float(value), None
-    if isinstance(default, tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return None, "expected a list of strings"
-        return tuple(value), None
-    if not isinstance(value, str):
-        return None, f"expected a string, got {_kind(value)}"
-    return value, None
-
-
 def _kind(value: Any) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
-        type(value), "a table" if isinstance(value, dict) else type(value).__name__
-    )
+    """The TOML type of a value, as the error names it."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, dt.date | dt.time):
+        return "date"
+    kinds = {int: "integer", float: "float", str: "string", list: "array", dict: "table"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), type(value).__name__)
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if float(value).is_integer() else f"{value:g}"
+
+
+def expected(default: Any, rule: Rule) -> str:
+    """What a field takes, in words: `a positive integer`, `one of 'A4', 'Letter'`."""
+    if rule.choices:
+        return f"one of {', '.join(map(repr, rule.choices))}"
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int | float):
+        noun = "an integer" if isinstance(default, int) else "a number"
+        if rule.positive:
+            return "a positive integer" if isinstance(default, int) else "a positive number"
+        if rule.minimum is not None and rule.maximum is not None:
+            return f"{noun} from {_number(rule.minimum)} to {_number(rule.maximum)}"
+        if rule.minimum is not None:
+            return f"{noun} of at least {_number(rule.minimum)}"
+        if rule.maximum is not None:
+            return f"{noun} of at most {_number(rule.maximum)}"
+        return noun
+    if isinstance(default, tuple):
+        return "a list of strings"
+    if isinstance(default, Mapping):
+        return "a table"
+    return "a string"
+
+
+def _typed(default: Any, value: Any) -> tuple[bool, Any]:
+    """(True, `value` as the type of `default`), or (False, None) when it is of another type."""
+    if isinstance(default, bool):
+        return isinstance(value, bool), value
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return ok, float(value) if ok else None
+    if isinstance(default, tuple):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return ok, tuple(value) if ok else None
+    if isinstance(default, Mapping):
+        return isinstance(value, dict), dict(value) if isinstance(value, dict) else None
+    return isinstance(value, str), value
 
 
 def _value(spec: dataclasses.Field[Any], value: Any) -> tuple[Any, str | None]:
+    """The value as the options keep it, or why it cannot be used."""
     default: Any = spec.default
     factory: Any = spec.default_factory
     if default is dataclasses.MISSING and factory is not dataclasses.MISSING:
         default = factory()
-    converted, problem = _type_problem(default, value)
-    if problem is not None:
-        return None, problem
     rule: Rule = spec.metadata.get("rule", Rule())
+    ok, converted = _typed(default, value)
+    if not ok:
+        return None, f"expected {expected(default, rule)}, got {_kind(value)}"
     if rule.choices:
-        for choice in rule.choices:
-            if str(converted).lower() == choice.lower():
-                converted = choice
-                break
-        else:
-            return None, f"expected one of {', '.join(map(repr, rule.choices))}, got {value!r}"
-    if rule.minimum is not None and converted < rule.minimum:
-        return None, _range(rule)
-    if rule.maximum is not None and converted > rule.maximum:
-        return None, _range(rule)
+        match = next((c for c in rule.choices if str(converted).lower() == c.lower()), None)
+        if match is None:
+            return None, f"expected {expected(default, rule)}, got {value!r}"
+        converted = match
+    out_of_range = (
+        (rule.positive and converted <= 0)
+        or (rule.minimum is not None and converted < rule.minimum)
+        or (rule.maximum is not None and converted > rule.maximum)
+    )
+    if out_of_range:
+        return None, f"expected {expected(default, rule)}, got {value!r}"
     if rule.check is not None and (problem := rule.check(converted)) is not None:
         return None, problem
-    return converted, None
-
-
-def _range(rule: Rule) -> str:
-    if rule.minimum is not None and rule.maximum is not None:
-        return f"expected {rule.minimum:g} to {rule.maximum:g}"
-    if rule.minimum is not None:
-        return (
-            "expected a positive value"
-            if rule.minimum in (0, 1e-9)
-            else f"expected at least {rule.minimum:g}"
-        )
-    return f"expected at most {rule.maximum:g}"
+    return (rule.convert(converted) if rule.convert is not None else converted), None
 
 
 def read_table(
@@ -126,42 +171,90 @@ def read_table(
     table: Mapping[str, Any],
     *,
     base: Mapping[str, Any] | None = None,
-    whole: Callable[[Mapping[str, Any]], list[str]] | None = None,
-) -> tuple[T | None, list[str]]:
+    whole: Callable[[T], list[str]] | None = None,
+) -> tuple[T, list[str]] | tuple[None, list[str]]:
     """`cls` made from `table`, or None and every problem (`key: why`) at once.
 
     `base`: values the table starts from (defaults that depend on other settings); `whole`: the
-    table's own rules across keys, given the checked values.
+    table's own rules across keys, asked of the options once every value passed.
     """
-    specs = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    specs = settable(cls)
     values: dict[str, Any] = dict(base or {})
     problems: list[str] = []
     for key, raw in table.items():
         spec = specs.get(key)
         if spec is None:
-            problems.append(unknown_key(key, specs.keys() - {"_"}))
+            problems.append(unknown_key(key, set(specs)))
             continue
         converted, problem = _value(spec, raw)
         if problem is not None:
             problems.append(f"{key}: {problem}")
         else:
             values[key] = converted
-    if whole is not None and not problems:
-        problems.extend(whole(values))
     if problems:
         return None, problems
-    return cls(**values), problems
+    options = cls(**values)
+    if whole is not None and (problems := whole(options)):
+        return None, problems
+    return options, []
+
+
+def label(table: str | None) -> str:
+    """How an error names a table: `[tool.pipeline]`, `[tool.pipeline.pdf]`."""
+    return f"[tool.pipeline.{table}]" if table else "[tool.pipeline]"
+
+
+def options_of(
+    cls: type[T],
+    table: Mapping[str, Any],
+    name: str,
+    source: str,
+    *,
+    base: Mapping[str, Any] | None = None,
+    whole: Callable[[T], list[str]] | None = None,
+) -> T:
+    """`read_table`, with its problems raised as one ConfigError naming the table `name`."""
+    options, problems = read_table(cls, table, base=base, whole=whole)
+    if options is None:
+        raise ConfigError("; ".join(problems), path=source, field=label(name))
+    return options
+
+
+def table_options(
+    settings: Settings,
+    name: str,
+    cls: type[T],
+    *,
+    base: Mapping[str, Any] | None = None,
+    whole: Callable[[T], list[str]] | None = None,
+) -> T:
+    """The options of table `name`: those the loader kept on the Settings, else its raw table
+    read now (Settings made in code or changed with `dataclasses.replace` keep none)."""
+    kept = settings.kept(name, cls)
+    if kept is not None:
+        return kept
+    return options_of(cls, settings.table(name), name, settings.source, base=base, whole=whole)
+
+
+def one_error(problems: Mapping[str, str], source: str) -> ConfigError:
+    """One ConfigError for the problems of several tables (`{table label: its problems}`)."""
+    if len(problems) == 1:
+        [(where, message)] = problems.items()
+        return ConfigError(message, path=source, field=where)
+    return ConfigError("; ".join(f"{where}: {message}" for where, message in problems.items()), path=source)
 
 
 # --- every table, checked at load ------------------------------------------------------------------
 
-# table -> "module:function", each function `(settings) -> options` raising ConfigError
+# table -> "module:function", each function `(settings) -> options` raising ConfigError. Each
+# returns the options kept on the Settings when there are some, and reads its table otherwise:
+# the loader asks before it keeps any.
 READERS: dict[str, str] = {
     "newsletter": "pipeline.formats.newsletter:newsletter_options",
     "pdf": "pipeline.formats.shownotes:pdf_options",
     "youtube": "pipeline.platform_options:youtube_options",
     "podcast": "pipeline.platform_options:podcast_options",
-    "email": "pipeline.sending:email_timeout",
+    "email": "pipeline.sending:email_options",
 }
 
 
@@ -171,15 +264,21 @@ def reader(table: str) -> Callable[[Any], Any]:
     return function
 
 
-def check_tables(settings: Any) -> dict[str, Any]:
-    """Every table's options, checked; one ConfigError naming every problem of every table."""
+def read_tables(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every table's options, and the problems of each table that has some (`{label: problems}`)."""
     checked: dict[str, Any] = {}
-    problems: list[str] = []
+    problems: dict[str, str] = {}
     for table in READERS:
         try:
             checked[table] = reader(table)(settings)
         except ConfigError as exc:
-            problems.append(f"{exc.field}: {exc.message}" if exc.field else exc.message)
+            problems[exc.field or label(table)] = exc.message
+    return checked, problems
+
+
+def check_tables(settings: Settings) -> dict[str, Any]:
+    """Every table's options, checked; one ConfigError naming every problem of every table."""
+    checked, problems = read_tables(settings)
     if problems:
-        raise ConfigError("; ".join(problems), path=settings.source)
+        raise one_error(problems, settings.source)
     return checked

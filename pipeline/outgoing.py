@@ -242,7 +242,7 @@ def prepare_newsletter(
         episode=episode,
         settings=settings,
         opts=opts,
-        parts=render_parts(episode, settings),
+        parts=render_parts(episode, settings, opts),
         sender=opts.envelope_from or from_addr,
         list_id=default_list_id(settings, opts) if opts.list_id or not example_from else None,
         list_unsubscribe=usable_url,

@@ -1,96 +1,78 @@
 """The `[youtube]` and `[podcast]` settings tables, read and checked into `DescriptionOptions`.
 
-`description_options` is the one place that reads these tables (`settings.table(...)`) and
-reports every problem in one `ConfigError`.
+`description_options` is the one place that reads these tables (`settings.table(...)`), with the
+schema of `pipeline.options`; the settings loader asks it once and keeps the result.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .config import Settings
-from .errors import ConfigError
+from .options import fixed, option, table_options
 from .platform_limits import MAX_HASHTAGS, PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
 from .platform_text import one_line
 
 # The smallest `max_bytes` a table may set.
 MIN_MAX_BYTES = 200
+_HASHTAG = re.compile(r"#?(\w+)")
+
+
+def _line(value: str) -> str | None:
+    """What is wrong with a one-line text option (None when fine)."""
+    if value != one_line(value) or ("<" in value or ">" in value):
+        return "expected one line of text without control characters or < >"
+    return None
+
+
+def _heading(value: str) -> str | None:
+    return _line(value) or (None if value else "must not be empty")
+
+
+def _hashtags(tags: tuple[str, ...]) -> str | None:
+    problems = []
+    if len(tags) > MAX_HASHTAGS:
+        problems.append(f"{len(tags)} given, at most {MAX_HASHTAGS} allowed")
+    bad = [tag for tag in tags if not _HASHTAG.fullmatch(tag)]
+    problems += [f"{tag!r} is not a hashtag (letters, digits and _ only)" for tag in bad]
+    return "; ".join(problems) or None
+
+
+def _with_hash(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """`#tag` for each configured hashtag."""
+    return tuple("#" + tag.removeprefix("#") for tag in tags)
 
 
 @dataclass(frozen=True)
 class DescriptionOptions:
-    """The validated `[tool.pipeline.youtube]` or `[tool.pipeline.podcast]` table."""
+    """The `[tool.pipeline.youtube]` table, checked; `[podcast]`'s (`PodcastOptions`) is one too."""
 
-    max_bytes: int
-    intro_title: str = "Intro"
-    chapters_heading: str = "Chapters"
-    timestamps_heading: str = "Timestamps"
-    substack_label: str = "Read more on Substack:"
-    hashtags: tuple[str, ...] = ()
-
-
-_TEXT_KEYS = ("intro_title", "chapters_heading", "timestamps_heading", "substack_label")
-_HASHTAG = re.compile(r"#?(\w+)")
+    max_bytes: int = option(YOUTUBE_MAX_BYTES, minimum=MIN_MAX_BYTES, maximum=YOUTUBE_MAX_BYTES)
+    intro_title: str = option("Intro", check=_heading)
+    chapters_heading: str = option("Chapters", check=_heading)
+    """The global `chapters_heading` unless the table sets its own."""
+    timestamps_heading: str = option("Timestamps", check=_heading)
+    substack_label: str = option("Read more on Substack:", check=_line)
+    hashtags: tuple[str, ...] = option((), check=_hashtags, convert=_with_hash)
 
 
-def _text_problem(key: str, value: Any) -> str | None:
-    """What is wrong with a one-line text option (None when fine)."""
-    if not isinstance(value, str):
-        return f"expected a string, got {type(value).__name__}"
-    if value != one_line(value) or ("<" in value or ">" in value):
-        return "expected one line of text without control characters or < >"
-    if not value and key != "substack_label":
-        return "must not be empty"
-    return None
+@dataclass(frozen=True)
+class PodcastOptions(DescriptionOptions):
+    """The `[tool.pipeline.podcast]` table, checked: a smaller budget, and no hashtags."""
+
+    max_bytes: int = option(PODCAST_MAX_BYTES, minimum=MIN_MAX_BYTES, maximum=PODCAST_MAX_BYTES)
+    hashtags: tuple[str, ...] = fixed(())
 
 
-def _hashtags(value: Any, problems: list[str]) -> tuple[str, ...]:
-    """`#tag` for each configured hashtag; problems collected."""
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        problems.append("hashtags: expected a list of strings")
-        return ()
-    if len(value) > MAX_HASHTAGS:
-        problems.append(f"hashtags: {len(value)} given, at most {MAX_HASHTAGS} allowed")
-    tags = []
-    for tag in value:
-        match = _HASHTAG.fullmatch(tag)
-        if match is None:
-            problems.append(f"hashtags: {tag!r} is not a hashtag (letters, digits and _ only)")
-        else:
-            tags.append("#" + match.group(1))
-    return tuple(tags)
+_TABLES: dict[str, type[DescriptionOptions]] = {"youtube": DescriptionOptions, "podcast": PodcastOptions}
 
 
 def description_options(settings: Settings, table: str) -> DescriptionOptions:
-    """Check `[tool.pipeline.youtube]` or `[tool.pipeline.podcast]`, every problem at once."""
-    limit = YOUTUBE_MAX_BYTES if table == "youtube" else PODCAST_MAX_BYTES
-    known = {"max_bytes", *_TEXT_KEYS, *(("hashtags",) if table == "youtube" else ())}
-    values: dict[str, Any] = {"max_bytes": limit, "chapters_heading": settings.chapters_heading}
-    problems: list[str] = []
-    raw: Mapping[str, Any] = settings.table(table)
-    for key, value in raw.items():
-        if key not in known:
-            problems.append(f"{key}: unknown setting (known: {', '.join(sorted(known))})")
-        elif key == "hashtags":
-            values[key] = _hashtags(value, problems)
-        elif key == "max_bytes":
-            if not isinstance(value, int) or isinstance(value, bool):
-                problems.append(f"max_bytes: expected an integer, got {type(value).__name__}")
-            elif not MIN_MAX_BYTES <= value <= limit:
-                problems.append(f"max_bytes: expected {MIN_MAX_BYTES:,} to {limit:,}")
-            else:
-                values[key] = value
-        elif (problem := _text_problem(key, value)) is not None:
-            problems.append(f"{key}: {problem}")
-        else:
-            values[key] = value
-    if problems:
-        field = f"[tool.pipeline.{table}]"
-        raise ConfigError("; ".join(problems), path=settings.source, field=field)
-    return DescriptionOptions(**values)
+    """`[tool.pipeline.youtube]` or `[tool.pipeline.podcast]`: the options checked at load, else
+    the table checked now, every problem at once."""
+    base = {"chapters_heading": settings.chapters_heading}
+    return table_options(settings, table, _TABLES[table], base=base)
 
 
 def youtube_options(settings: Settings) -> DescriptionOptions:

@@ -29,12 +29,13 @@ from typing import Any
 
 from .config import Settings
 from .email_message import subject_line
-from .errors import ConfigError, PipelineError
+from .errors import PipelineError
 from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, journal_path
 from .links import is_loopback
 from .mail_headers import is_plain_address
 from .mailing_list import load_readers
 from .model import Episode
+from .options import option, table_options
 from .outgoing import prepare_newsletter
 from .source import RawPost, read_post
 
@@ -61,20 +62,17 @@ class SmtpConfig:
         return f"{self.host}:{self.port}"
 
 
-def email_options(settings: Settings) -> float:
-    """The SMTP timeout in seconds from `[tool.pipeline.email]` (its only key), validated."""
-    problems: list[str] = []
-    timeout = DEFAULT_TIMEOUT
-    for key, value in settings.table("email").items():
-        if key != "timeout":
-            problems.append(f"{key}: unknown setting (known: timeout)")
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            problems.append("timeout: expected a positive number of seconds")
-        else:
-            timeout = float(value)
-    if problems:
-        raise ConfigError("; ".join(problems), path=settings.source, field="[tool.pipeline.email]")
-    return timeout
+@dataclass(frozen=True)
+class EmailOptions:
+    """The `[tool.pipeline.email]` table, checked (`pipeline.options` reads it)."""
+
+    timeout: float = option(DEFAULT_TIMEOUT, positive=True)
+    """Seconds the SMTP server has to answer."""
+
+
+def email_options(settings: Settings) -> EmailOptions:
+    """The `[tool.pipeline.email]` options: those checked at load, else checked now."""
+    return table_options(settings, "email", EmailOptions)
 
 
 def smtp_config(env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> SmtpConfig:
@@ -275,7 +273,7 @@ def send_episode(
     `notes` receives the warnings and, in a dry run, the headers, size and server.
     """
     address = _check_recipient(to)
-    config = _config_for(dry_run, env, email_options(settings))
+    config = _config_for(dry_run, env, email_options(settings).timeout)
     newsletter, warnings = prepare_newsletter(episode, settings, env, for_list=False)
     data = newsletter.message(address, now or _now())
     subject = subject_line(episode.title)
@@ -441,7 +439,7 @@ def send_list(
 
     if not rate > 0:
         raise PipelineError(f"{rate:g}: expected a positive number of messages a second", field="--rate")
-    config = _config_for(dry_run, env, email_options(settings))
+    config = _config_for(dry_run, env, email_options(settings).timeout)
     readers = load_readers(list_path, suppress)
     raw = read_post(src)
     now = _now()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,11 +171,12 @@ def find_settings(
         values.update(table)
         sources.append(_shown(path, cwd))
         origin = str(path)
-    settings = settings_from_table(values, origin) if values else Settings()
     home = Path(origin).resolve().parent if origin != "defaults" else None
     overrides = home / "templates" if home is not None and (home / "templates").is_dir() else None
-    return replace(
-        settings,
+    # Every table checked here, once, before any post is read: one error names every problem.
+    return settings_from_table(
+        values,
+        origin if values else "defaults",
         sources=tuple(sources) + ((_shown(overrides, cwd) + "/",) if overrides else ()),
         template_overrides=str(overrides) if overrides else "",
     )

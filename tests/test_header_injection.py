@@ -139,8 +139,8 @@ def test_a_bad_newsletter_setting_stops_the_build_before_any_post(tmp_path: Path
     command = [sys.executable, "-m", "invoke", "build", "--config", str(config), "--out", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 1
-    settings_line, line = (done.stdout + done.stderr).strip().splitlines()
-    assert settings_line == f"settings: {config}"
+    [line] = (done.stdout + done.stderr).strip().splitlines()  # checked as the settings are read
+    assert str(config) in line
     assert "[tool.pipeline.newsletter]: from_address: must not contain control or bidi" in line
     assert not out.exists()
 

@@ -466,7 +466,7 @@ def test_every_option_problem_is_reported_at_once() -> None:
     message = str(caught.value)
     assert message.startswith("test.toml: [tool.pipeline.youtube]: ")
     assert "intro_tittle: unknown setting" in message
-    assert "max_bytes: expected 200 to 5,000" in message
+    assert "max_bytes: expected an integer from 200 to 5,000, got 6000" in message
     assert "17 given, at most 15 allowed" in message
     assert "'two words' is not a hashtag" in message
     assert "intro_title: expected a string, got int" in message
@@ -477,7 +477,7 @@ def test_podcast_has_no_hashtags_and_rejects_bools() -> None:
     with pytest.raises(ConfigError) as caught:
         description_options(settings, "podcast")
     assert "hashtags: unknown setting" in str(caught.value)
-    assert "max_bytes: expected an integer, got bool" in str(caught.value)
+    assert "max_bytes: expected an integer from 200 to 4,000, got boolean" in str(caught.value)
 
 
 def test_check_platforms_explains_both_platforms() -> None:

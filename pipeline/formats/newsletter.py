@@ -19,13 +19,14 @@ from urllib.parse import quote, urlsplit
 
 import css_inline
 
-from ..blocks import blocks_to_html, blocks_to_text, first_sentence, map_spans
+from ..block_writers import blocks_to_html, blocks_to_text, first_sentence, map_spans
 from ..config import Settings
 from ..email_message import message_bytes
-from ..errors import ConfigError, RenderError
+from ..errors import RenderError
 from ..links import is_loopback
 from ..mail_headers import LIST_HEADER_ITEM, is_plain_address, unsafe_characters
 from ..model import Block, Episode, Span
+from ..options import option, options_of
 from ..sanitize import is_allowed_url, sanitize_html, unlinked_message
 from ..source import BIDI_CONTROLS
 from ..templating import render_template
@@ -47,38 +48,9 @@ _DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+$")
 _MERGE_TAG = re.compile(r"^(\*\|[A-Z0-9_:]+\|\*|\{\{\s*[\w.]+\s*\}\}|\[[\w-]+\]|%[\w-]+%)$")
 
 
-@dataclass(frozen=True)
-class NewsletterOptions:
-    """The validated `[tool.pipeline.newsletter]` table."""
-
-    thumbnail_url: str = "https://i.ytimg.com/vi/{youtube_id}/hqdefault.jpg"
-    unsubscribe_url: str = "https://example.com/unsubscribe?id=*|UNIQID|*"
-    from_address: str = "newsletter@example.com"
-    to_address: str = "subscribers@example.com"
-    message_id_domain: str = "newsletter.example.com"
-    footer_text: str = ""
-    accent_color: str = "#1a56db"
-    max_html_bytes: int = DEFAULT_MAX_HTML_BYTES
-    text_width: int = 72
-    unsubscribe_mailto: str = ""
-    """An address (or `mailto:` URL) for the `<mailto:…>` of `List-Unsubscribe`; empty: none."""
-    list_id: str = ""
-    """The `List-Id` (`name.example.org`); empty: `<show-name-slug>.<From domain>`."""
-    postal_address: str = ""
-    """The sender's postal address for the footer (CAN-SPAM); a list send without it warns."""
-    envelope_from: str = ""
-    """The bounce address (SMTP `MAIL FROM`); empty: the From address."""
-
-
-# The example values of a fresh project: fine for a look at the build, never for readers.
-EXAMPLE_FROM_ADDRESS = NewsletterOptions.from_address
-EXAMPLE_UNSUBSCRIBE_URL = NewsletterOptions.unsubscribe_url
+_LIST_ID = re.compile(rf"^(?=.{{1,200}}$){_LABEL}(?:\.{_LABEL})+$")
 # Placeholders an unsubscribe URL may carry, filled per recipient when sending.
 UNSUBSCRIBE_PLACEHOLDERS = ("{email}", "{token}")
-_LIST_ID = re.compile(rf"^(?=.{{1,200}}$){_LABEL}(?:\.{_LABEL})+$")
-
-
-_FIELD_TYPES: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(NewsletterOptions)}
 
 
 def _web_url_problem(value: str, *, allow_loopback_http: bool = False) -> str | None:
@@ -103,83 +75,113 @@ def _address_problem(value: str) -> str | None:
     return None
 
 
-def _value_problem(key: str, value: Any) -> str | None:
-    """What is wrong with one option value whose type is already right (None when fine)."""
-    if key == "thumbnail_url":
-        try:
-            sample = value.format(youtube_id="IOC2k5k8oto")
-        except (KeyError, IndexError, ValueError):
-            return "only the placeholder {youtube_id} is allowed"
-        return _web_url_problem(sample, allow_loopback_http=True)
-    if key == "unsubscribe_url":
-        if _MERGE_TAG.match(value):
-            return None
-        if value.startswith("mailto:"):
-            return _address_problem(value.removeprefix("mailto:").split("?")[0])
-        sample = value
-        for placeholder in UNSUBSCRIBE_PLACEHOLDERS:
-            sample = sample.replace(placeholder, "x")
-        if "{" in sample or "}" in sample:
-            return "only the placeholders {email} and {token} are allowed"
-        if (problem := _web_url_problem(value)) is not None:
-            return problem
-        if not LIST_HEADER_ITEM.match(sample):
-            return "must be printable ASCII without quotes, commas or angle brackets (List-Unsubscribe)"
+def _thumbnail_url_problem(value: str) -> str | None:
+    try:
+        sample = value.format(youtube_id="IOC2k5k8oto")
+    except (KeyError, IndexError, ValueError):
+        return "only the placeholder {youtube_id} is allowed"
+    return _web_url_problem(sample, allow_loopback_http=True)
+
+
+def _unsubscribe_url_problem(value: str) -> str | None:
+    if _MERGE_TAG.match(value):
         return None
-    if key == "unsubscribe_mailto":
-        address = value.removeprefix("mailto:")
-        problem = _address_problem(address.split("?")[0])
-        if problem is None and "<" in address:
-            return "expected a plain address or mailto: URL such as 'unsubscribe@example.org'"
-        if problem is None and not LIST_HEADER_ITEM.match(address):
-            return "must be printable ASCII without spaces, quotes, commas or angle brackets"
+    if value.startswith("mailto:"):
+        return _address_problem(value.removeprefix("mailto:").split("?")[0])
+    sample = value
+    for placeholder in UNSUBSCRIBE_PLACEHOLDERS:
+        sample = sample.replace(placeholder, "x")
+    if "{" in sample or "}" in sample:
+        return "only the placeholders {email} and {token} are allowed"
+    if (problem := _web_url_problem(value)) is not None:
         return problem
-    if key == "list_id" and not _LIST_ID.match(value):
-        return "expected a list id such as 'my-show.example.org' (letters, digits, '-', dots)"
-    if key == "envelope_from" and not is_plain_address(value):
-        return "expected a plain address such as 'bounces@example.org'"
-    if key == "postal_address" and (
-        unsafe := [c for c in unsafe_characters(value) if not c.startswith("U+000A")]
-    ):
+    if not LIST_HEADER_ITEM.match(sample):
+        return "must be printable ASCII without quotes, commas or angle brackets (List-Unsubscribe)"
+    return None
+
+
+def _unsubscribe_mailto_problem(value: str) -> str | None:
+    address = value.removeprefix("mailto:")
+    problem = _address_problem(address.split("?")[0])
+    if problem is None and "<" in address:
+        return "expected a plain address or mailto: URL such as 'unsubscribe@example.org'"
+    if problem is None and not LIST_HEADER_ITEM.match(address):
+        return "must be printable ASCII without spaces, quotes, commas or angle brackets"
+    return problem
+
+
+def _list_id_problem(value: str) -> str | None:
+    if _LIST_ID.match(value):
+        return None
+    return "expected a list id such as 'my-show.example.org' (letters, digits, '-', dots)"
+
+
+def _envelope_from_problem(value: str) -> str | None:
+    return None if is_plain_address(value) else "expected a plain address such as 'bounces@example.org'"
+
+
+def _postal_address_problem(value: str) -> str | None:
+    if unsafe := [c for c in unsafe_characters(value) if not c.startswith("U+000A")]:
         return f"must not contain control or bidi characters ({', '.join(unsafe)})"
-    if key in ("from_address", "to_address"):
-        return _address_problem(value)
-    if key == "message_id_domain" and not _DOMAIN.match(value):
-        return "expected a domain name such as 'newsletter.example.com'"
-    if key == "accent_color" and not _HEX_COLOUR.match(value):
-        return "expected a colour such as '#1a56db'"
-    if key == "max_html_bytes" and value < 1024:
-        return "expected at least 1024"
-    if key == "text_width" and not 40 <= value <= 200:
-        return "expected a number of columns between 40 and 200"
-    if key == "footer_text" and any(unicodedata.category(c) == "Cc" and c != "\n" for c in value):
+    return None
+
+
+def _domain_problem(value: str) -> str | None:
+    return None if _DOMAIN.match(value) else "expected a domain name such as 'newsletter.example.com'"
+
+
+def _colour_problem(value: str) -> str | None:
+    return None if _HEX_COLOUR.match(value) else "expected a colour such as '#1a56db'"
+
+
+def _footer_text_problem(value: str) -> str | None:
+    if any(unicodedata.category(c) == "Cc" and c != "\n" for c in value):
         return "must not contain control characters"
     return None
 
 
+@dataclass(frozen=True)
+class NewsletterOptions:
+    """The `[tool.pipeline.newsletter]` table, checked (`pipeline.options` reads it)."""
+
+    thumbnail_url: str = option(
+        "https://i.ytimg.com/vi/{youtube_id}/hqdefault.jpg", check=_thumbnail_url_problem
+    )
+    unsubscribe_url: str = option(
+        "https://example.com/unsubscribe?id=*|UNIQID|*", check=_unsubscribe_url_problem
+    )
+    from_address: str = option("newsletter@example.com", check=_address_problem)
+    to_address: str = option("subscribers@example.com", check=_address_problem)
+    message_id_domain: str = option("newsletter.example.com", check=_domain_problem)
+    footer_text: str = option("", check=_footer_text_problem)
+    accent_color: str = option("#1a56db", check=_colour_problem)
+    max_html_bytes: int = option(DEFAULT_MAX_HTML_BYTES, minimum=1024)
+    text_width: int = option(72, minimum=40, maximum=200)
+    """Columns of the plain-text part."""
+    unsubscribe_mailto: str = option("", check=_unsubscribe_mailto_problem)
+    """An address (or `mailto:` URL) for the `<mailto:…>` of `List-Unsubscribe`; empty: none."""
+    list_id: str = option("", check=_list_id_problem)
+    """The `List-Id` (`name.example.org`); empty: `<show-name-slug>.<From domain>`."""
+    postal_address: str = option("", check=_postal_address_problem)
+    """The sender's postal address for the footer (CAN-SPAM); a list send without it warns."""
+    envelope_from: str = option("", check=_envelope_from_problem)
+    """The bounce address (SMTP `MAIL FROM`); empty: the From address."""
+
+
+# The example values of a fresh project: fine for a look at the build, never for readers.
+EXAMPLE_FROM_ADDRESS = NewsletterOptions.from_address
+EXAMPLE_UNSUBSCRIBE_URL = NewsletterOptions.unsubscribe_url
+
+
 def options_from_table(table: Mapping[str, Any], source: str = "settings") -> NewsletterOptions:
     """Check `[tool.pipeline.newsletter]`: every unknown key and bad value reported at once."""
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        expected = _FIELD_TYPES.get(key)
-        if expected is None:
-            problems.append(f"{key}: unknown setting (known: {', '.join(sorted(_FIELD_TYPES))})")
-        elif not isinstance(value, expected) or isinstance(value, bool):
-            wanted = "an integer" if expected is int else "a string"
-            problems.append(f"{key}: expected {wanted}, got {type(value).__name__}")
-        elif (problem := _value_problem(key, value)) is not None:
-            problems.append(f"{key}: {problem}")
-        else:
-            values[key] = value
-    if problems:
-        raise ConfigError("; ".join(problems), path=source, field="[tool.pipeline.newsletter]")
-    return NewsletterOptions(**values)
+    return options_of(NewsletterOptions, table, "newsletter", source)
 
 
 def newsletter_options(settings: Settings) -> NewsletterOptions:
-    """The newsletter options of these settings, validated."""
-    return options_from_table(settings.table("newsletter"), settings.source)
+    """The newsletter options of these settings: those checked at load, else checked now."""
+    kept = settings.kept("newsletter", NewsletterOptions)
+    return kept if kept is not None else options_from_table(settings.table("newsletter"), settings.source)
 
 
 # --- content, converted in Python before the templates ------------------------------------
@@ -305,7 +307,7 @@ def _html(content: _Content, settings: Settings, opts: NewsletterOptions) -> str
         show_name=settings.show_name,
         accent=opts.accent_color,
         c=content,
-        # Only HTML made by blocks.py from checked blocks, then sanitized, is marked safe.
+        # Only HTML made by block_writers.py from checked blocks, then sanitized, is marked safe.
         summary_html=_fragment(content.summary),
         chapter_blocks_html=_fragment(content.chapter_blocks),
         sections_html=[(s.heading, _fragment(s.blocks)) for s in content.sections],
@@ -391,9 +393,11 @@ class NewsletterParts:
     warnings: list[str]
 
 
-def render_parts(episode: Episode, settings: Settings) -> NewsletterParts:
-    """The HTML and plain-text bodies of one episode's newsletter."""
-    return _parts(episode, settings, newsletter_options(settings))
+def render_parts(
+    episode: Episode, settings: Settings, opts: NewsletterOptions | None = None
+) -> NewsletterParts:
+    """The HTML and plain-text bodies of one episode's newsletter (`opts`: the settings' own)."""
+    return _parts(episode, settings, opts or newsletter_options(settings))
 
 
 def _parts(episode: Episode, settings: Settings, opts: NewsletterOptions) -> NewsletterParts:

@@ -15,19 +15,20 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from ..blocks import blocks_to_html, first_sentence
+from ..block_writers import blocks_to_html, first_sentence
 from ..config import TEMPLATES_DIR, Settings
-from ..errors import ConfigError, RenderError, RenderTimeout
+from ..errors import RenderError, RenderTimeout
 from ..model import Block, Episode, Section
+from ..options import option, table_options
 from ..sanitize import sanitize_html, unlink_disallowed, unlinked_message
 from ..source import BIDI_CONTROLS
 from ..templating import render_template
@@ -46,92 +47,54 @@ STYLESHEET = TEMPLATES_DIR / "show-notes.css"
 PAGE_SIZES = ("A4", "Letter")
 PDF_VARIANTS = ("pdf/ua-1", "pdf/ua-2", "none")
 ON_REFUSED = ("warn", "fail")
-_CHOICES: Mapping[str, Sequence[str]] = {
-    "page_size": PAGE_SIZES,
-    "pdf_variant": PDF_VARIANTS,
-    "on_refused_resource": ON_REFUSED,
-}
 
 
 # --- settings -----------------------------------------------------------------------------
 
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def _host_names(hosts: tuple[str, ...]) -> str | None:
+    bad = [v for v in hosts if not _HOST.match(v.lower())]
+    return f"not host names: {', '.join(map(repr, bad))} (write `example.org`)" if bad else None
+
+
+def _lower(hosts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.lower() for v in hosts)
+
 
 @dataclass(frozen=True)
 class PdfOptions:
-    """The `[tool.pipeline.pdf]` table, checked."""
+    """The `[tool.pipeline.pdf]` table, checked (`pipeline.options` reads it)."""
 
-    page_size: str = "A4"
+    page_size: str = option("A4", choices=PAGE_SIZES)
     author: str = ""
     summary_heading: str = "Summary"
-    pdf_variant: str = "pdf/ua-1"
+    pdf_variant: str = option("pdf/ua-1", choices=PDF_VARIANTS)
     qr_code: bool = True
-    on_refused_resource: str = "warn"
+    on_refused_resource: str = option("warn", choices=ON_REFUSED)
     network: bool = False
-    allowed_hosts: tuple[str, ...] = ()
-    max_resource_bytes: int = 5_000_000
-    max_image_pixels: int = 20_000_000
-    network_timeout: float = 10.0
-    timeout: float = 60.0
+    allowed_hosts: tuple[str, ...] = option((), check=_host_names, convert=_lower)
+    max_resource_bytes: int = option(5_000_000, positive=True)
+    max_image_pixels: int = option(20_000_000, positive=True)
+    network_timeout: float = option(10.0, positive=True)
+    timeout: float = option(60.0, positive=True)
     """Seconds one render may take (main thread only: SIGALRM); over it the post fails."""
-    max_pages: int = 40
+    max_pages: int = option(40, positive=True)
     """Show notes longer than this are refused before the PDF is written (a pasted archive, a
     10,000-link body): the post fails with one line instead of a huge file."""
 
 
-_DEFAULTS = PdfOptions()
-_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
-
-
-def _check_value(key: str, value: object) -> tuple[object, str | None]:
-    """The value converted to the option's type, or a problem message."""
-    default = getattr(_DEFAULTS, key)
-    if isinstance(default, bool):
-        return (value, None) if isinstance(value, bool) else (None, "expected true or false")
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            return None, "expected a positive integer"
-        return value, None
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            return None, "expected a positive number"
-        return float(value), None
-    if isinstance(default, tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return None, "expected a list of strings"
-        bad = [v for v in value if not _HOST.match(v.lower())]
-        if bad:
-            return None, f"not host names: {', '.join(map(repr, bad))} (write `example.org`)"
-        return tuple(v.lower() for v in value), None
-    if not isinstance(value, str):
-        return None, f"expected a string, got {type(value).__name__}"
-    choices = _CHOICES.get(key)
-    if choices is None:
-        return value, None
-    for choice in choices:
-        if value.lower() == choice.lower():
-            return choice, None
-    return None, f"expected one of {', '.join(map(repr, choices))}, got {value!r}"
+def _network_needs_hosts(options: PdfOptions) -> list[str]:
+    if options.network and not options.allowed_hosts:
+        return ["network: true needs a non-empty allowed_hosts list"]
+    return []
 
 
 def pdf_options(settings: Settings) -> PdfOptions:
-    """Check `[tool.pipeline.pdf]`, reporting every unknown key or bad value at once."""
-    known = {f.name for f in fields(PdfOptions)}
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-    for key, value in settings.table("pdf").items():
-        if key not in known:
-            problems.append(f"{key}: unknown setting (known: {', '.join(sorted(known))})")
-            continue
-        converted, problem = _check_value(key, value)
-        if problem:
-            problems.append(f"{key}: {problem}")
-        else:
-            values[key] = converted
-    if values.get("network") and not values.get("allowed_hosts"):
-        problems.append("network: true needs a non-empty allowed_hosts list")
-    if problems:
-        raise ConfigError("; ".join(problems), path=settings.source, field="[tool.pipeline.pdf]")
-    return PdfOptions(**values)
+    """The `[tool.pipeline.pdf]` options: those checked at load, else checked now (every
+    unknown key or bad value reported at once)."""
+    return table_options(settings, "pdf", PdfOptions, whole=_network_needs_hosts)
 
 
 def _fetch_policy(options: PdfOptions) -> FetchPolicy:
@@ -442,11 +405,14 @@ def html_to_pdf(
     *,
     identifier: str = "show-notes",
     date: dt.datetime | None = None,
+    options: PdfOptions | None = None,
 ) -> PdfOutput:
-    """Render print HTML to PDF bytes through the locked-down fetcher; collect warnings."""
+    """Render print HTML to PDF bytes through the locked-down fetcher; collect warnings.
+
+    `options`: the settings' own, when the caller has them already."""
     from ..fetcher import SafeURLFetcher
 
-    options = pdf_options(settings)
+    options = options or pdf_options(settings)
     weasyprint = _weasyprint()
     fetcher = SafeURLFetcher(_fetch_policy(options))
     with _render_environment(date, options.max_image_pixels) as collected:
@@ -480,7 +446,7 @@ def render(episode: Episode, settings: Settings) -> Rendered:
     options = pdf_options(settings)
     html, unlinked = _page(episode, settings, options)
     try:
-        output = html_to_pdf(html, settings, identifier=episode.stem, date=episode.date)
+        output = html_to_pdf(html, settings, identifier=episode.stem, date=episode.date, options=options)
     except RenderError as exc:  # a time limit stays a RenderTimeout: the build retries it
         raise type(exc)(exc.message, path=episode.source_name) from None
     warnings = [unlinked_message(url) for url in unlinked] + output.warnings

@@ -1,0 +1,201 @@
+"""Every settings table checked once, when the settings are loaded: a typo is one error, before
+any post is read, with the key it was meant to be."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import options as schema
+from pipeline.build import build
+from pipeline.config import PipelineTable, Settings, load_settings, settings_from_table
+from pipeline.errors import ConfigError
+from pipeline.formats import newsletter
+from pipeline.formats.newsletter import NewsletterOptions, newsletter_options
+from pipeline.formats.shownotes import PdfOptions, pdf_options
+from pipeline.platform_options import DescriptionOptions, PodcastOptions, description_options
+from pipeline.sending import EmailOptions, email_options
+from pipeline.site import find_settings
+
+from .conftest import CORPUS, ROOT
+
+# One misspelt key per table: (the table's lines, the key written, the key meant, its label).
+TYPOS = [
+    ('show_nmae = "Show"\n', "show_nmae", "show_name", "[tool.pipeline]"),
+    (
+        '[newsletter]\nfrom_adress = "a@example.org"\n',
+        "from_adress",
+        "from_address",
+        "[tool.pipeline.newsletter]",
+    ),
+    ('[pdf]\npage_sise = "A4"\n', "page_sise", "page_size", "[tool.pipeline.pdf]"),
+    ('[youtube]\nhashtag = ["ml"]\n', "hashtag", "hashtags", "[tool.pipeline.youtube]"),
+    ("[podcast]\nmax_byte = 3000\n", "max_byte", "max_bytes", "[tool.pipeline.podcast]"),
+    ("[email]\ntimout = 10\n", "timout", "timeout", "[tool.pipeline.email]"),
+]
+
+
+def _settings_file(folder: Path, text: str) -> Path:
+    path = folder / "episode.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("text", "typo", "meant", "table"), TYPOS, ids=[t[3] for t in TYPOS])
+def test_a_typo_in_any_table_is_refused_at_load_with_the_key_meant(
+    tmp_path: Path, text: str, typo: str, meant: str, table: str
+) -> None:
+    path = _settings_file(tmp_path, text)
+    for load in (
+        lambda: load_settings(path),
+        lambda: find_settings(str(path), tmp_path, cwd=tmp_path, env={}),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load()
+        assert str(caught.value) == f"{path}: {table}: {typo}: unknown setting (did you mean {meant}?)"
+
+
+def test_typos_in_two_tables_are_one_error(tmp_path: Path) -> None:
+    path = _settings_file(tmp_path, 'show_nmae = "Show"\n[pdf]\npage_sise = "A4"\n[email]\ntimeout = 0\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: [tool.pipeline]: show_nmae: unknown setting (did you mean show_name?); "
+        "[tool.pipeline.pdf]: page_sise: unknown setting (did you mean page_size?); "
+        "[tool.pipeline.email]: timeout: expected a positive number, got 0"
+    )
+
+
+def test_the_uniform_wording_of_a_wrong_value() -> None:
+    table = {
+        "pdf": {"max_pages": 0, "page_size": "A5", "qr_code": "yes", "timeout": "10"},
+        "youtube": {"max_bytes": 6000},
+        "newsletter": {"text_width": 30, "max_html_bytes": True},
+    }
+    with pytest.raises(ConfigError) as caught:
+        settings_from_table(table, "episode.toml")
+    message = str(caught.value)
+    for problem in (
+        "max_pages: expected a positive integer, got 0",
+        "page_size: expected one of 'A4', 'Letter', got 'A5'",
+        "qr_code: expected true or false, got string",
+        "timeout: expected a positive number, got string",
+        "max_bytes: expected an integer from 200 to 5,000, got 6000",
+        "text_width: expected an integer from 40 to 200, got 30",
+        "max_html_bytes: expected an integer of at least 1,024, got boolean",
+    ):
+        assert problem in message
+    assert "\n" not in message
+
+
+def test_a_key_far_from_any_names_the_known_keys() -> None:
+    with pytest.raises(ConfigError, match=r"colour: unknown setting \(known: timeout\)"):
+        settings_from_table({"email": {"colour": "blue"}}, "episode.toml")
+
+
+def test_a_format_table_that_is_no_table_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"\[tool.pipeline\]: pdf: expected a table, got string"):
+        settings_from_table({"pdf": "A4"}, "episode.toml")
+
+
+def test_loaded_settings_keep_every_table_checked_and_pickle() -> None:
+    settings = load_settings(ROOT / "samples" / "episode.toml")
+    assert set(settings.options) == set(schema.READERS)
+    assert newsletter_options(settings) is settings.options["newsletter"]
+    assert pdf_options(settings) is settings.options["pdf"]
+    assert description_options(settings, "youtube") is settings.options["youtube"]
+    assert description_options(settings, "podcast") is settings.options["podcast"]
+    assert email_options(settings) is settings.options["email"]
+    assert [type(settings.options[t]) for t in schema.READERS] == [
+        NewsletterOptions,
+        PdfOptions,
+        DescriptionOptions,
+        PodcastOptions,
+        EmailOptions,
+    ]
+    copy = pickle.loads(pickle.dumps(settings))  # as the settings reach a worker process
+    assert copy.options == settings.options
+    assert copy == settings and copy.fingerprint() == settings.fingerprint()
+    defaults = settings_from_table({}, "defaults")
+    assert defaults == Settings() and defaults.fingerprint() == Settings().fingerprint()
+
+
+def test_changed_settings_check_their_tables_again() -> None:
+    settings = load_settings(ROOT / "samples" / "episode.toml")
+    changed = dataclasses.replace(settings, formats={**settings.formats, "email": {"timeout": 5}})
+    assert changed.options == {}
+    assert email_options(changed).timeout == 5.0
+    with pytest.raises(ConfigError, match="timout: unknown setting"):
+        email_options(dataclasses.replace(settings, formats={"email": {"timout": 5}}))
+
+
+def test_the_table_defaults_are_the_settings_defaults() -> None:
+    table, settings = PipelineTable(), Settings()
+    for name in schema.settable(PipelineTable):
+        if hasattr(settings, name):
+            assert getattr(table, name) == getattr(settings, name), name
+
+
+def _posts(tmp_path: Path, count: int) -> Path:
+    src = tmp_path / "posts"
+    src.mkdir()
+    for post in sorted((CORPUS / "imported").glob("*.markdown"))[:count]:
+        shutil.copy(post, src / post.name)
+    return src
+
+
+def test_build_with_a_typo_fails_once_before_any_post(tmp_path: Path) -> None:
+    src, out = _posts(tmp_path, 2), tmp_path / "out"
+    config = _settings_file(tmp_path, '[newsletter]\nfrom_adress = "a@example.org"\n')
+    command = [sys.executable, "-m", "invoke", "build", "--src", str(src), "--out", str(out)]
+    done = subprocess.run([*command, "--config", str(config)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert (done.stdout + done.stderr).splitlines() == [
+        f"error: {config}: [tool.pipeline.newsletter]: from_adress: unknown setting "
+        "(did you mean from_address?)"
+    ]
+    assert not out.exists() or not [p for p in out.iterdir() if p.is_dir()]
+
+
+def test_options_are_checked_once_per_build_not_per_post(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: Counter[str] = Counter()
+    read_table = schema.read_table
+    options_from_table = newsletter.options_from_table
+
+    def counted_read_table(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
+        reads[cls.__name__] += 1
+        return read_table(cls, *args, **kwargs)
+
+    def counted_newsletter(*args: Any, **kwargs: Any) -> NewsletterOptions:
+        reads["options_from_table"] += 1
+        return options_from_table(*args, **kwargs)
+
+    monkeypatch.setattr(schema, "read_table", counted_read_table)
+    monkeypatch.setattr(newsletter, "options_from_table", counted_newsletter)
+    settings = load_settings(ROOT / "samples" / "episode.toml")
+    summary = build(
+        _posts(tmp_path, 3),
+        tmp_path / "out",
+        settings,
+        jobs=1,
+        only=["post", "newsletter", "youtube", "podcast", "pdf"],
+    )
+    assert summary.count("built") == 3
+    assert reads == {
+        "options_from_table": 1,
+        "NewsletterOptions": 1,
+        "PdfOptions": 1,
+        "DescriptionOptions": 1,
+        "PodcastOptions": 1,
+        "EmailOptions": 1,
+    }
