@@ -79,7 +79,7 @@ def save(out: Path, posts: Mapping[str, Mapping[str, object]], *, complete: bool
     data: dict[str, object] = {"version": VERSION, "complete": complete, "posts": dict(sorted(posts.items()))}
     if not complete:
         data["writer"] = os.getpid()
-    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    text = json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"  # the C encoder: 5x faster
     try:
         write_atomic(out / MANIFEST, text.encode())
     except OSError as exc:  # the outputs are written; only the next build's shortcut is lost
