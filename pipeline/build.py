@@ -62,13 +62,14 @@ def build(
     only: Sequence[str] | None = None,
     strict: bool = False,
     prune: bool = False,
-    first: Sequence[Path] = (),
+    first: Sequence[str] = (),
     reporter: Reporter | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> BuildSummary:
     """Build every post under `src` into `out/<stem>/`: only the outputs whose inputs changed.
 
-    `first`: posts to build before the others (the one open in the preview).
+    `first`: the output folder names (`safe_stem`) of posts to build before the others (those
+    open in the preview).
     """
     started = clock()
     reporter = reporter or Reporter()
@@ -81,8 +82,8 @@ def build(
 
     results: dict[str, PostResult] = {r.source: r for r in rejected}
     pending: list[Job] = []
-    wanted_first = {p.resolve() for p in first}
-    for path in sorted(posts, key=lambda p: p.resolve() not in wanted_first):
+    wanted_first = set(first)
+    for path in sorted(posts, key=lambda p: safe_stem(p) not in wanted_first):
         try:
             data = path.read_bytes()
         except OSError as exc:

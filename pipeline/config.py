@@ -6,12 +6,10 @@ Every table is checked when the settings are loaded (`settings_from_table`), wit
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -205,18 +203,7 @@ class Settings:
         origin = Path(self.source)
         return (origin.resolve().parent if origin.is_file() else Path.cwd()) / ".episode"
 
-    def fingerprint(self) -> str:
-        """A stable hash of every setting, for the incremental build manifest."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_SETTINGS}
-        if self.template_overrides:  # what the overrides say, not only where they are
-            data["template_overrides"] = _hash_folder(Path(self.template_overrides))
-        data["formats"] = {k: dict(v) for k, v in self.formats.items()}
-        blob = json.dumps(data, sort_keys=True, default=list).encode()
-        return hashlib.sha256(blob).hexdigest()
 
-
-# Fields that say where the settings came from, or repeat the tables as checked options.
-_NOT_SETTINGS = ("source", "sources", "options")
 _CORE_KEYS = frozenset(settable(PipelineTable)) - frozenset(FORMAT_TABLES)
 
 
@@ -242,14 +229,6 @@ def settings_from_table(
         raise one_error(every, source)
     object.__setattr__(settings, "options", checked)  # frozen: set once, here, as it is made
     return settings
-
-
-def _hash_folder(folder: Path) -> str:
-    """A hash of every file's name and bytes under `folder`."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 # Tables that look like ours but are not read: a typo must not be ignored silently.

@@ -86,15 +86,14 @@ class Fingerprints:
     shared: str
     formats: Mapping[str, str]
 
-    def digests(self, data: bytes, names: Sequence[str]) -> dict[str, str]:
-        """`{format: digest}` of a post's bytes, for the formats `names`."""
-        base = self.base(data)
-        return {name: _digest(base, self.formats[name]) for name in names}
-
     def base(self, data: bytes) -> str:
         """The digest of a post's bytes under the shared fingerprint: what its normalized
         Episode depends on."""
         return _digest(self.shared, data)
+
+    def digests(self, base: str, names: Sequence[str]) -> dict[str, str]:
+        """`{format: digest}` for the formats `names`, from a post's `base` digest."""
+        return {name: _digest(base, self.formats[name]) for name in names}
 
 
 def fingerprints(settings: Settings) -> Fingerprints:

@@ -177,7 +177,7 @@ def plan(
     skipped, or a failure remembered from the build before."""
     stem = safe_stem(path)
     base = prints.base(data)
-    digests = prints.digests(data, formats)
+    digests = prints.digests(base, formats)
     outputs = outputs_of(entry)
     depends = entry.get("depends", {})
     fresh: dict[str, dict[str, object]] = {}
@@ -209,13 +209,14 @@ def plan(
         result.error = f"{path}{':' + str(remembered.line) if remembered.line else ''}: {remembered.message}"
         return result
     if outputs:
-        previous = [str(f) for name in render for f in _listed(outputs.get(name, {}))]
+        previous = [str(f) for name in render for f in listed_files(outputs.get(name, {}))]
     else:  # a manifest without outputs per format: everything it listed is replaced
-        previous = [str(f) for f in _listed(entry)]
+        previous = [str(f) for f in listed_files(entry)]
     return Job(path, base, digests, render, tuple(sorted(set(previous))), fresh)
 
 
-def _listed(entry: Mapping[str, object]) -> list[object]:
+def listed_files(entry: Mapping[str, object]) -> list[object]:
+    """The files a manifest entry (or one output's record) lists."""
     files = entry.get("files", [])
     return files if isinstance(files, list) else []
 
@@ -254,7 +255,7 @@ def entry_for(
         outputs = {**(outputs_of(previous) if previous else {}), **result.outputs}
         entry: dict[str, object] = {
             "digest": result.digest,
-            "files": sorted({str(f) for o in outputs.values() for f in _listed(o)} | set(result.files)),
+            "files": sorted({str(f) for o in outputs.values() for f in listed_files(o)} | set(result.files)),
             "source": source.name,
             "folder": folder_entry(source.parent, out),
             "outputs": dict(sorted(outputs.items())),

@@ -274,11 +274,3 @@ def read_tables(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
         except ConfigError as exc:
             problems[exc.field or label(table)] = exc.message
     return checked, problems
-
-
-def check_tables(settings: Settings) -> dict[str, Any]:
-    """Every table's options, checked; one ConfigError naming every problem of every table."""
-    checked, problems = read_tables(settings)
-    if problems:
-        raise one_error(problems, settings.source)
-    return checked

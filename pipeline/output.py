@@ -23,7 +23,8 @@ from pathlib import Path
 from .errors import PipelineError, WriteError
 
 LEFTOVER = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)\.(?P<kind>new|old)$")
-FOLDER_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# A new file only: never an existing one, never through a symbolic link.
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 SWITCH_ATTEMPTS = 5
 
 _REASONS = {
@@ -67,7 +68,6 @@ def pid_alive(pid: int) -> bool:
 
 
 _TEMP_NAMES = itertools.count()
-_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
@@ -85,7 +85,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
     while True:
         tmp = path.parent / f".{path.name}.{os.getpid()}.{next(_TEMP_NAMES)}.tmp"
         try:
-            fd = os.open(tmp, _TEMP_FLAGS, 0o666)
+            fd = os.open(tmp, NEW_FILE, 0o666)
             break
         except FileExistsError:  # left by a killed build whose process id we now have
             continue
@@ -112,7 +112,7 @@ def _remove(path: Path) -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
-    fd = os.open(path, FOLDER_FLAGS, 0o666)
+    fd = os.open(path, NEW_FILE, 0o666)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
 

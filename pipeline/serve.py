@@ -43,13 +43,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
+from . import manifest
 from .build import build as run_build
 from .cli import note_line, problem_line, shown_path, summary_line
 from .config import TEMPLATES_DIR
-from .discovery import POST_SUFFIXES, safe_stem
 from .errors import PipelineError
 from .formats import FORMATS
-from .manifest import MANIFEST
 from .output import write_atomic
 from .platform_limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
 from .platform_text import sanitize_podcast_html
@@ -158,16 +157,6 @@ def youtube_chapters(text: str) -> Chapters:
                 problem = f"{clock} comes less than 10 s after the one before: YouTube makes no chapters"
                 break
     return Chapters(tuple((clock, title) for clock, title, _ in found), problem)
-
-
-def _post_files(src: Path) -> list[Path]:
-    """The post files under `src` (a post or a folder), as candidates to build first."""
-    if src.is_file():
-        return [src]
-    try:
-        return [p for p in src.iterdir() if p.suffix.lower() in POST_SUFFIXES]
-    except OSError:
-        return []
 
 
 def _title_and_date(source: Path, stem: str) -> tuple[str, str]:
@@ -385,8 +374,6 @@ class Preview:
         place = self.place
         try:
             place = locate(*self.args)  # the settings may have changed
-            open_posts = self.state.open_stems()
-            first = [p for p in _post_files(place.posts) if safe_stem(p) in open_posts]
             summary = run_build(
                 place.posts,
                 self.out,
@@ -394,7 +381,7 @@ class Preview:
                 jobs=self.jobs,
                 reporter=self.reporter(),
                 only=QUICK_FORMATS if quick else None,
-                first=first,
+                first=self.state.open_stems(),
             )
         except PipelineError as exc:
             problem = f"error: {exc}"
@@ -425,10 +412,10 @@ class Preview:
                 dict(previous.posts), problem, previous.summary, place.settings_line, previous.built_at
             )
         cache = self._load_diagnostics()
-        manifest = self._manifest_files()
+        listed = self._manifest_files()
         posts: dict[str, PostView] = {}
         for result in sorted(summary.results, key=lambda r: r.source, reverse=True):
-            posts[result.stem] = self._view(result, cache, manifest.get(result.stem, ()))
+            posts[result.stem] = self._view(result, cache, listed.get(result.stem, ()))
         self._save_diagnostics(summary.results, cache)
         return _Snapshot(
             posts,
@@ -459,16 +446,8 @@ class Preview:
 
     def _manifest_files(self) -> dict[str, tuple[str, ...]]:
         """The files the manifest lists per post (a failed post's earlier outputs among them)."""
-        try:
-            data = json.loads((self.out / MANIFEST).read_text("utf-8"))
-            entries = data["posts"]
-            return {
-                str(stem): tuple(f for f in entry.get("files", ()) if _plain(f))
-                for stem, entry in entries.items()
-                if _plain(stem) and isinstance(entry, dict)
-            }
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return {}
+        posts = manifest.load(self.out).posts
+        return {stem: tuple(str(f) for f in manifest.listed_files(entry)) for stem, entry in posts.items()}
 
     def _load_diagnostics(self) -> dict[str, Any]:
         try:
@@ -599,11 +578,6 @@ def _version(path: Path) -> str:
     except OSError:
         return "0"
     return f"{stat.st_mtime_ns:x}{stat.st_size:x}"
-
-
-def _plain(name: object) -> bool:
-    """A single path component that is not hidden."""
-    return isinstance(name, str) and bool(name) and Path(name).name == name and not name.startswith(".")
 
 
 # --- requests -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from pipeline import workers
 from pipeline.build import build
 from pipeline.config import TEMPLATES_DIR, Settings
+from pipeline.discovery import safe_stem
 from pipeline.results import PostResult, Reporter
 
 from .conftest import CORPUS
@@ -150,7 +151,7 @@ def test_posts_asked_for_first_are_built_first(tmp_path: Path, settings: Setting
     src = _posts(tmp_path, 4)
     last = sorted(src.iterdir())[-1]
     order = _Order()
-    build(src, tmp_path / "out", settings, jobs=jobs, only=["post"], first=[last], reporter=order)
+    build(src, tmp_path / "out", settings, jobs=jobs, only=["post"], first=[safe_stem(last)], reporter=order)
     assert order.built[0] == last.name and len(order.built) == 4
 
 

@@ -18,6 +18,7 @@ from pipeline import options as schema
 from pipeline.build import build
 from pipeline.config import PipelineTable, Settings, load_settings, settings_from_table
 from pipeline.errors import ConfigError
+from pipeline.fingerprints import fingerprints
 from pipeline.formats import newsletter
 from pipeline.formats.newsletter import NewsletterOptions, newsletter_options
 from pipeline.formats.shownotes import PdfOptions, pdf_options
@@ -123,9 +124,9 @@ def test_loaded_settings_keep_every_table_checked_and_pickle() -> None:
     ]
     copy = pickle.loads(pickle.dumps(settings))  # as the settings reach a worker process
     assert copy.options == settings.options
-    assert copy == settings and copy.fingerprint() == settings.fingerprint()
+    assert copy == settings and fingerprints(copy) == fingerprints(settings)
     defaults = settings_from_table({}, "defaults")
-    assert defaults == Settings() and defaults.fingerprint() == Settings().fingerprint()
+    assert defaults == Settings() and fingerprints(defaults) == fingerprints(Settings())
 
 
 def test_changed_settings_check_their_tables_again() -> None:
