@@ -21,10 +21,11 @@ from .discovery import discover_all, safe_stem
 from .errors import PipelineError, UnreadableSource
 from .fingerprints import fingerprints
 from .formats import FORMATS
+from .interrupts import terminate_as_interrupt
 from .manifest import Job
 from .output import check_writable, recover
 from .results import BuildSummary, PostResult, Reporter, Status, failed
-from .workers import Target, fewer_collections, jobs_default, run, terminate_as_interrupt
+from .workers import Target, fewer_collections, jobs_default, run
 
 
 def requested_formats(only: Sequence[str] | None) -> tuple[str, ...]:

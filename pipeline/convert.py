@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import fcntl
@@ -10,12 +11,13 @@ import os
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib import resources
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConversionError, ConversionTimeout
+from .interrupts import deferred
 from .output import pid_alive
 
 LUA_DIR = Path(str(resources.files("pipeline"))) / "lua"  # package data, in a wheel too
@@ -103,16 +106,39 @@ def _claim(folder: Path) -> int:
     except BaseException:
         os.close(fd)
         raise
+    _LOCKS.add(fd)
     return fd
 
 
-def remove_abandoned(root: Path | None = None) -> list[Path]:
+# The owner files' locks this process holds. flock belongs to the open file, which a fork
+# shares: a forked worker would hold a batch's lock for as long as it lives, and the folder of
+# a build that is gone would look in use. A forked child closes its copies at once.
+_LOCKS: set[int] = set()
+
+
+def _drop_inherited_locks() -> None:
+    for fd in _LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
+def remove_abandoned(root: Path | None = None, now: float | None = None) -> list[Path]:
     """Remove the temporary folders of builds that are gone: no lock held on their owner file
-    and no process with its pid. A folder without an owner file (or a running build's) stays."""
+    and no process with its pid. A running build's folder stays, and so does one without an
+    owner file unless it is older than UNOWNED_SECONDS (a build killed the instant it made it)."""
     removed: list[Path] = []
     for folder in sorted(Path(root or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*")):
         try:
             fd = os.open(folder / OWNER_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if _unowned_and_old(folder, time.time() if now is None else now):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+            continue
         except OSError:
             continue
         try:
@@ -127,6 +153,18 @@ def remove_abandoned(root: Path | None = None) -> list[Path]:
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
+
+
+UNOWNED_SECONDS = 3600
+
+
+def _unowned_and_old(folder: Path, now: float) -> bool:
+    """A scratch folder with no owner file that nobody has touched for UNOWNED_SECONDS."""
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and now - info.st_mtime > UNOWNED_SECONDS
 
 
 def _pandoc_command() -> list[str]:
@@ -214,21 +252,26 @@ class Batch:
         self.paths = [path for _, path in bodies]
         self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
         self._owner = os.getpid()
-        # Not a TemporaryDirectory: its finalizer removes the folder in whichever process runs it,
-        # and a forked copy of this process runs it on exit, while this process still reads the
-        # folder. Only the process that made the folder removes it (`_release`, at close or on GC).
-        self._root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         self._process: _Running | None = None
+        self._cleanup: Callable[[], object] = _nothing
         try:
-            lock = _claim(self._root)
-        except BaseException:
-            shutil.rmtree(self._root, ignore_errors=True)
-            raise
-        self._cleanup = weakref.finalize(self, _release, self._root, lock, self._owner)
-        try:
-            for index, (body, _) in enumerate(bodies):
-                (self._root / f"{index}.md").write_bytes(body.encode("utf-8"))
-            self._process = self._start(range(len(bodies)))
+            # Ctrl-C or SIGTERM waits until the folder has its owner and pandoc its holder, so the
+            # clean-up below (and `close`) always knows both; it then unwinds through it.
+            with deferred():
+                # Not a TemporaryDirectory: its finalizer removes the folder in whichever process
+                # runs it, and a forked copy of this process runs it on exit, while this process
+                # still reads the folder. Only the process that made the folder removes it
+                # (`_release`, at close or on GC).
+                self._root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+                try:
+                    lock = _claim(self._root)
+                except BaseException:
+                    shutil.rmtree(self._root, ignore_errors=True)
+                    raise
+                self._cleanup = weakref.finalize(self, _release, self._root, lock, self._owner)
+                for index, (body, _) in enumerate(bodies):
+                    (self._root / f"{index}.md").write_bytes(body.encode("utf-8"))
+                self._process = self._start(range(len(bodies)))
         except BaseException:
             self.close()
             raise
@@ -277,10 +320,11 @@ class Batch:
         """
         if os.getpid() != self._owner:
             return
-        if self._process is not None:
-            _stop(self._process.process)
-            self._process = None
-        self._cleanup()  # once; a scratch folder already removed is no traceback
+        with deferred():  # a clean-up cut short would leave pandoc running or the folder half gone
+            if self._process is not None:
+                _stop(self._process.process)
+                self._process = None
+            self._cleanup()  # once; a scratch folder already removed is no traceback
 
     def _collect(self) -> Iterator[Raw]:
         index = 0
@@ -305,7 +349,8 @@ class Batch:
                 yield _failure(stderr, running.process.returncode, path)
             index += 1
             try:
-                self._process = self._start(range(index, len(self.paths)))
+                with deferred():  # pandoc is held by `self` as soon as it runs
+                    self._process = self._start(range(index, len(self.paths)))
             except OSError as exc:  # the scratch folder is gone: the rest cannot be converted
                 for path in self.paths[index:]:
                     yield ConversionError(
@@ -326,12 +371,36 @@ class Batch:
             return ConversionError(f"pandoc's output could not be read: {exc.strerror}", path=path)
 
 
+def _nothing() -> None:
+    pass
+
+
 def _release(root: Path, lock: int, owner: int) -> None:
-    """Remove a batch's scratch folder, then let go of its lock; only in the process that made them."""
+    """Remove a batch's scratch folder, then let go of its lock; only in the process that made them.
+
+    The owner file goes last: a folder that cannot be removed whole (a disk error) keeps it, so
+    the next build, seeing its process gone, removes the rest.
+    """
     if os.getpid() != owner:
         return  # a forked copy exiting or collecting garbage: the folder is still in use
-    shutil.rmtree(root, ignore_errors=True)
-    os.close(lock)
+    _LOCKS.discard(lock)
+    try:
+        for entry in os.scandir(root):
+            if entry.name != OWNER_FILE:
+                _remove_entry(Path(entry.path))
+        (root / OWNER_FILE).unlink()
+        root.rmdir()
+    except OSError:
+        pass
+    finally:
+        os.close(lock)
+
+
+def _remove_entry(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _size(path: Path) -> int:

@@ -243,3 +243,90 @@ def test_another_build_never_removes_a_running_batch_even_if_its_pid_looks_dead(
     )
     assert str(left) in done.stdout
     assert not left.exists()
+
+
+# --- a build stopped while a batch starts, or while it is cleaned up ---------------------------
+
+
+def _scratch_folders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob(f"{convert.TEMP_PREFIX}*"))
+
+
+def test_an_interrupt_as_a_batch_starts_pandoc_leaves_neither_pandoc_nor_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or SIGTERM, which the build turns into one) the instant pandoc has started: the
+    batch must still hold that pandoc, stop it and remove its folder before the build unwinds."""
+    import signal
+    import subprocess
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    started: list[subprocess.Popen[bytes]] = []
+
+    class InterruptedAtOnce(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            started.append(self)
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(subprocess, "Popen", InterruptedAtOnce)
+    with pytest.raises(KeyboardInterrupt):
+        Batch([("<div>" * 200_000, "slow.md"), ("Two.", "b.md")])
+    monkeypatch.undo()
+    assert len(started) == 1
+    assert started[0].poll() is not None, "pandoc still runs, held by nobody"
+    assert _scratch_folders(tmp_path) == []
+
+
+FORK_THEN_DIE = """
+import os, sys, time
+from pipeline.convert import Batch
+batch = Batch([("One.", "a.md")])
+child = os.fork()
+if child == 0:  # e.g. a worker started while the batch runs; it outlives the build
+    quiet = os.open(os.devnull, os.O_RDWR)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+os._exit(0)  # the build dies without cleaning up, as under kill -9
+"""
+
+
+def test_a_process_forked_while_a_batch_runs_does_not_keep_its_folder(tmp_path: Path) -> None:
+    """flock belongs to the open file, which fork shares: a process forked from a build while a
+    batch ran held the batch's lock after the build was gone, so no later build removed it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_THEN_DIE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    child = int(done.stdout.split()[0])
+    try:
+        assert len(_scratch_folders(tmp_path)) == 1, done.stderr
+        removed = convert.remove_abandoned(tmp_path)
+        assert len(removed) == 1 and _scratch_folders(tmp_path) == []
+    finally:
+        os.kill(child, signal.SIGKILL)
+
+
+def test_a_scratch_folder_without_an_owner_is_removed_once_it_is_old(tmp_path: Path) -> None:
+    """A build killed between making its folder and writing the owner file leaves a folder no
+    lock can vouch for: a fresh one may be a running build's, an hour-old one is removed."""
+    import time
+
+    orphan = tmp_path / f"{convert.TEMP_PREFIX}orphan"
+    orphan.mkdir()
+    (orphan / "0.md").write_text("One.")
+    assert convert.remove_abandoned(tmp_path, now=time.time()) == []
+    assert convert.remove_abandoned(tmp_path, now=time.time() + convert.UNOWNED_SECONDS + 60) == [orphan]
+    assert not orphan.exists()
+

@@ -249,6 +249,21 @@ def _children_of(pid: int) -> set[int]:
     return found
 
 
+def _in_session(sid: int) -> set[int]:
+    """Every live process of session `sid`: a build started in a session of its own, its workers
+    and pandoc processes, including any started after a look at its children, reparented or not."""
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -298,9 +313,9 @@ def test_a_killed_build_leaves_no_process_and_no_temporary_folder(
     build_process.send_signal(sig)
     output = build_process.communicate(timeout=60)[0]
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+    while time.monotonic() < deadline and _in_session(build_process.pid):
         time.sleep(0.1)
-    survivors = [pid for pid in children if _alive(pid)]
+    survivors = _in_session(build_process.pid)
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
     assert not survivors

@@ -1,0 +1,38 @@
+"""Ctrl-C and SIGTERM held over the stretches a build may not be cut in, then delivered."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from pipeline.interrupts import deferred, terminate_as_interrupt
+
+
+def test_ctrl_c_inside_a_deferred_block_arrives_at_its_end() -> None:
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred():
+            signal.raise_signal(signal.SIGINT)
+            finished.append("block")
+        finished.append("after")
+    assert finished == ["block"]
+
+
+def test_sigterm_inside_a_deferred_block_is_the_build_s_interrupt_at_its_end() -> None:
+    finished = []
+    with pytest.raises(KeyboardInterrupt), terminate_as_interrupt():
+        with deferred():
+            with deferred():  # nested: delivered once, at the outermost end
+                signal.raise_signal(signal.SIGTERM)
+                finished.append("inner")
+            finished.append("outer")
+    assert finished == ["inner", "outer"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_deferred_block_without_signals_changes_nothing() -> None:
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    with deferred():
+        pass
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
