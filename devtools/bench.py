@@ -466,6 +466,30 @@ def measure_template_edit(run: BenchRun, report: BenchReport) -> None:
     shutil.rmtree(out, ignore_errors=True)
 
 
+DEEP = 20_000  # elements nested one in another: 30 s in an HTML parser, before the depth limit
+
+
+def measure_deep_nesting(run: BenchRun, report: BenchReport) -> None:
+    """What one post nested DEEP elements deep adds to a build of the archive (it must fail fast,
+    not stall the others): the archive with and without it, interleaved, fast formats, 2 workers."""
+    deep = run.root / "deep-posts"
+    shutil.copytree(run.src, deep)
+    (deep / "2020-01-01-deep.md").write_text(
+        f"---\ntitle: Deep\ndate: 2020-01-01\n---\n{'<div>' * DEEP}x{'</div>' * DEEP}\n", "utf-8"
+    )
+    alone, beside = [], []
+    for _ in range(run.repeat):
+        alone.append(_clean_build(run.src, run.root, 2, run.config, "post,chapters"))
+        beside.append(_clean_build(deep, run.root, 2, run.config, "post,chapters"))
+    extra = statistics.median(r.seconds for r in beside) - statistics.median(r.seconds for r in alone)
+    report.figures["deep_nesting_extra_s"] = extra
+    report.notes.append(
+        f"deep_nesting_extra_s: {run.count} posts with one nested {DEEP:,} elements deep, minus "
+        f"without it (`--only post,chapters`); failed {beside[-1].failed} (the deep one)"
+    )
+    shutil.rmtree(deep, ignore_errors=True)
+
+
 SERVE_EDITS = 20
 
 
@@ -518,6 +542,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     measure_noop_archive,
     measure_cli_loop,
     measure_template_edit,
+    measure_deep_nesting,
     measure_serve_latency,
 )
 

@@ -3,7 +3,8 @@
 Seeds are the corpus posts and the broken and hostile fixtures under the repository's
 `tests/fixtures/`. Each input is a seed with a few mutations (bit flips, deletions, repeats, a
 splice of another seed, hostile snippets: `<script>`, `---`, `{{`, an unbalanced `[`, NUL, bidi
-controls, huge numbers…). The same seed gives the same inputs to every path through the code:
+controls, huge numbers, comments and raw-text elements closed or not, inline images, HTML nested
+300 deep…). The same seed gives the same inputs to every path through the code:
 
 - `single`: one input at a time, `normalize_file` and each format's `render`, in memory;
 - `batch`: rounds of inputs read and prepared, their bodies converted by one `convert.Batch`
@@ -89,6 +90,13 @@ SNIPPETS = tuple(
         "<p>", "</p>", "<!--", "\r", "\r\n", "\t", "\ufeff", "00:00 Start\n", "99:99 Bad\n",
         "- 1:00:00 Late\n", "## Chapters\n", "**", "`", "*", "_", "<", ">", "&amp;", "data:text/html,x",
         "http://", "https://x.test/?utm_source=a&r=1", "mailto:a@b.c", "*|UNSUB|*", "&", '"', "'",
+        # what no reader sees: comments, raw-text elements (closed or not), in code and out
+        "-->", "<!-- a note with words -->", "<!-- wp:paragraph -->", "\n<!-- open\n\nWords after.\n",
+        "<script>", "</script>", "<style>p{color:red}", "<textarea>", "<xmp>", "<noembed>",
+        "<noscript>", "<plaintext>", "<p>Use <code><script></code> here.</p>", "`<!--`",
+        # inline images, and HTML nested past the depth limit (one snippet: 300 levels)
+        "![alt](https://x.test/i.png)", '<img src="https://x.test/i.png" alt="pic">', "<div>" * 300,
+        "<b><a href=https://x.test/1>one <b><a href=https://x.test/2>two",
     )
 )  # fmt: skip
 # The newsletter's own <head> has <style> and <meta>; none of these belongs in any output.

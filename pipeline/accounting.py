@@ -11,7 +11,7 @@ from .config import Settings
 from .errors import PipelineError
 from .inventory import take_inventory, unaccounted
 from .model import Episode
-from .source import RawPost
+from .source import INVISIBLE, RawPost
 
 
 class LostContent(PipelineError):
@@ -21,7 +21,8 @@ class LostContent(PipelineError):
 def verify(raw: RawPost, episode: Episode, settings: Settings) -> None:
     """Raise LostContent naming, in full, every piece of `raw` that `episode` neither keeps nor reports."""
     lost = unaccounted(
-        take_inventory(raw.body),
+        # Without the invisible characters: prepare removes each one and names it in the report.
+        take_inventory(INVISIBLE.sub("", raw.body)),
         # The Episode itself, not a post.md kept as written: every output is made from it.
         rendered_markdown(episode),
         report_text(episode),
@@ -31,7 +32,7 @@ def verify(raw: RawPost, episode: Episode, settings: Settings) -> None:
     if lost:
         named = "; ".join(f'"{piece.text}"' for piece in lost)
         raise LostContent(
-            f"error: normalization lost {named}",
+            f"normalization lost {named}",  # the severity is the CLI's to add
             path=raw.path,
             line=raw.body_line + lost[0].line - 1,
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import manifest
 from .config import Settings
-from .discovery import discover_all, safe_stem
+from .discovery import discover_all, reads_folder, safe_stem
 from .errors import PipelineError, UnreadableSource
 from .fingerprints import fingerprints
 from .formats import FORMATS
@@ -122,7 +122,7 @@ def build(
     stale = sorted(
         stem
         for stem, entry in previous.items()
-        if stem not in current and entry.get("files") and manifest.covers(src, entry, out)
+        if stem not in current and entry.get("files") and _covers(src, entry, out)
     )
     removed: list[str] = []
     for stem, entry in previous.items():
@@ -139,6 +139,15 @@ def build(
     return BuildSummary(
         ordered, sorted(removed), [s for s in stale if s not in removed], clock() - started, ignored, resumed
     )
+
+
+def _covers(src: Path, entry: dict[str, object], out: Path) -> bool:
+    """`manifest.covers`, and the posts of a `_posts/` folder's sub-folders, which discovery reads too:
+    a post deleted from `_posts/2024/` is stale like one deleted from `_posts/`."""
+    if manifest.covers(src, entry, out):
+        return True
+    folder = entry.get("folder")
+    return isinstance(folder, str) and src.is_dir() and reads_folder(src, out / folder)
 
 
 def _record(

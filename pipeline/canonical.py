@@ -23,16 +23,29 @@ def canonical_markdown(episode: Episode) -> str:
 def rendered_markdown(episode: Episode) -> str:
     """The post written from the Episode itself: what every output is made from."""
     parts: list[str] = []
-    for section in episode.sections:
+    comments: dict[tuple[int, int], list[str]] = {}
+    for comment in episode.comments:
+        if comment.section is not None:
+            comments.setdefault((comment.section, comment.block), []).append(comment.text)
+    for s, section in enumerate(episode.sections):
         if section.heading is not None:
             parts.append(f"## {spans_to_markdown((Span(section.heading),))}")
         if section.kind == "chapters" and episode.chapter_lines:
             chapter_list = BulletList(tuple(ListItem(line) for line in episode.chapter_lines))
             parts.append(blocks_to_markdown([chapter_list]))
-        if section.blocks:
-            parts.append(blocks_to_markdown(section.blocks))
+        for b, block in enumerate(section.blocks):
+            parts.extend(comments.get((s, b), ()))  # each an HTML block of its own
+            parts.append(blocks_to_markdown([block]))
+    parts.extend(c.text for c in episode.comments if c.section is None)
     body = "\n\n".join(p for p in parts if p)
-    return f"---\n{episode.front_matter_text}---\n\n{body}\n"
+    # No blank line is added after the front matter and the post ends with one newline: the
+    # layout a post's author gave it is theirs (`rewrite.py` keeps the rest of it).
+    return front_matter_block(episode) + (f"{body}\n" if body else "")
+
+
+def front_matter_block(episode: Episode) -> str:
+    """The front matter with its `---` lines, as the canonical post starts: the body follows."""
+    return f"---\n{episode.front_matter_text}---\n"
 
 
 def report_text(episode: Episode) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import Settings
 from .discovery import discover_all
-from .errors import PipelineError
+from .errors import PipelineError, printable
 from .formats import FORMATS, load_format, podcast, youtube
 from .formats.description import Description, PlatformDescription
 from .model import Episode
@@ -109,8 +109,8 @@ def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_
         check.notes += [f"{n.rule}: {n.message}" for n in notes]
         descriptions = check_platforms(episode, settings)  # written once; rendered from below
         rules = [result for description in descriptions.values() for result in description.results]
-        rule_of = {r.message: r.name for r in rules if not r.passed}
-        check.passed = [r.message for r in rules if r.passed]
+        rule_of = {printable(r.message): r.name for r in rules if not r.passed}  # as a Diagnostic has it
+        check.passed = [printable(r.message) for r in rules if r.passed]
         for name in formats:
             if name not in FORMATS:
                 continue
@@ -124,8 +124,7 @@ def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_
     except PipelineError as exc:
         check.problems.append(error_diagnostic(exc, path, current))
     except Exception as exc:  # a bug, not the user's mistake: still one record, the others go on
-        message = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
-        check.problems.append(Diagnostic("error", message, current))
+        check.problems.append(Diagnostic("error", f"internal error: {type(exc).__name__}: {exc}", current))
     return check
 
 

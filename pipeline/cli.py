@@ -4,6 +4,9 @@ Every warning and error is one line that starts where it is, as compilers, Sphin
 write it: `_posts/2025-05-28-x.markdown:14: warning: newsletter: …` (the post's path relative to
 the current folder, its line when known). `problem_line` is the one place that puts the path,
 the line and the severity in front of a message; `results.Diagnostic.text` the format's name.
+
+No printed line holds a control or bidi character: a `Diagnostic` and a `PipelineError` escape
+theirs (`errors.printable`), and a file name is shown through `shown_path` or `shown_names`.
 """
 
 from __future__ import annotations
@@ -13,17 +16,23 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from .errors import printable
 from .results import BuildSummary, Diagnostic, PostResult, Reporter
 
 
 def shown_path(path: str | Path, cwd: str | Path | None = None) -> str:
     """A post's path as the user reads it: relative to the current folder when it is below it,
-    otherwise as it was given."""
+    otherwise as it was given; a control character in a file name escaped (`\\x1b`)."""
     here = os.path.abspath(cwd if cwd is not None else os.getcwd())
     relative = os.path.relpath(os.path.abspath(path), here)
     if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return str(path)
-    return relative
+        return printable(str(path))
+    return printable(relative)
+
+
+def shown_names(names: list[str]) -> str:
+    """File names or stems, comma-separated, each shown as `shown_path` shows a path."""
+    return ", ".join(printable(name) for name in names)
 
 
 def problem_line(post: str | Path, problem: Diagnostic, cwd: str | Path | None = None) -> str:
@@ -171,12 +180,14 @@ def summary_line(summary: BuildSummary) -> str:
     failed 0 in 1.2 s`."""
     lines = []
     if summary.ignored:
-        lines.append(f"not posts (no YYYY-MM-DD- date in the name), left alone: {', '.join(summary.ignored)}")
+        lines.append(
+            f"not posts (no YYYY-MM-DD- date in the name), left alone: {shown_names(summary.ignored)}"
+        )
     if summary.removed:
-        lines.append(f"removed outputs of deleted posts: {', '.join(summary.removed)}")
+        lines.append(f"removed outputs of deleted posts: {shown_names(summary.removed)}")
     if summary.stale:
         lines.append(
-            f"outputs of posts no longer in the source (use --prune to remove): {', '.join(summary.stale)}"
+            f"outputs of posts no longer in the source (use --prune to remove): {shown_names(summary.stale)}"
         )
     if summary.resumed:
         lines.append(f"resumed: {summary.resumed} already built by a build that was stopped")

@@ -170,6 +170,7 @@ def normalize(
     config: str | None = None,
 ) -> None:
     """Show which posts would change when normalized; --check for CI, --write to clean sources."""
+    from .errors import printable
     from .rewrite import normalize_sources
 
     if check and write:
@@ -179,14 +180,17 @@ def normalize(
         statuses = normalize_sources(place.posts, place.settings, write=write, diff=diff)
     for status in statuses:
         kept = f" (old text kept in {status.backup})" if status.backup else ""
-        print(f"{status.status:<12} {status.error or status.path}{kept}")
+        print(f"{status.status:<12} {printable(f'{status.error or status.path}{kept}')}")
     for status in statuses:
         if status.diff:
             sys.stdout.write(status.diff)
     failed = [s for s in statuses if s.status == "failed"]
     changing = [s for s in statuses if s.status == "would change"]
     if failed or (check and changing):
-        raise Exit(f"{len(changing)} post(s) would change, {len(failed)} failed", code=1)
+        # Say what was done: after --write a post that changed was rewritten (or failed), none "would".
+        done = "rewritten" if write else "would change"
+        changed = sum(1 for s in statuses if s.status == done)
+        raise Exit(f"{changed} post(s) {done}, {len(failed)} failed", code=1)
 
 
 @contextmanager
@@ -325,7 +329,7 @@ def check(
     import json as json_module
 
     from .check import CHECKED_FORMATS, PDF_SKIPPED, check_archive
-    from .cli import problem_line, shown_path
+    from .cli import problem_line, shown_names, shown_path
     from .site import locate
 
     formats = CHECKED_FORMATS if pdf else tuple(f for f in CHECKED_FORMATS if f != "pdf")
@@ -353,7 +357,7 @@ def check(
                 for line in [f"ok   {r}" for r in post.passed] + post.notes:
                     print(f"    {line}")
         if report.ignored:
-            print(f"not posts (no YYYY-MM-DD- date in the name), left alone: {', '.join(report.ignored)}")
+            print(f"not posts (no YYYY-MM-DD- date in the name), left alone: {shown_names(report.ignored)}")
         if not pdf:
             print(f"note: {PDF_SKIPPED}")
         print(report.summary_line(strict))

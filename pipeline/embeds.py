@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-# Elements whose content goes with them (a player's fallback text, a form's labels).
+# Elements whose content goes with them (a player's fallback text, a form's labels). A
+# `<textarea>`, `<noscript>`, `<xmp>`, `<noembed>` or `<plaintext>` is markup only: its words
+# are text a reader sees (a page without scripts shows `<noscript>`).
 CONTAINERS = frozenset(
     {
-        "iframe", "object", "video", "audio", "canvas", "script", "style", "noscript", "template",
-        "svg", "form", "select", "textarea", "button", "frameset",
+        "iframe", "object", "video", "audio", "canvas", "script", "style", "template",
+        "svg", "form", "select", "button", "frameset",
     }
 )  # fmt: skip
 VOID = frozenset({"embed", "input", "source", "track", "param", "link", "meta", "base", "frame"})
@@ -68,6 +70,13 @@ def _closing_tag(name: str) -> re.Pattern[str]:
 
 def is_embed(tag: Tag) -> bool:
     return tag.name in CONTAINERS or tag.name in VOID
+
+
+def comments_in(raw: str) -> list[str]:
+    """The HTML comments of a raw HTML string, each as written (`<!--` to `-->`)."""
+    if "<!--" not in raw:
+        return []
+    return [m.group() for m in _COMMENT.finditer(raw)]
 
 
 def text_of_raw(raw: str) -> str:

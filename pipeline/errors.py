@@ -1,8 +1,32 @@
-"""Errors a user can act on: shown as one line, never as a traceback."""
+"""Errors a user can act on: shown as one line, never as a traceback; `printable`, what every
+message is made of before the tool prints it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# What a message never holds as it is: C0 controls but tab, newline and CR (white space, folded),
+# DEL, C1 controls, bidi controls, the line and paragraph separators, BOM and zero-width space,
+# and lone surrogates (a file name that is not UTF-8). A soft hyphen, ZWJ and ZWNJ are text.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e"
+    "\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` as one line a terminal shows as it is: each control or bidi character escaped as
+    Python writes it (`\\x1b`, `\\u202e`: the user sees what is there, the terminal does not act on
+    it), white space runs folded to one space. Escaping twice changes nothing."""
+    if _UNPRINTABLE.search(text):
+        text = _UNPRINTABLE.sub(_escaped, text)
+    return " ".join(text.split())
 
 
 class PipelineError(Exception):
@@ -30,9 +54,8 @@ class PipelineError(Exception):
         if self.path:
             where = self.path + (f":{self.line}" if self.line else "") + ": "
         what = f"{self.field}: " if self.field else ""
-        # One line, whatever the input held.
-        text = f"{where}{what}{self.message}"
-        return " ".join(text.splitlines())
+        # One line, whatever the input held; its control characters shown, not acted on.
+        return printable(f"{where}{what}{self.message}")
 
     def __reduce__(self) -> tuple[type, tuple[str, str | None, int | None, str | None]]:
         # Keeps path/line/field when the error crosses a process boundary.

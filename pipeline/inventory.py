@@ -14,6 +14,7 @@ reason is one of `model.REASONS` (`warning:` and `changed:` lines account for no
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import unicodedata
@@ -29,6 +30,7 @@ from markdown_it.token import Token
 from .embeds import CONTAINERS, VOID
 from .model import REASONS
 from .source import INVISIBLE
+from .unseen import find_unseen
 
 PieceKind = Literal["sentence", "link", "timestamp", "image", "embed"]
 
@@ -74,14 +76,16 @@ _FOLD = str.maketrans(
         "*": None,
         "_": None,
         "`": None,
+        "[": None,  # an image's alt text stands in its sentence as `[alt]`
+        "]": None,
     }
 )
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def fold(text: str) -> str:
-    """A sentence as compared: NFKC, case-folded, ASCII quotes and dashes, no emphasis or code
-    markers (`*`, `_`, backticks; backslash escapes resolved first), no control or bidi
+    """A sentence as compared: NFKC, case-folded, ASCII quotes and dashes, no emphasis, code or
+    bracket marks (`*`, `_`, backticks, `[]`; backslash escapes resolved first), no control or bidi
     characters, whitespace collapsed."""
     if "&nbsp;" in text:
         text = text.replace("&nbsp;", " ")
@@ -164,6 +168,9 @@ _BREAK = "\x1e"  # a hard line break: the text before and after are separate ite
 # in the report, so their content is no sentence here; their src is an `embed` piece.
 _SKIP = CONTAINERS | VOID
 _RAW_TEXT = frozenset({"script", "style", "iframe"})
+# Raw-text elements whose words a post keeps: html5lib holds their content as one text, tags
+# and all; pandoc reads the same content as markup.
+_TEXT_AS_MARKUP = frozenset({"textarea", "xmp", "noembed", "noframes", "plaintext", "title"})
 _EMBED_ATTR = {
     "iframe": "src",
     "embed": "src",
@@ -289,7 +296,9 @@ class _Collector:
             elif kind == "image":
                 self.url("image", str(c.attrs.get("src", "")), line + newlines)
                 alt = "".join(a.content for a in c.children or [] if a.type in ("text", "code_inline"))
-                self.text_item(alt, line + newlines)
+                if alt.strip():  # the image's place in its sentence
+                    text.append(f"[{alt.strip()}]")
+                self.written_urls(alt, line + newlines)
         self.text_item("".join(text), line)
 
     # HTML ------------------------------------------------------------------------------------
@@ -372,12 +381,21 @@ class _HtmlWalk:
                     if sub is not el and sub_tag in _EMBED_ATTR:
                         self.embed(sub_tag, sub)
                 return
-            # Unclosed: what html5lib put inside is what followed in the source. Keep it.
+            # Unclosed: what html5lib put inside is what followed in the source. Keep it, as items
+            # of their own: the element's start ends the sentence before it.
+            self.flush()
+            self.stack.append(("flush", None))
             if tag in _RAW_TEXT:
                 if el.text and el.text.strip():
                     self.children(_parse_html(el.text))
             else:
                 self.children(el)
+            return
+        if tag in _TEXT_AS_MARKUP:  # its text is what a reader sees, read as the markup it holds
+            self.flush()
+            self.stack.append(("flush", None))
+            if el.text and el.text.strip():
+                self.children(_parse_html(el.text))
             return
         if tag in _BLOCK:
             self.flush()
@@ -386,7 +404,9 @@ class _HtmlWalk:
             return
         if tag == "img":
             self.out.url("image", el.get("src"), self.here())
-            self.out.text_item(el.get("alt") or "", self.here())
+            alt = (el.get("alt") or "").strip()
+            if alt:  # the image's place in its sentence
+                self.add(f"[{alt}]")
             return
         if tag in _EMBED_ATTR:  # video, audio, source
             self.embed(tag, el)
@@ -461,8 +481,41 @@ def _sentences(out: _Collector, text: str, line: int, pieces: list[Piece]) -> No
             )
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _words_of(markup: str) -> str:
+    """Text with its tags out and entities decoded, as the report names an element's words."""
+    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())
+
+
+def _unseen_pieces(body: str, seen: set[str]) -> list[Piece]:
+    """The sentences of the body's comments and raw-text elements, found by the check's own
+    tokenizer (`unseen`): the author's words, though no reader of the page sees them. A
+    sentence already among the pieces `seen` is not listed twice."""
+    pieces: list[Piece] = []
+    out = _Collector([])
+    for unseen in find_unseen(body):
+        found: list[Piece] = []
+        _sentences(out, _words_of(unseen.text), unseen.line, found)
+        pieces.extend(p for p in found if p.text not in seen)
+    return pieces
+
+
+def _unseen_text(body: str) -> str:
+    return " ".join(_words_of(unseen.text) for unseen in find_unseen(body))
+
+
 def take_inventory(body: str) -> list[Piece]:
-    """Every piece of `body` (a post's text after its front matter), in the order of the body."""
+    """Every piece of `body` (a post's text after its front matter): what markdown-it and html5lib
+    read, in the order of the body, then the words of its comments and raw-text elements."""
+    pieces = _visible_pieces(body)
+    if "<" in body:
+        pieces += _unseen_pieces(body, {p.text for p in pieces})
+    return pieces
+
+
+def _visible_pieces(body: str) -> list[Piece]:
     out = _collect(body)
     pieces: list[Piece] = []
     for entry in out.entries:
@@ -569,6 +622,8 @@ def unaccounted(
             urls_kept.append(entry.text)
         else:
             texts.append(post.restore(entry[0]))
+    if "<" in body:  # kept in a comment or a raw-text element: kept as written
+        texts.append(_unseen_text(body))
     post_text = fold(" ".join(texts))
     post_urls = "\n".join(urls_kept)
     messages: list[str] = []

@@ -63,6 +63,19 @@ class Section:
     blocks: tuple[Block, ...] = ()
 
 
+@dataclass(frozen=True)
+class Comment:
+    """An HTML comment of the body, as written: `post.md` keeps it, no other output shows it.
+
+    It stands before block `block` of section `section`; with `section` None, after the body
+    (where it stood is gone from the Episode, or nothing of the body followed it).
+    """
+
+    text: str
+    section: int | None = None
+    block: int = 0
+
+
 # Why a piece of the source is not in `post.md` as written: a closed list, one per report line.
 Reason = Literal[
     "merged",  # the other copy's twin is kept
@@ -76,6 +89,7 @@ Reason = Literal[
     "redirect",
     "control-characters",
     "embed",
+    "comment",  # words in an HTML comment: post.md keeps it, every other output hides it
     "dropped",  # anything else
 ]
 REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]
@@ -129,6 +143,8 @@ class Episode:
     `post.md` is then that text, byte for byte (a clean post is never reformatted)."""
     chapter_lines: tuple[Inlines, ...] = field(default=())
     """The chapter list as written in the body (`00:46 Title`, links kept), invalid lines included."""
+    comments: tuple[Comment, ...] = field(default=())
+    """The body's HTML comments, for `post.md` only, in the order of the body."""
 
     @property
     def summary(self) -> tuple[Block, ...]:

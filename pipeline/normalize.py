@@ -14,6 +14,7 @@ from typing import Any
 
 from .accounting import verify
 from .boilerplate import remove_boilerplate
+from .comments import note_comments, place_comments
 from .config import Settings
 from .convert import body_to_ast
 from .errors import ConversionError
@@ -56,6 +57,8 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
         items = list(walker.blocks(ast["blocks"], "md"))
     except RecursionError:
         raise ConversionError("the body is nested too deeply to convert", path=raw.path) from None
+    walker.comments_after_the_body()
+    comment_texts = note_comments([text for _, text in walker.comments], raw.body, raw.body_line, notes)
     cleaned = remove_boilerplate(items, fm.youtube_id, settings, notes)
     merged = merge_copies(cleaned.items, notes)
     structure = find_structure(merged, settings, fm.duration, notes)
@@ -77,7 +80,8 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
             )
 
     # Site links resolved and chapters read are not changes to the text: outputs use them.
-    untouched = raw.text if all(n.kind == "warning" for n in notes) else None
+    # A comment is not one either: post.md keeps it as written.
+    untouched = raw.text if all(n.kind in ("warning", "comment") for n in notes) else None
     episode = Episode(
         unchanged_source=untouched or None,
         stem=raw.stem,
@@ -95,6 +99,7 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
         front_matter_text=front,
         notes=tuple(notes),
         chapter_lines=structure.chapter_lines,
+        comments=place_comments(walker.comments, comment_texts, items, structure.sections),
     )
     verify(raw, episode, settings)
     return episode

@@ -55,6 +55,10 @@ class Walker:
     notes: list[Note]
     ends: dict[int, dict[int, int]] = field(default_factory=dict)
     """Per list of sibling nodes (by id, while the AST is alive): container open -> close index."""
+    comments: list[tuple[Item | None, str]] = field(default_factory=list)
+    """The HTML comments met, as pandoc read them, each with the item it stands before (None:
+    nothing followed it)."""
+    _pending: list[str] = field(default_factory=list)  # met, but no item after them yet
 
     # --- inlines ------------------------------------------------------------------------
 
@@ -116,10 +120,8 @@ class Walker:
         end = index
         if tag.name in embeds.CONTAINERS and not tag.whole:
             end = self._element_ends(nodes, raw_kind).get(index, index)
-        if tag.name in ("script", "style"):
-            inner = ""  # code, not words
-        else:
-            inner = " ".join([embeds.text_of_raw(raw)] + [node_text(n) for n in nodes[index + 1 : end]])
+        # Every word goes into the report, a script's and a style's code included: the author wrote it.
+        inner = " ".join([embeds.text_of_raw(raw)] + [node_text(n) for n in nodes[index + 1 : end]])
         self.notes.append(Note(embeds.reason_for(tag), embeds.describe(tag, inner)))  # type: ignore[arg-type]
         return end - index + 1
 
@@ -154,10 +156,12 @@ class Walker:
         elif kind == "Image":
             alt = "".join(s.text for s in self.inlines(content[1]))
             self.notes.append(Note("embed", f"<img> {content[2][0]} (its alt text is kept: {alt!r})"))
-            if alt.strip():
-                yield replace(mark, text=alt)
+            if alt.strip():  # where the image stood, in its sentence: `Text [alt] more text.`
+                yield replace(mark, text=f"[{alt.strip()}]")
         elif kind == "RawInline":
-            # Markup only (a stray `<span>`, `<br>`): its text, if any, stays.
+            # Markup only (a stray `<span>`, `<br>`): its text, if any, stays; comments are kept apart.
+            if content[0] == "html":
+                self._pending.extend(embeds.comments_in(content[1]))
             text = embeds.text_of_raw(content[1]) if content[0] == "html" else content[1]
             if text.strip():
                 yield replace(mark, text=text)
@@ -181,7 +185,8 @@ class Walker:
             # shows the clean URL; the note naming the whole original URL accounts for it.
             children = [replace(children[0], text=url)]
         for span in children:
-            yield replace(span, url=url)
+            # A link inside this one (nested unclosed `<a>` in feed HTML) keeps its own target.
+            yield replace(span, url=span.url or url)
 
     # --- blocks -------------------------------------------------------------------------
 
@@ -191,8 +196,17 @@ class Walker:
             if nodes[index]["t"] == "RawBlock" and (taken := self.raw_embed(nodes, index)):
                 index += taken
                 continue
-            yield from self.block(nodes[index], origin)
+            for source in self.block(nodes[index], origin):
+                if self._pending and _has_content(source.item):
+                    self.comments.extend((source.item, text) for text in self._pending)
+                    self._pending.clear()
+                yield source
             index += 1
+
+    def comments_after_the_body(self) -> None:
+        """The comments no item followed: they stand after the body."""
+        self.comments.extend((None, text) for text in self._pending)
+        self._pending.clear()
 
     def block(self, node: PandocNode, origin: Origin) -> Iterator[SourceItem]:
         kind: str = node["t"]
@@ -228,6 +242,8 @@ class Walker:
             yield from self.table(content, origin)
         elif kind == "RawBlock":
             # Markup only (`<p>` left open by a cut feed, `<div>`): its text, if any, stays.
+            if content[0] == "html":
+                self._pending.extend(embeds.comments_in(content[1]))
             text = embeds.text_of_raw(content[1]) if content[0] == "html" else content[1]
             if text.strip():
                 yield SourceItem(origin, Paragraph((Span(BIDI_CONTROLS.sub("", text)),)))
@@ -319,6 +335,11 @@ def _badge(content: list[Any]) -> str | None:
         return None
     sources = " ".join(n["c"][2][0] for n in images)
     return " ".join(p for p in (alt, href, sources) if p)
+
+
+def _has_content(item: Item) -> bool:
+    """Whether `item` stays a block of its own (an empty paragraph is dropped later)."""
+    return not isinstance(item, Paragraph) or bool(item.spans)
 
 
 def _spans_of(item: Item) -> tuple[Span, ...]:

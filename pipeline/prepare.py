@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .errors import SourceError
 from .liquid import resolve_liquid
 from .model import Note
 from .source import INVISIBLE, RawPost
@@ -33,10 +36,78 @@ class Prepared:
 def prepare(raw: RawPost, settings: Settings) -> Prepared:
     """Everything that happens to a body before pandoc sees it."""
     notes: list[Note] = []
+    _check_nesting(raw)
     body = _drop_control_characters(raw, notes)
     body, liquid_notes, depends_on = resolve_liquid(body, settings, raw.front_matter.values, raw.path)
     notes += liquid_notes
     return Prepared(raw, well_formed_html(body), tuple(notes), tuple(depends_on))
+
+
+# HTML parsers (html5lib, pandoc's) take time in the square of the nesting depth: 20,000
+# `<div>`s one inside the other cost 30 s. No post nests anywhere near this deep.
+MAX_DEPTH = 200
+_START_OR_END = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+
+
+def html_depth(html: str) -> tuple[int, int]:
+    """The deepest nesting of elements in `html`, and the offset of the tag that reaches it.
+
+    One pass: an end tag closes the latest open element of its name and those opened after it
+    (an end tag with nothing to close, a void element and a self-closing tag change nothing).
+    """
+    stack: list[str] = []
+    open_count: Counter[str] = Counter()
+    deepest, where = 0, 0
+    for match in _START_OR_END.finditer(html):
+        name = match.group(2).lower()
+        if match.group(1):
+            if open_count[name]:
+                while stack:
+                    top = stack.pop()
+                    open_count[top] -= 1
+                    if top == name:
+                        break
+        elif name not in _OpenElements.VOID and not match.group(3).rstrip().endswith("/"):
+            stack.append(name)
+            open_count[name] += 1
+            if len(stack) > deepest:
+                deepest, where = len(stack), match.start()
+    return deepest, where
+
+
+def _check_nesting(raw: RawPost) -> None:
+    """Refuse a body whose HTML nests deeper than MAX_DEPTH, before any parser sees it.
+
+    Each HTML block, and each paragraph's inline HTML, is measured as the parsers read it: on
+    its own. Tags in code are text.
+    """
+    body = raw.body
+    if body.count("<") <= MAX_DEPTH:
+        return
+    from .inventory import _MD
+
+    for token in _MD.parse(body):
+        if token.map is None:
+            continue
+        if token.type == "html_block":
+            html = token.content
+        elif token.type == "inline" and token.children:
+            html = "".join(c.content for c in token.children if c.type == "html_inline")
+        else:
+            continue
+        depth, offset = html_depth(html)
+        if depth > MAX_DEPTH:
+            line = (
+                raw.body_line
+                + token.map[0]
+                + (html.count("\n", 0, offset) if token.type == "html_block" else 0)
+            )
+            raise SourceError(
+                f"its HTML nests {depth:,} elements deep; at most {MAX_DEPTH} can be read"
+                " (an unclosed tag repeated?)",
+                path=raw.path,
+                line=line,
+            )
 
 
 def well_formed_html(body: str) -> str:

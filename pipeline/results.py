@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from .errors import PipelineError
+from .errors import PipelineError, printable
 from .model import Episode
 
 SEVERITIES = ("error", "warning", "info", "note")
@@ -35,6 +35,13 @@ class Diagnostic:
     rule: str | None = None  # a platform rule (`youtube.bytes`), a report reason, a front-matter field
     line: int | None = None  # in the post, where known
     post: str | None = None  # the post's path, where a record travels without its PostResult
+
+    def __post_init__(self) -> None:
+        # Every message the tool prints or records passes here: one line, its control and bidi
+        # characters shown escaped (`\x1b`), never acted on by a terminal (`errors.printable`).
+        object.__setattr__(self, "message", printable(self.message))
+        if self.rule is not None:
+            object.__setattr__(self, "rule", printable(self.rule))
 
     @property
     def text(self) -> str:
@@ -100,7 +107,7 @@ def error_diagnostic(exc: PipelineError, post: Path, format: str | None = None) 
     another file (a linked post, a settings file) keeps that file's name in its message."""
     if _names_post(exc.path, post):
         text = f"{exc.field}: {exc.message}" if exc.field else exc.message
-        return Diagnostic("error", " ".join(text.split()), format, exc.field, exc.line)
+        return Diagnostic("error", text, format, exc.field, exc.line)
     return Diagnostic("error", str(exc), format, exc.field)
 
 
@@ -180,9 +187,9 @@ def failed(result: PostResult, exc: PipelineError) -> PostResult:
 
 def internal_error(result: PostResult, exc: BaseException) -> PostResult:
     """`result`, failed with a bug: one line for the user, the traceback kept apart."""
-    message = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
+    message = printable(f"internal error: {type(exc).__name__}: {exc}")
     result.status = Status.FAILED
-    result.error = f"{result.source}: {message}"
+    result.error = printable(f"{result.source}: {message}")
     result.failure = Diagnostic("error", message)
     result.bug = "".join(traceback.format_exception(exc))
     return result

@@ -6,30 +6,41 @@ the old file's mode and replaces it atomically. A read-only post is refused. Unl
 committed unchanged in a git work tree, the old bytes are first kept in `.<post>.orig` (or
 `.orig.1`, `.orig.2`, … when an earlier backup exists: that one is the user's). Any error while
 writing becomes one line for that post; the other posts go on.
+
+The new text keeps the author's layout around the canonical body: the front matter from its
+opening `---` line to its closing one byte for byte (keys normalization adds go just before the
+closing line), the blank lines (or none) between it and the body, the file's BOM and line ends,
+and one final line end.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import difflib
 import itertools
 import os
+import re
 import stat
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .canonical import canonical_markdown
+from .canonical import front_matter_block, rendered_markdown
 from .config import Settings
 from .discovery import discover
 from .errors import PipelineError
+from .model import Episode
 from .normalize import normalize_file
+from .source import decode, split_front_matter
 
 BACKUP_SUFFIX = ".orig"
 GIT_TIMEOUT = 30  # seconds; a git that hangs is treated as "no git": the backup is kept
 _TEMP_NAMES = itertools.count()
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# A line with its own line end, as `source.decode` counts lines: `\r\n`, `\r` and `\n` alike.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 @dataclass(frozen=True)
@@ -63,11 +74,13 @@ def _normalize_one(path: Path, src: Path, settings: Settings, *, write: bool, di
         return SourceStatus(path, "failed", str(exc))  # the file is left alone
     if episode.unchanged_source is not None:
         return SourceStatus(path, "unchanged")  # nothing to change: its bytes (BOM, CRLF) stay too
-    canonical = canonical_markdown(episode).encode("utf-8")
     try:
         old = path.read_bytes()
+        canonical = in_authors_layout(old, episode, path)
     except OSError as exc:
         return SourceStatus(path, "failed", f"{path}: cannot read the file: {_cause(exc)}")
+    except PipelineError as exc:  # the file changed since it was normalized
+        return SourceStatus(path, "failed", str(exc))
     if old == canonical:
         return SourceStatus(path, "unchanged")
     text = unified_diff(old, canonical, _display_name(path, src)) if diff else ""
@@ -78,6 +91,48 @@ def _normalize_one(path: Path, src: Path, settings: Settings, *, write: bool, di
     except WriteRefused as exc:
         return SourceStatus(path, "failed", f"{path}: {exc}")
     return SourceStatus(path, "rewritten", diff=text, backup=backup)
+
+
+def in_authors_layout(old: bytes, episode: Episode, path: Path) -> bytes:
+    """The canonical post as the file's bytes `old` lay it out (see the module doc).
+
+    `post.md` is written without the source at hand, so only this rewrite can keep what the
+    canonical text cannot know: delimiter lines such as `--- ` or `...`, CRLF, a BOM, the blank
+    line after the front matter.
+    """
+    if episode.unchanged_source is not None:
+        return old
+    front, _, body_line = split_front_matter(decode(old, path), path)
+    bom = codecs.BOM_UTF8 if old.startswith(codecs.BOM_UTF8) else b""
+    lines = _LINE.findall(old[len(bom) :].decode("utf-8"))
+    block, rest = lines[: body_line - 1], lines[body_line - 1 :]
+    eol = _line_end(block[0]) or "\n"
+    head = _front_matter_as_written(block, front, episode, eol)
+    body = rendered_markdown(episode).removeprefix(front_matter_block(episode)).replace("\n", eol)
+    blank = "".join(itertools.takewhile(_is_blank, rest))
+    return bom + (head + (blank + body if body else "")).encode("utf-8")
+
+
+def _front_matter_as_written(block: list[str], front: str, episode: Episode, eol: str) -> str:
+    """The lines `block` (`---` to `---`, whose YAML is `front`) with the keys normalization added
+    just before the closing line; when normalization changed the front matter otherwise, its text
+    as the canonical post has it, since the author's layout no longer fits it."""
+    if not episode.front_matter_text.startswith(front):
+        return front_matter_block(episode).replace("\n", eol)
+    added = episode.front_matter_text.removeprefix(front).replace("\n", eol)
+    closing = block[-1].rstrip("\r\n") + (_line_end(block[-1]) or eol)  # the body may follow it now
+    return "".join(block[:-1]) + added + closing
+
+
+def _line_end(line: str) -> str:
+    """The line end `line` has (`\\r\\n`, `\\r`, `\\n`), or "" for a last line without one."""
+    return line[len(line.rstrip("\r\n")) :]
+
+
+def _is_blank(line: str) -> bool:
+    """A blank line as Markdown has it (spaces and tabs only) with its line end: what may stand
+    between the front matter and the body."""
+    return bool(_line_end(line)) and not line.strip(" \t\r\n")
 
 
 def rewrite_post(path: Path, old: bytes, new: bytes) -> Path | None:

@@ -26,9 +26,11 @@ YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _BIDI = "\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c"
 BIDI_CONTROLS = re.compile(f"[{_BIDI}]")
 CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
-# No reader sees these: C0 controls but tab and newline, DEL, C1 controls, bidi controls. A body
-# loses them (each reported); the lossless check folds them away.
-INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+# No reader sees these: C0 controls but tab and newline, DEL, C1 controls, bidi controls, the
+# zero-width space and U+FEFF (a BOM pasted mid-text). A body loses them (each reported); the
+# lossless check folds them away. A soft hyphen, ZWJ and ZWNJ are text: they decide where a word
+# may break and how letters join, so they stay.
+INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u200b\ufeff]")
 DATE_IN_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
 WRONG_CASE_KEYS = {"youtubeid": "youtubeID", "youtube_id": "youtubeID", "youtube": "youtubeID"}
 
@@ -151,9 +153,12 @@ def _compose(front: str, path: Path) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
         if not isinstance(key, yaml.ScalarNode):
             raise SourceError("a key must be plain text", path=path, line=line)
         if BIDI_CONTROLS.search(key.value) or CONTROL_CHARS.search(key.value):
-            shown = BIDI_CONTROLS.sub("", CONTROL_CHARS.sub("", key.value))
+            # The key as written: the message shows each hidden character escaped (`yo\u202eutubeID`).
             raise SourceError(
-                "the key contains invisible control characters; retype it", path=path, line=line, field=shown
+                "the key contains invisible control characters; retype it",
+                path=path,
+                line=line,
+                field=key.value,
             )
         if key.value in seen:
             raise SourceError(

@@ -24,7 +24,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def _bodies(settings: Settings) -> list[tuple[str, Path]]:
     bodies = []
     for path in sorted(CORPUS.glob("*/*.m*")) + sorted((FIXTURES / "hostile").glob("*.md")):
-        prepared = prepare(read_post(path), settings)
+        try:
+            prepared = prepare(read_post(path), settings)
+        except SourceError:  # refused before pandoc (HTML nested too deep)
+            continue
         bodies.append((prepared.body.replace("{PORT}", "9"), path))
     return bodies
 
@@ -329,4 +332,3 @@ def test_a_scratch_folder_without_an_owner_is_removed_once_it_is_old(tmp_path: P
     assert convert.remove_abandoned(tmp_path, now=time.time()) == []
     assert convert.remove_abandoned(tmp_path, now=time.time() + convert.UNOWNED_SECONDS + 60) == [orphan]
     assert not orphan.exists()
-

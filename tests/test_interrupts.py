@@ -11,22 +11,30 @@ from pipeline.interrupts import deferred, terminate_as_interrupt
 
 def test_ctrl_c_inside_a_deferred_block_arrives_at_its_end() -> None:
     finished = []
-    with pytest.raises(KeyboardInterrupt):
+
+    def block() -> None:
         with deferred():
             signal.raise_signal(signal.SIGINT)
             finished.append("block")
         finished.append("after")
+
+    with pytest.raises(KeyboardInterrupt):
+        block()
     assert finished == ["block"]
 
 
 def test_sigterm_inside_a_deferred_block_is_the_build_s_interrupt_at_its_end() -> None:
     finished = []
-    with pytest.raises(KeyboardInterrupt), terminate_as_interrupt():
-        with deferred():
+
+    def block() -> None:
+        with terminate_as_interrupt(), deferred():
             with deferred():  # nested: delivered once, at the outermost end
                 signal.raise_signal(signal.SIGTERM)
                 finished.append("inner")
             finished.append("outer")
+
+    with pytest.raises(KeyboardInterrupt):
+        block()
     assert finished == ["inner", "outer"]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 

@@ -116,7 +116,7 @@ def test_the_truncated_seed_has_its_player_badge_and_cut_sentence() -> None:
         "https://tools.applemediaservices.com/api/badges/listen-on-apple-podcasts/badge/en-us"
         "?size=250x83&releaseDate=1673288700"
     ]
-    assert Piece("sentence", "Listen on Apple Podcasts", 10) in pieces  # the badge's alt text
+    assert Piece("sentence", "[Listen on Apple Podcasts]", 10) in pieces  # the badge's alt text, in its place
     assert Piece("sentence", "Watch on YouTube:", 1) in pieces
     assert Piece("sentence", "His framewor", 8) in pieces  # cut off mid-word: still a piece
     # The iframe's attributes are no text.
@@ -298,8 +298,13 @@ def test_text_inside_closed_embeds_is_not_a_sentence() -> None:
         "<video>",
         "v.mp4",
     ]
-    # A player's fallback words go with it (normalization names them in its `embed` line).
-    assert [p.text for p in _of(pieces, "sentence")] == ["Kept."]
+    # A player's fallback words go with it (normalization names them in its `embed` line); a
+    # script's and a style's text are the author's words too, found by the check's own tokenizer.
+    assert [p.text for p in _of(pieces, "sentence")] == [
+        "Kept.",
+        "var words = 'Not a sentence.';",
+        "p { color: red }",
+    ]
 
 
 # (g) fold -------------------------------------------------------------------------------------------

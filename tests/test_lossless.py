@@ -240,7 +240,7 @@ def test_a_lost_paragraph_fails_the_post_naming_it(tmp_path: Path, monkeypatch: 
     )
     with pytest.raises(LostContent) as caught:
         normalize_file(path, Settings())
-    assert str(caught.value) == f'{path}:8: error: normalization lost "The forgotten one, in full."'
+    assert str(caught.value) == f'{path}:8: normalization lost "The forgotten one, in full."'
 
 
 def test_a_lost_paragraph_writes_no_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -408,3 +408,58 @@ def test_a_post_normalize_refuses_is_left_alone(tmp_path: Path, settings: Settin
     assert bad.read_bytes() == BAD.encode() and bad.stat().st_mtime_ns == stamp and _mode(bad) == 0o600
     assert not orig(bad).exists()
     assert good.read_bytes() == canonical
+
+
+# --- 5. a rewritten post keeps its author's layout; the summary says what was done ------------
+
+DIRTY = "Hello   [there](https://example.org/?utm_source=feed).\n"
+CLEAN = "Hello [there](https://example.org/).\n"
+SUBSTACK_URL = "https://example.substack.com/p/ep-1"
+# (the post as written, the post after `--write`)
+LAYOUTS = {
+    # No blank line after the front matter: none is added, and the one final newline stays.
+    "tight": (
+        "---\ntitle: Tiny\n# a comment\n\ndate:   2024-01-01\n---\n" + DIRTY,
+        "---\ntitle: Tiny\n# a comment\n\ndate:   2024-01-01\n---\n" + CLEAN,
+    ),
+    # The blank line is kept, and the delimiter lines as written (`--- `, `...`); one final newline.
+    "loose": (
+        "--- \ntitle: Tiny\ndate: 2024-01-01\n...\n\n" + DIRTY + "\n\n",
+        "--- \ntitle: Tiny\ndate: 2024-01-01\n...\n\n" + CLEAN,
+    ),
+    # A BOM and Windows line ends: the front matter's bytes stay, the body gets the same line ends.
+    "crlf": (
+        "\ufeff---\r\ntitle: Tiny\r\ndate: 2024-01-01\r\n---\r\n" + DIRTY.replace("\n", "\r\n"),
+        "\ufeff---\r\ntitle: Tiny\r\ndate: 2024-01-01\r\n---\r\n" + CLEAN.replace("\n", "\r\n"),
+    ),
+    # A key normalization adds goes last, before the closing line as written.
+    "substack": (
+        f"---\ntitle: Tiny  \ndate: 2024-01-01\n---  \nHello.\n\nRead on [Substack]({SUBSTACK_URL}).\n",
+        f"---\ntitle: Tiny  \ndate: 2024-01-01\nsubstack_url: {SUBSTACK_URL}\n---  \nHello.\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_write_keeps_the_front_matter_as_written_and_one_final_newline(
+    tmp_path: Path, settings: Settings, layout: str
+) -> None:
+    before, after = LAYOUTS[layout]
+    src = tmp_path / "posts"
+    src.mkdir()
+    post = write_post(src, "2024-01-01-tiny.md", before)
+    [status] = normalize_sources(src, settings, write=True)
+    assert status.status == "rewritten"
+    assert post.read_bytes() == after.encode("utf-8")
+    [again] = normalize_sources(src, settings, write=True)  # what was written is canonical
+    assert again.status == "unchanged" and post.read_bytes() == after.encode("utf-8")
+
+
+def test_the_summary_after_write_says_what_was_rewritten(tmp_path: Path) -> None:
+    src = tmp_path / "posts"
+    src.mkdir()
+    write_post(src, "a-tiny.markdown", TINY)
+    write_post(src, "b-bad.markdown", BAD)
+    result = _invoke("--src", str(src), "--write")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "1 post(s) rewritten, 1 failed"
