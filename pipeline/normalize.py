@@ -61,7 +61,7 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
     comment_texts = note_comments([text for _, text in walker.comments], raw.body, raw.body_line, notes)
     cleaned = remove_boilerplate(items, fm.youtube_id, settings, notes)
     merged = merge_copies(cleaned.items, notes)
-    structure = find_structure(merged, settings, fm.duration, notes)
+    structure = find_structure(merged, settings, fm.duration, notes, fm.youtube_id)
 
     substack_url = fm.substack_url
     front = raw.front_matter_text

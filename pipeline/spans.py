@@ -38,6 +38,12 @@ def is_strong_only(spans: tuple[Span, ...]) -> bool:
     return bool(words) and all(s.strong for s in words)
 
 
+def is_emphasis_only(spans: tuple[Span, ...]) -> bool:
+    """True when every word of `spans` is bold or italic (`**Links**`, `*References*`)."""
+    words = [s for s in spans if s.text.strip()]
+    return bool(words) and all(s.strong or s.emph for s in words)
+
+
 def item_spans(item: Item) -> tuple[Span, ...]:
     """The spans of a paragraph or heading; none for a list or a rule."""
     return item.spans if isinstance(item, Paragraph | Heading) else ()

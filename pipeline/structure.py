@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from . import matching
 from .block_writers import plain_text
@@ -17,8 +18,17 @@ from .boilerplate import section_reason
 from .chapters import NOT_CHAPTER_LABELS, check_order, parse_time, split_timestamp_line
 from .config import Settings
 from .model import Block, BulletList, Chapter, ListItem, Note, Paragraph, Section, SectionKind, Span
-from .pandoc_ast import Heading, Item, Rule
-from .spans import SENTENCE_FINAL, is_strong_only, item_spans, links, list_entries, whole
+from .pandoc_ast import Heading, Item, Rule, tidy
+from .spans import (
+    SENTENCE_FINAL,
+    is_emphasis_only,
+    is_strong_only,
+    item_spans,
+    links,
+    list_entries,
+    unlinked_text,
+    whole,
+)
 
 
 @dataclass(frozen=True)
@@ -34,14 +44,20 @@ class Structure:
 
 
 def find_structure(
-    items: Sequence[Item], settings: Settings, duration: int | None, notes: list[Note]
+    items: Sequence[Item],
+    settings: Settings,
+    duration: int | None,
+    notes: list[Note],
+    youtube_id: str | None = None,
 ) -> Structure:
     """Group items into sections: summary, labelled lists, the chapter list."""
-    sections = _Sections(settings, notes)
+    items = split_labels(items)
+    sections = _Sections(settings, notes, youtube_id)
     index = 0
     while index < len(items):
         index = sections.take(items, index)
     sections.close()
+    sections.clips_as_chapters()
     problems = list(sections.problems)
     if duration is not None:
         problems += [
@@ -54,12 +70,19 @@ def find_structure(
     )
 
 
+_NOT_CHAPTERS = "the timestamps under {label!r} are not treated as chapters (its label says so)"
+
+
 class _Sections:
     """The sections found so far, and the one being filled: its heading, kind and blocks."""
 
-    def __init__(self, settings: Settings, notes: list[Note]) -> None:
+    def __init__(self, settings: Settings, notes: list[Note], youtube_id: str | None = None) -> None:
         self.settings = settings
         self.notes = notes
+        self.youtube_id = youtube_id
+        # A list of timestamps under a label that says "clips": the chapters if no other list is
+        # (its section's index, label, run and timestamps).
+        self.clips: tuple[str, list[Item], list[tuple[str, str]]] | None = None
         self.boilerplate = {matching.sentence_key(s) for s in settings.boilerplate_sections}
         self.sections: list[Section] = []
         self.heading: str | None = None
@@ -127,12 +150,10 @@ class _Sections:
             self._chapters(label, run, stamps)
             return
         if stamps is not None and label_says_not:
-            self.notes.append(
-                Note(
-                    "warning",
-                    f"the timestamps under {label!r} are not treated as chapters (its label says so)",
-                )
-            )
+            if label is not None and self.clips is None and self._into_own_video(run, stamps):
+                self.clips = (label, run, stamps)
+            else:
+                self.notes.append(Note("warning", _NOT_CHAPTERS.format(label=label)))
         elif stamps is not None and self.has_chapters:
             self.notes.append(
                 Note("warning", "a second list of timestamps is kept as a list, not as chapters")
@@ -146,6 +167,40 @@ class _Sections:
     @property
     def has_chapters(self) -> bool:
         return bool(self.chapters or self.chapter_lines)
+
+    def _into_own_video(self, run: list[Item], stamps: list[tuple[str, str]]) -> bool:
+        """Clips that can be the chapters: three or more, ascending, and every linked one into
+        the episode's own video."""
+        if self.youtube_id is None or len(stamps) < 3:
+            return False
+        times = [(t, parse_time(t)) for t, _ in stamps]
+        if check_order(times) or any(seconds is None for _, seconds in times):
+            return False
+        urls = [url for spans in _run_line_spans(run) for url in links(spans)]
+        return all(_into_video(url, self.youtube_id) for url in urls)
+
+    def clips_as_chapters(self) -> None:
+        """The clips list becomes the chapters when the post has no other chapter list; its label
+        stays its heading. Otherwise it stays a list, with the warning a clips list gets."""
+        if self.clips is None:
+            return
+        label, run, stamps = self.clips
+        index = next((i for i, section in enumerate(self.sections) if section.heading == label), None)
+        if self.has_chapters or index is None:
+            self.notes.append(Note("warning", _NOT_CHAPTERS.format(label=label)))
+            return
+        self.sections[index] = Section("chapters", label, ())
+        self.chapter_lines.extend(_run_line_spans(run))
+        for title, seconds in ((title, parse_time(t)) for t, title in stamps):
+            if seconds is not None:
+                self.chapters.append(Chapter(seconds, title))
+        self.notes.append(
+            Note(
+                "changed",
+                f"the timestamps under {label!r} are the chapters: the post has no other chapter list,"
+                " and they ascend and link into the episode's own video",
+            )
+        )
 
     def _chapters(self, label: str | None, run: list[Item], stamps: list[tuple[str, str]]) -> None:
         """The chapter list: a section of its own, its times checked, its lines kept as written."""
@@ -176,10 +231,7 @@ def _run_end(items: Sequence[Item], start: int, label: str | None, under_heading
         ):
             break
         after = items[end + 1] if end + 1 < len(items) else None
-        if _is_label(candidate, after) and (
-            plain_text(item_spans(candidate)).rstrip().endswith(":")
-            or (after is not None and _timestamp(after) and not _timestamp(items[end - 1]))
-        ):
+        if end > start and _is_label(candidate, after) and _starts_a_section(candidate, after):
             break  # the next label starts the next section, a boilerplate one included
         if not under_heading and not _item_like(candidate):
             break
@@ -187,6 +239,98 @@ def _run_end(items: Sequence[Item], start: int, label: str | None, under_heading
             break
         end += 1
     return end
+
+
+def _starts_a_section(label: Item, after: Item | None) -> bool:
+    """Inside a run, a label starts the next section when it is one by its form alone (a colon
+    line, emphasis) or, a short plain line, when a list, a link-only line or a timestamp line
+    follows it directly ("References in the Episode" above its `<ul>`)."""
+    spans = item_spans(label)
+    if plain_text(spans).rstrip().endswith(":") or is_emphasis_only(spans):
+        return True
+    if after is None:
+        return False
+    if isinstance(after, BulletList) or _timestamp(after):
+        return not _timestamp(label)
+    return isinstance(after, Paragraph) and bool(links(after.spans)) and not unlinked_text(after.spans)
+
+
+def _into_video(url: str, video_id: str) -> bool:
+    """A link into the video `video_id` (`watch?v=`, `youtu.be/`, with or without a time)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    if host == "youtu.be":
+        return parts.path.strip("/") == video_id
+    if host in ("youtube.com", "youtube-nocookie.com"):
+        return video_id in parse_qs(parts.query).get("v", []) or parts.path.rstrip("/").endswith(
+            f"/{video_id}"
+        )
+    return False
+
+
+def split_labels(items: Sequence[Item]) -> list[Item]:
+    """Labels written inside a paragraph, taken out as paragraphs of their own.
+
+    A paragraph that starts with a label line and a colon and then holds only links ("Resources
+    to learn more about … and the host: <a>…</a>") is the label, then its first link. The last
+    sentence of a prose paragraph, when it ends with a colon, is short, and a link run follows
+    the paragraph ("… from the experts. Resources to learn more about Sebastian Raschka and his
+    work:"), is that run's label.
+    """
+    out: list[Item] = []
+    for index, item in enumerate(items):
+        following = items[index + 1] if index + 1 < len(items) else None
+        if isinstance(item, Paragraph) and item.code_language is None:
+            out.extend(_label_and_link(item) or _prose_and_label(item, following) or [item])
+        else:
+            out.append(item)
+    return out
+
+
+_LABEL_WORDS = 12
+
+
+def _short_label(text: str) -> bool:
+    text = text.strip()
+    return (
+        text.endswith(":")
+        and 0 < len(text.split()) <= _LABEL_WORDS
+        and not SENTENCE_FINAL.search(text.rstrip(":"))
+    )
+
+
+def _label_and_link(item: Paragraph) -> list[Item] | None:
+    spans = item.spans
+    first_link = next((i for i, s in enumerate(spans) if s.url), None)
+    if not first_link or any(s.url for s in spans[:first_link]):
+        return None
+    if unlinked_text(spans[first_link:]) or not _short_label(plain_text(spans[:first_link])):
+        return None
+    return [Paragraph(tidy(spans[:first_link])), Paragraph(tidy(spans[first_link:]))]
+
+
+def _prose_and_label(item: Paragraph, following: Item | None) -> list[Item] | None:
+    if following is None or not _is_link_run_start(following) or links(item.spans):
+        return None
+    text = plain_text(item.spans)
+    bounds = matching.sentence_bounds(text)
+    if len(bounds) < 2:
+        return None
+    start, end = bounds[-1]
+    if not _short_label(text[start:end]):
+        return None
+    prose = tidy(matching.slice_spans(item.spans, 0, start))
+    label = tidy(matching.slice_spans(item.spans, start, len(text)))
+    return [Paragraph(prose), Paragraph(label)]
+
+
+def _is_link_run_start(item: Item) -> bool:
+    if isinstance(item, BulletList):
+        return True
+    return isinstance(item, Paragraph) and bool(links(item.spans)) and not unlinked_text(item.spans)
 
 
 def _timestamp(item: Item) -> tuple[str, str] | None:
