@@ -255,6 +255,7 @@ def _scratch_folders(root: Path) -> list[str]:
     return sorted(p.name for p in root.glob(f"{convert.TEMP_PREFIX}*"))
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_an_interrupt_as_a_batch_starts_pandoc_leaves_neither_pandoc_nor_its_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,6 +266,7 @@ def test_an_interrupt_as_a_batch_starts_pandoc_leaves_neither_pandoc_nor_its_fol
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    body_to_ast("Warm.", "warm.md")  # pandoc found (and asked its version) before the fault
     started: list[subprocess.Popen[bytes]] = []
 
     class InterruptedAtOnce(subprocess.Popen):  # type: ignore[type-arg]

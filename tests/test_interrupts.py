@@ -9,6 +9,7 @@ import pytest
 from pipeline.interrupts import deferred, terminate_as_interrupt
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_inside_a_deferred_block_arrives_at_its_end() -> None:
     finished = []
 
@@ -39,6 +40,7 @@ def test_sigterm_inside_a_deferred_block_is_the_build_s_interrupt_at_its_end() -
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_a_deferred_block_without_signals_changes_nothing() -> None:
     before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     with deferred():

@@ -136,7 +136,9 @@ def test_a_boilerplate_section_ends_at_the_next_label_whatever_its_form(
     assert not summary.failed, summary.failed[0].error
     out = tmp_path / "out" / "2025-01-01-boilerplate"
     post = (out / "post.md").read_text("utf-8")
-    assert "## References in the Episode\n\n- [One](https://a.example/1)\n- [Two](https://a.example/2)" in post
+    assert (
+        "## References in the Episode\n\n- [One](https://a.example/1)\n- [Two](https://a.example/2)" in post
+    )
     assert "## Connect with Paige Bailey\n\n- <https://p.example/>" in post
     assert "rss.com" not in post
     report = (out / "report.txt").read_text("utf-8").splitlines()
@@ -148,7 +150,9 @@ def test_a_boilerplate_section_ends_at_the_next_label_whatever_its_form(
     # each format shows the label as its own kind of heading, the references under it
     newsletter = (out / "newsletter.html").read_text("utf-8")
     assert ">References in the Episode</h2>" in newsletter and 'href="https://a.example/2"' in newsletter
-    assert "\nReferences in the Episode\n- One (https://a.example/1)\n" in (out / "youtube.txt").read_text("utf-8")
+    assert "\nReferences in the Episode\n- One (https://a.example/1)\n" in (out / "youtube.txt").read_text(
+        "utf-8"
+    )
     assert "<p>References in the Episode</p>\n<ul><li>" in (out / "podcast.html").read_text("utf-8")
     assert (out / "show-notes.pdf").read_bytes().startswith(b"%PDF")
 
@@ -169,7 +173,10 @@ def test_clips_into_the_episode_s_own_video_are_its_chapters(tmp_path: Path, set
         (392, "Second question"),
         (1682, "Third question"),
     ]
-    assert [(s.kind, s.heading) for s in episode.sections] == [("summary", None), ("chapters", "Youtube Clips")]
+    assert [(s.kind, s.heading) for s in episode.sections] == [
+        ("summary", None),
+        ("chapters", "Youtube Clips"),
+    ]
     assert any(n.kind == "changed" and "'Youtube Clips' are the chapters" in n.message for n in episode.notes)
 
 

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +287,9 @@ def test_command_serves_and_refuses_a_busy_port(site: Path, tmp_path: Path) -> N
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        # Ctrl-C as a terminal delivers it, whatever this test run inherited (a run started in
+        # the background of a shell ignores SIGINT, and its children would too).
+        preexec_fn=partial(signal.signal, signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stdout is not None
