@@ -160,6 +160,14 @@ _TIMESTAMP = re.compile(
 _BARE_URL = re.compile(r"https?://[^\s<>)\"]+")
 # What a sentence is compared without: Liquid (resolved or reported apart) and URLs (link pieces).
 _GAP = re.compile(rf"{_LIQUID.pattern}|{_BARE_URL.pattern}", re.DOTALL)
+# The target of a Markdown link or image that holds Liquid (`[text]({{ site.baseurl }}/x "title")`):
+# text to markdown-it here (the tag has spaces), a link once the pipeline resolves the Liquid, text
+# when it cannot. It is a gap of its sentence (an image's `!` too): either reading keeps the rest.
+_LIQUID_LINK = r"\{\{[^{}\n]*\}\}|\{%[^{}\n]*%\}"
+_LIQUID_TARGET = re.compile(
+    rf"\]\(\s*[^\s(){{}}]*(?:{_LIQUID_LINK})(?:[^\s(){{}}]|{_LIQUID_LINK})*"
+    r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\s*\)"""
+)
 _GAP_EDGE = " -:|,;()[]<>"
 _URL_TRAIL = ".,;:!?'\"]\u2019\u201d"
 _BREAK = "\x1e"  # a hard line break: the text before and after are separate items
@@ -428,8 +436,9 @@ def _collect(body: str) -> _Collector:
 
         def hold(m: re.Match[str]) -> str:
             liquid.append(m.group())
-            # As pandoc sees it: a tag with spaces cannot be a link target, so `[a]({{ x }})` is
-            # text; `[a]({% post_url … %})` is resolved into a link before pandoc reads it.
+            # A tag with spaces cannot be a link target, so `[a]({{ x }}/p)` is text here, as
+            # pandoc reads it when the pipeline cannot resolve it (`_has_text` accepts the link it
+            # makes otherwise); `[a]({% post_url … %})` is a link or, unresolved, its text alone.
             target = body[m.start() : body.find(")", m.start()) + 1 or m.end()]
             opens_target = body[max(0, m.start() - 2) : m.start()] in ("](", "}}")
             as_target = opens_target and "post_url" in target
@@ -578,6 +587,10 @@ def _has_text(haystack: str, text: str) -> bool:
     if "{" not in text and "://" not in text:
         folded = fold(text).rstrip(":").rstrip()  # a label `Links:` may become the heading `Links`
         return not folded or folded in haystack
+    if "](" in text:
+        text, targets = _LIQUID_TARGET.subn("{{}}", text)
+        if targets:
+            text = text.replace("![", "{{}}[")
     pos = 0
     for part in _GAP.split(text):
         folded = fold(part).strip(_GAP_EDGE)

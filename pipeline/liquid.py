@@ -9,7 +9,7 @@ import datetime as dt
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -23,7 +23,6 @@ from .source import read_post
 POST_URL = re.compile(r"\{%-?\s*post_url\s+([A-Za-z0-9_./-]+)\s*-?%\}")
 MD_LINK_TO_POST_URL = re.compile(r"\[([^\]\n]*)\]\(\s*(\{%-?\s*post_url\s+[A-Za-z0-9_./-]+\s*-?%\})\s*\)")
 BASEURL_BEFORE_POST_URL = re.compile(r"\{\{-?\s*site\.baseurl\s*-?\}\}(?=\{%-?\s*post_url\s)")
-VARIABLE = re.compile(r"\{\{-?\s*(site|page)\.([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 ANY_LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
 POST_NAME = re.compile(r"^(?:.*/)?(\d{4})-(\d{2})-(\d{2})-(.+?)(?:\.(?:md|markdown|html))?$")
 LINKED_SUFFIXES = (".md", ".markdown", ".html")
@@ -141,7 +140,8 @@ def find_post(name: str, post_path: Path) -> Path | None:
 def resolve_liquid(
     body: str, settings: Settings, page: Mapping[str, Any], post_path: Path
 ) -> tuple[str, list[Note], list[Path]]:
-    """Replace resolvable Liquid; unresolved links lose their target, other tags stay as text.
+    """Replace resolvable Liquid; unresolved `post_url` links lose their target, other Liquid
+    stays as written (a URL with any unresolvable Liquid stays whole), each with a warning.
 
     Also returns the post files whose front matter the body's `{% post_url %}` links were
     built from (found beside `post_path` or in its site's `_posts/` tree): its outputs depend
@@ -184,36 +184,111 @@ def resolve_liquid(
 
     lower_page = {k.lower(): v for k, v in page.items()}
 
-    def variable(match: re.Match[str]) -> str:
-        scope, name = match.groups()
-        if scope == "site":
-            value = {
-                "url": settings.site_url,
-                "baseurl": settings.baseurl,
-                "title": settings.show_name,
-            }.get(name)
-            if value is not None and (value or name == "baseurl"):
-                return value
+    def page_value(name: str, written: str) -> tuple[str | None, str]:
+        found = page.get(name, lower_page.get(name.lower()))
+        if not isinstance(found, str | int | float) or isinstance(found, bool):
+            return None, f"the front matter has no {name!r} text"
+        if name not in page:
+            used = f"used {name.lower()!r} ignoring case"
+            notes.append(Note("warning", f"{written!r}: no key {name!r}; {used}"))
+        return str(found), ""
+
+    def evaluate(written: str) -> tuple[str | None, str]:
+        """The value of one `{{ … }}`, or None and what would resolve it."""
+        expression = EXPRESSION.fullmatch(written)
+        if expression is None:
+            return None, f"episode resolves only {KNOWN}"
+        value: str | None
+        if expression["name"] is None:
+            value, why = expression["string"][1:-1], ""
+        elif expression["scope"] == "page":
+            value, why = page_value(expression["name"], written)
         else:
-            found = page.get(name, lower_page.get(name.lower()))
-            if isinstance(found, str | int | float) and not isinstance(found, bool):
-                if name not in page:
-                    notes.append(
-                        Note(
-                            "warning",
-                            f"{match.group(0)!r}: no key {name!r}; used {name.lower()!r} ignoring case",
-                        )
-                    )
-                return str(found)
-        notes.append(Note("warning", f"unresolved {match.group(0)!r} kept as text"))
-        return match.group(0)
+            value, why = site_value(expression["name"], settings)
+        for name in FILTER.findall(expression["filters"] or ""):
+            if value is None:
+                break
+            value, why = url_filter(name, value, settings)
+        return value, why
 
     # Jekyll's idiom `{{ site.baseurl }}{% post_url x %}`: post_url here is already the whole URL.
     body = BASEURL_BEFORE_POST_URL.sub("", body)
     body = MD_LINK_TO_POST_URL.sub(link, body)
     body = POST_URL.sub(bare_post_url, body)
-    body = VARIABLE.sub(variable, body)
-    for leftover in ANY_LIQUID.findall(body):
-        if not VARIABLE.fullmatch(leftover):
-            notes.append(Note("warning", f"Liquid/template syntax {leftover[:60]!r} kept as text"))
+    body = _resolve_outputs(body, evaluate, notes)
     return body, notes, list(depends_on)
+
+
+# `{{ site.x }}`, `{{ page.x }}` or a quoted string, then `relative_url` / `absolute_url` filters.
+EXPRESSION = re.compile(
+    r"\{\{-?\s*(?:(?P<string>\"[^\"]*\"|'[^']*')|(?P<scope>site|page)\.(?P<name>[A-Za-z_][A-Za-z0-9_]*))"
+    r"(?P<filters>(?:\s*\|\s*(?:relative_url|absolute_url))*)\s*-?\}\}"
+)
+FILTER = re.compile(r"relative_url|absolute_url")
+KNOWN = "site.url, site.baseurl, site.title, page.* and the relative_url and absolute_url filters"
+# What stands between two Liquid expressions of one URL (`{{ site.url }}{{ site.baseurl }}/x`).
+_SAME_URL = re.compile(r"[^\s\"'<>()\[\]]*")
+_HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Addressable's normalize, as Jekyll's filters apply it: what a URL may hold, the rest %-encoded.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def site_value(name: str, settings: Settings) -> tuple[str | None, str]:
+    """`{{ site.<name> }}` from the settings (`_config.yml`'s `url`, `baseurl`, `title`)."""
+    if name == "baseurl":
+        return settings.baseurl, ""  # an empty baseurl is a value: the site is at the host's root
+    if name == "url":
+        return settings.site_url or None, "set site_url (url in _config.yml) to resolve it"
+    if name == "title":
+        return settings.show_name or None, "set show_name (title in _config.yml) to resolve it"
+    return None, f"no setting gives site.{name}: episode resolves site.url, site.baseurl and site.title"
+
+
+def relative_url(value: str, settings: Settings) -> str:
+    """Jekyll's `relative_url`: an absolute URL as it is, else the baseurl before the path."""
+    if _HAS_SCHEME.match(value):
+        return value
+    parts = [settings.baseurl.removesuffix("/"), value]
+    return quote("".join(p if not p or p.startswith("/") else "/" + p for p in parts), safe=_URL_SAFE)
+
+
+def url_filter(name: str, value: str, settings: Settings) -> tuple[str | None, str]:
+    """`value | relative_url` or `value | absolute_url`, as Jekyll's URL filters give it."""
+    if name == "relative_url" or _HAS_SCHEME.match(value):
+        return relative_url(value, settings), ""
+    if not settings.site_url:
+        return None, "set site_url (url in _config.yml) to resolve it"
+    return settings.site_url.rstrip("/") + relative_url(value, settings), ""
+
+
+def _resolve_outputs(body: str, evaluate: Callable[[str], tuple[str | None, str]], notes: list[Note]) -> str:
+    """Every `{{ … }}` and `{% … %}` left in `body`: a URL whose Liquid all resolves gets the
+    values; one with any Liquid that does not is kept whole as written, a warning for each."""
+    matches = list(ANY_LIQUID.finditer(body))
+    runs: list[list[re.Match[str]]] = []
+    for match in matches:
+        if runs and _SAME_URL.fullmatch(body, runs[-1][-1].end(), match.start()):
+            runs[-1].append(match)
+        else:
+            runs.append([match])
+    out: list[str] = []
+    done = 0
+    for run in runs:
+        values: list[str | None] = []
+        for match in run:
+            written = match.group()
+            if written.startswith("{%"):
+                notes.append(Note("warning", f"Liquid/template syntax {written[:60]!r} kept as written"))
+                values.append(None)
+                continue
+            value, why = evaluate(written)
+            if value is None:
+                notes.append(Note("warning", f"unresolved {written[:200]!r} kept as written ({why})"))
+            values.append(value)
+        if None in values:
+            continue
+        for match, value in zip(run, values, strict=True):
+            out.append(body[done : match.start()] + str(value))
+            done = match.end()
+    out.append(body[done:])
+    return "".join(out)
