@@ -77,7 +77,9 @@ def build(
     formats = requested_formats(only)
     posts, rejected, ignored = discover_all(src)
     prepare_output(out)
-    loaded = manifest.Loaded() if force else manifest.load(out)
+    # Loaded with --force too: the records of posts this build does not cover are kept (a forced
+    # build of one post must not make the next build redo the archive); only --prune drops them.
+    loaded = manifest.load(out)
     previous = loaded.posts
     prints = fingerprints(settings)
 
@@ -91,7 +93,8 @@ def build(
             error = UnreadableSource(f"cannot read the file: {exc.strerror}", path=path)
             results[str(path)] = failed(PostResult(safe_stem(path), str(path)), error)
             continue
-        planned = manifest.plan(path, data, prints, formats, previous.get(safe_stem(path), {}), out)
+        before = {} if force else previous.get(safe_stem(path), {})
+        planned = manifest.plan(path, data, prints, formats, before, out)
         if isinstance(planned, Job):
             pending.append(planned)
         else:

@@ -184,3 +184,21 @@ def test_a_worker_over_the_memory_limit_is_replaced(
     assert {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").glob("*/*")} == {
         p.relative_to(tmp_path / "clean"): p.read_bytes() for p in (tmp_path / "clean").glob("*/*")
     }
+
+
+def test_a_forced_build_of_one_post_keeps_the_records_of_the_others(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """`--src ONE_POST --force` rebuilt that post and forgot every other: the next plain build
+    rendered the whole archive again, PDFs included. Only `--prune` removes records."""
+    src, out = tmp_path / "posts", tmp_path / "out"
+    src.mkdir()
+    for path in sorted((CORPUS / "imported").glob("*.markdown"))[:3]:
+        shutil.copy(path, src / path.name)
+    first = build(src, out, settings, jobs=1, only=["post", "chapters"])
+    assert first.count("built") == 3
+    one = sorted(src.iterdir())[0]
+    forced = build(one, out, settings, jobs=1, only=["post", "chapters"], force=True)
+    assert forced.count("built") == 1
+    again = build(src, out, settings, jobs=1, only=["post", "chapters"])
+    assert again.count("skipped") == 3 and again.count("built") == 0
