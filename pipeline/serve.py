@@ -127,6 +127,20 @@ class PostView:
         return f"/{quote(self.stem)}/"
 
 
+def _stored(
+    outputs: Mapping[str, Mapping[str, object]], kind: str, line: Callable[[Diagnostic], str]
+) -> tuple[str, ...]:
+    """The diagnostics of `kind` the manifest keeps for a post's outputs, each line once."""
+    lines: dict[str, None] = {}
+    for name in sorted(outputs):
+        stored = outputs[name].get(kind)
+        for data in stored if isinstance(stored, list) else ():
+            diagnostic = Diagnostic.from_json(data)
+            if diagnostic is not None:
+                lines.setdefault(line(diagnostic))
+    return tuple(lines)
+
+
 @dataclass(frozen=True)
 class Chapters:
     """The chapters YouTube makes of a description: lines that start with a time."""
@@ -412,10 +426,10 @@ class Preview:
                 dict(previous.posts), problem, previous.summary, place.settings_line, previous.built_at
             )
         cache = self._load_diagnostics()
-        listed = self._manifest_files()
+        recorded = manifest.load(self.out).posts
         posts: dict[str, PostView] = {}
         for result in sorted(summary.results, key=lambda r: r.source, reverse=True):
-            posts[result.stem] = self._view(result, cache, listed.get(result.stem, ()))
+            posts[result.stem] = self._view(result, cache, recorded.get(result.stem, {}))
         self._save_diagnostics(summary.results, cache)
         return _Snapshot(
             posts,
@@ -425,12 +439,17 @@ class Preview:
             dt.datetime.now().strftime("%H:%M:%S"),
         )
 
-    def _view(self, result: PostResult, cache: Mapping[str, Any], listed: Iterable[str]) -> PostView:
+    def _view(self, result: PostResult, cache: Mapping[str, Any], recorded: Mapping[str, object]) -> PostView:
         title, date = _title_and_date(Path(result.source), result.stem)
+        listed = (str(f) for f in manifest.listed_files(recorded))
         files = tuple(sorted(set(result.files) | set(listed)))
         warnings = tuple(w.text for w in result.warnings)
         notes, known = tuple(note_line(n) for n in result.notes), True
-        if result.status == "skipped":
+        outputs = manifest.outputs_of(recorded)
+        if result.status == "skipped" and outputs:  # what the build that made them found, any build
+            warnings = _stored(outputs, "warnings", lambda d: d.text)
+            notes = _stored(outputs, "notes", note_line)
+        elif result.status == "skipped":  # a manifest from before it kept diagnostics
             entry = cache.get(result.stem)
             known = isinstance(entry, dict) and entry.get("digest") == result.digest
             if known and isinstance(entry, dict):
@@ -443,11 +462,6 @@ class Preview:
         status = "failed" if error else ("warnings" if warnings else "built")
         source = shown_path(result.source)
         return PostView(result.stem, source, title, date, status, error, warnings, notes, files, known)
-
-    def _manifest_files(self) -> dict[str, tuple[str, ...]]:
-        """The files the manifest lists per post (a failed post's earlier outputs among them)."""
-        posts = manifest.load(self.out).posts
-        return {stem: tuple(str(f) for f in manifest.listed_files(entry)) for stem, entry in posts.items()}
 
     def _load_diagnostics(self) -> dict[str, Any]:
         try:

@@ -231,6 +231,25 @@ def test_a_later_run_still_shows_the_warnings_of_unchanged_posts(preview: Previe
     assert again.state.snapshot.summary.startswith("built 0, skipped 2")
 
 
+def test_the_preview_shows_the_warnings_an_earlier_episode_build_found(tmp_path: Path) -> None:
+    """A site built by `episode build` (not by a preview): its posts are skipped, and each shows
+    the warnings the manifest keeps, not "unchanged since a build this preview did not see"."""
+    from pipeline.build import build
+    from pipeline.site import locate
+
+    copy = make_site(tmp_path / "site")
+    place = locate(str(copy), None, None)
+    build(place.posts, place.out, place.settings, jobs=1)
+    later = Preview(str(copy), None, None, port=0)
+    later.build()
+    posts = later.state.snapshot.posts
+    assert later.state.snapshot.summary.startswith("built 0, skipped 2")
+    assert posts[WELCOME].known and posts[WELCOME].status == "warnings"
+    assert any("no installed font" in w for w in posts[WELCOME].warnings)
+    page = later.post_page(posts[WELCOME]).decode("utf-8")
+    assert "no installed font" in page and "did not see" not in page
+
+
 def test_refused_paths_and_hosts(preview: Preview, site: Path, tmp_path: Path) -> None:
     out = preview.out
     (out / ".episode").mkdir(exist_ok=True)
