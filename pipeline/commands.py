@@ -248,6 +248,7 @@ def _ask(question: str) -> bool:
         "yes": "send to the list without asking first",
         "rate": "messages a second, N (default: 5)",
         "resend_in_doubt": "also send to readers a stopped run may or may not have sent to",
+        "wait": "when another send is using the send journal, wait for it to end instead of stopping",
         "force": "send a post marked 'published: false' or dated in the future",
         "dry_run": "build the message and show what would be sent, without connecting",
         "config": "settings file (default: the nearest episode.toml or pyproject.toml with [tool.pipeline])",
@@ -265,6 +266,7 @@ def send(
     force: bool = False,
     dry_run: bool = False,
     config: str | None = None,
+    wait: bool = False,
 ) -> None:
     """Email a post's newsletter through SMTP to one address (--to) or a list of readers (--list).
 
@@ -293,6 +295,7 @@ def send(
                 dry_run=dry_run,
                 force=force,
                 resend_in_doubt=resend_in_doubt,
+                wait=wait,
                 rate=_rate(rate),
                 env=os.environ,
                 confirm=None if yes or dry_run else _ask,

@@ -96,10 +96,15 @@ class SendHeaders:
     """The `List-Id` (`name.example.org`), without the angle brackets."""
 
 
-def recipient_message_id(episode: Episode, recipient: str, domain: str) -> str:
+def recipient_message_id(episode: Episode, recipient: str, domain: str, identity: str | None = None) -> str:
     """A Message-ID that depends on the post and the recipient only: sending the same post to
-    the same reader again (a retry) gives the same id, so a mailbox can tell it is a duplicate."""
-    key = f"{episode.stem}\n{episode.date.isoformat()}\n{recipient.lower()}"
+    the same reader again (a retry) gives the same id, so a mailbox can tell it is a duplicate.
+
+    `identity` is the post's identity in the send journal (`pipeline.sending.post_identity`: its
+    stem in the site's `_posts/`, else its resolved path; the stem by default), so two posts of
+    one stem in different folders give different ids. `recipient` is compared ignoring case.
+    """
+    key = f"{identity or episode.stem}\n{episode.date.isoformat()}\n{recipient.lower()}"
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 

@@ -131,6 +131,16 @@ class Newsletter:
     mailto: str | None
     secret: bytes | None
     dkim: DkimKey | None
+    identity: str = ""
+    """The post's identity in the send journal (`pipeline.sending.post_identity`; empty: its
+    stem): what makes each reader's Message-ID its own."""
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of what every reader gets, before their own unsubscribe link is filled in: the
+        subject and both bodies. The journal keeps it with each reader it was sent to."""
+        content = f"{self.episode.title}\0{self.parts.text}\0{self.parts.html}"
+        return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
 
     def unsubscribe_url(self, address: str) -> str:
         """`unsubscribe_url` with `{email}` (URL-encoded) and `{token}` filled for `address`."""
@@ -152,19 +162,30 @@ class Newsletter:
             raise PipelineError("the unsubscribe link was not found in the newsletter's body to fill in")
         return dataclasses.replace(self.parts, text=text, html=html)
 
-    def message(self, address: str, now: dt.datetime) -> bytes:
-        """The exact bytes sent to `address` (signed when a DKIM key is configured)."""
+    def message(self, address: str, now: dt.datetime, *, to: str | None = None) -> bytes:
+        """The exact bytes sent to `address` (signed when a DKIM key is configured).
+
+        `address` is the reader as normalised (`Recipient.address`: its unsubscribe link and
+        Message-ID); `to`, the same address with an ASCII domain for the `To:` header.
+        """
         url = self.unsubscribe_url(address)
         unsubscribe = ((url,) if self.list_unsubscribe else ()) + ((self.mailto,) if self.mailto else ())
         sending = SendHeaders(
             date=now,
-            message_id=recipient_message_id(self.episode, address, self.opts.message_id_domain),
+            message_id=recipient_message_id(
+                self.episode, address, self.opts.message_id_domain, self.identity or None
+            ),
             unsubscribe=unsubscribe,
             list_id=self.list_id,
         )
         try:
             data = message_bytes(
-                self.episode, self.settings, self.opts, self._parts_for(url), to=address, sending=sending
+                self.episode,
+                self.settings,
+                self.opts,
+                self._parts_for(url),
+                to=to if to is not None else address,
+                sending=sending,
             )
         except ValueError as exc:
             raise PipelineError(str(exc), path=self.settings.source, field=_NEWSLETTER_TABLE) from None
@@ -203,9 +224,9 @@ def unsendable_settings(settings: Settings) -> list[str]:
 
 
 def prepare_newsletter(
-    episode: Episode, settings: Settings, env: Mapping[str, str], *, for_list: bool
+    episode: Episode, settings: Settings, env: Mapping[str, str], *, for_list: bool, identity: str = ""
 ) -> tuple[Newsletter, list[str]]:
-    """The newsletter to send and the warnings about it.
+    """The newsletter to send and the warnings about it (`identity`: see `Newsletter.identity`).
 
     The example From and unsubscribe URL and ESP merge tags are errors for a list send and
     warnings for a `--to` test send, which then leaves out the list headers made from them.
@@ -249,5 +270,6 @@ def prepare_newsletter(
         mailto=mailto or None,
         secret=secret_text.encode("utf-8") if secret_text else None,
         dkim=key,
+        identity=identity,
     )
     return newsletter, warnings

@@ -2,7 +2,9 @@
 
 `--to ADDRESS` sends one copy (a test send: the example settings are warnings); `--list FILE`
 sends to every reader of a list, at most once per reader, through the send journal
-(`pipeline.journal`). A sent message differs from `newsletter.eml` by its send-time headers:
+(`pipeline.journal`), whose lock it holds from before its question to its end. A post is known
+to the journal, and in each reader's Message-ID, by its identity (`post_identity`). A sent
+message differs from `newsletter.eml` by its send-time headers:
 Date (now), a Message-ID per post and recipient, List-Id, List-Unsubscribe (RFC 8058), and a
 DKIM signature over the exact bytes sent (`PIPELINE_DKIM_KEY_FILE`, `PIPELINE_DKIM_SELECTOR`).
 Those bytes are `pipeline.outgoing`'s; this module delivers them and keeps the journal.
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import logging
 import os
 import re
+import secrets
 import smtplib
 import socket
 import ssl
@@ -30,10 +34,10 @@ from typing import Any
 from .config import Settings
 from .email_message import subject_line
 from .errors import PipelineError
-from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, journal_path
+from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, Record, journal_path, running_send
 from .links import is_loopback
 from .mail_headers import is_plain_address
-from .mailing_list import load_readers
+from .mailing_list import Recipient, address_problem, load_readers
 from .model import Episode
 from .options import option, table_options
 from .outgoing import prepare_newsletter
@@ -105,12 +109,58 @@ def smtp_config(env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> Smt
     return SmtpConfig(host, port, security, user, password, timeout)
 
 
-def _check_recipient(to: str) -> str:
-    """The address itself (`x@y.z`), or a PipelineError; it goes into a header and the envelope."""
+def _check_recipient(to: str) -> Recipient:
+    """The address, normalised as a list's are when email-validator takes it (a test send may go
+    to any plain address, `.test` included), or a PipelineError."""
     to = to.strip()
-    if not is_plain_address(to):
-        raise PipelineError(f"{to!r} is not an address such as someone@example.com", field="--to")
-    return to
+    recipient, _ = address_problem(to)
+    if recipient is not None:
+        return recipient
+    if is_plain_address(to):
+        return Recipient(to, to)
+    raise PipelineError(f"{to!r} is not an address such as someone@example.com", field="--to")
+
+
+@dataclass(frozen=True)
+class PostIdentity:
+    """What the send journal and each reader's Message-ID know a post by."""
+
+    key: str
+    """The post's stem for a post in its site's `_posts/` (stems are unique there, and a post
+    moved into a subfolder of `_posts/` is the same post); its resolved path for any other."""
+    legacy: str | None
+    """The name rows written before identities were kept (by stem) have for this post, when
+    they are this post's: not for a post outside `_posts/` whose site has a post of that stem."""
+
+
+_POST_SUFFIXES = (".md", ".markdown")
+
+
+def post_identity(src: Path) -> PostIdentity:
+    """The identity of the post at `src` (see `PostIdentity`)."""
+    from .site import jekyll_site
+
+    # The folder resolved, not a symlinked post itself: a link in `_posts/` is a post there.
+    location = src.absolute().parent.resolve() / src.name
+    stem = location.stem
+    site = jekyll_site(location.parent)
+    if site is not None:
+        posts = (site / "_posts").resolve()
+        if location.is_relative_to(posts):
+            return PostIdentity(stem, stem)
+        with contextlib.suppress(OSError):
+            namesakes = posts.rglob(f"{glob.escape(stem)}.*")
+            if any(path.stem == stem and path.suffix in _POST_SUFFIXES for path in namesakes):
+                return PostIdentity(str(src.resolve()), None)
+    return PostIdentity(str(src.resolve()), stem)
+
+
+def _envelope(client: smtplib.SMTP, to: Recipient) -> tuple[list[str], str]:
+    """`MAIL FROM` options and the `RCPT TO` address: the normalised address (a Unicode domain)
+    with SMTPUTF8 when the server offers it, the ASCII form otherwise."""
+    if to.address != to.ascii and not to.address.isascii() and client.has_extn("smtputf8"):
+        return ["SMTPUTF8"], to.address
+    return [], to.ascii
 
 
 def _server_text(value: Any) -> str:
@@ -150,10 +200,11 @@ def connect(config: SmtpConfig) -> smtplib.SMTP:
     return client
 
 
-def _deliver(config: SmtpConfig, sender: str, to: str, data: bytes) -> None:
+def _deliver(config: SmtpConfig, sender: str, to: Recipient, data: bytes) -> None:
     """Hand `data` to the server; raises smtplib/ssl/OSError exceptions as they come."""
     with connect(config) as client:
-        client.sendmail(sender, [to], data)
+        options, rcpt = _envelope(client, to)
+        client.sendmail(sender, [rcpt], data, mail_options=options)
 
 
 def _failure(exc: BaseException, config: SmtpConfig, to: str) -> PipelineError:
@@ -243,19 +294,19 @@ def _config_for(dry_run: bool, env: Mapping[str, str], timeout: float) -> SmtpCo
 
 
 def _send_bytes(
-    subject: str, sender: str, data: bytes, to: str, config: SmtpConfig | None, *, dry_run: bool
+    subject: str, sender: str, data: bytes, to: Recipient, config: SmtpConfig | None, *, dry_run: bool
 ) -> str:
     if dry_run:
         via = f" via {config.where}" if config is not None else ""
-        return f"would send {subject!r} to {to}{via} ({len(data):,} bytes)"
+        return f"would send {subject!r} to {to.address}{via} ({len(data):,} bytes)"
     if config is None:
         raise PipelineError("PIPELINE_SMTP_HOST is not set (the SMTP server to send through)")
-    log.info("sending %r to %s via %s", subject, to, config.where)
+    log.info("sending %r to %s via %s", subject, to.address, config.where)
     try:
         _deliver(config, sender, to, data)
     except (smtplib.SMTPException, OSError, _NoStartTLS) as exc:
-        raise _failure(exc, config, to) from None
-    return f"sent {subject!r} to {to} via {config.where}"
+        raise _failure(exc, config, to.address) from None
+    return f"sent {subject!r} to {to.address} via {config.where}"
 
 
 def send_episode(
@@ -267,21 +318,23 @@ def send_episode(
     env: Mapping[str, str] = os.environ,
     notes: list[str] | None = None,
     now: dt.datetime | None = None,
+    identity: str = "",
 ) -> str:
     """Send the newsletter of `episode` to `to` (or, in a dry run, say what would be sent).
 
-    `notes` receives the warnings and, in a dry run, the headers, size and server.
+    `notes` receives the warnings and, in a dry run, the headers, size and server. `identity`:
+    the post's (`post_identity`), for the Message-ID; the episode's stem when empty.
     """
-    address = _check_recipient(to)
+    recipient = _check_recipient(to)
     config = _config_for(dry_run, env, email_options(settings).timeout)
-    newsletter, warnings = prepare_newsletter(episode, settings, env, for_list=False)
-    data = newsletter.message(address, now or _now())
+    newsletter, warnings = prepare_newsletter(episode, settings, env, for_list=False, identity=identity)
+    data = newsletter.message(recipient.address, now or _now(), to=recipient.ascii)
     subject = subject_line(episode.title)
-    summary = _send_bytes(subject, newsletter.sender, data, address, config, dry_run=dry_run)
+    summary = _send_bytes(subject, newsletter.sender, data, recipient, config, dry_run=dry_run)
     if notes is not None:
         notes += [f"warning: {w}" for w in warnings]
         if dry_run:
-            notes += describe(data, config, address, newsletter.sender)
+            notes += describe(data, config, recipient.address, newsletter.sender)
     return summary
 
 
@@ -304,7 +357,10 @@ def send_post(
     if not force:
         check_publishable(raw, now)
     episode = normalize_post(raw, settings)
-    return send_episode(episode, to, settings=settings, dry_run=dry_run, env=env, notes=notes, now=now)
+    identity = post_identity(src).key
+    return send_episode(
+        episode, to, settings=settings, dry_run=dry_run, env=env, notes=notes, now=now, identity=identity
+    )
 
 
 # --- a list: one SMTP session, the journal, at most once per reader ------------------------
@@ -369,20 +425,21 @@ class SmtpSession:
             self._client = None
             client.close()
 
-    def send(self, sender: str, to: str, data: bytes) -> Answer:
+    def send(self, sender: str, to: Recipient, data: bytes) -> Answer:
         """One SMTP transaction (MAIL, RCPT, DATA) for one recipient."""
         in_data = False
         try:
             if self._client is None:
                 self._client = self._connect()
             client = self._client
-            code, reply = client.mail(sender)
+            options, rcpt = _envelope(client, to)
+            code, reply = client.mail(sender, options)
             if code != 250:
                 self._reset(client)
                 if code >= 500:
                     raise _SenderRefused(code, _server_text(reply))
                 return _answer(code, reply, (250,))
-            code, reply = client.rcpt(to)
+            code, reply = client.rcpt(rcpt)
             if code not in (250, 251):
                 self._reset(client)
                 return _answer(code, reply, ())
@@ -424,6 +481,7 @@ def send_list(
     dry_run: bool = False,
     force: bool = False,
     resend_in_doubt: bool = False,
+    wait: bool = False,
     rate: float = 5.0,
     env: Mapping[str, str] = os.environ,
     confirm: Callable[[str], bool] | None = None,
@@ -433,52 +491,142 @@ def send_list(
     """Send the post's newsletter to every reader of the list who has not had it yet.
 
     `say` gets each line to show as it is known (problems before anything is sent); `confirm`
-    is asked the question before the first message (None: no question).
+    is asked the question before the first message (None: no question). A send (not a dry run)
+    holds the journal's lock from the start: another send holding it is an error, or with
+    `wait` is waited for.
     """
-    from .normalize import normalize_post
-
     if not rate > 0:
         raise PipelineError(f"{rate:g}: expected a positive number of messages a second", field="--rate")
     config = _config_for(dry_run, env, email_options(settings).timeout)
+    journal = None if dry_run else Journal.locked(settings.state_dir, wait=wait, waiting=say)
+    try:
+        return _send_list(
+            src,
+            list_path,
+            journal,
+            settings=settings,
+            config=config,
+            suppress=suppress,
+            force=force,
+            resend_in_doubt=resend_in_doubt,
+            rate=rate,
+            env=env,
+            confirm=confirm,
+            progress=progress,
+            say=say,
+        )
+    finally:
+        if journal is not None:
+            journal.close()
+
+
+@dataclass
+class _Plan:
+    """Who a run sends to (with the record each had when it was read), and what it says first."""
+
+    todo: list[tuple[Recipient, Record | None]] = field(default_factory=list)
+    already: int = 0
+    earlier: int = 0
+    """Of those already sent, how many got another version of the newsletter."""
+    lines: list[str] = field(default_factory=list)
+    ok: bool = True
+
+
+def _plan(
+    recipients: tuple[Recipient, ...],
+    records: Mapping[str, Record],
+    digest: str,
+    resend_in_doubt: bool,
+    running: int | None = None,
+) -> _Plan:
+    """`running`: the process id of a send running now (a dry run's view), whose readers at
+    `sending` are being sent rather than in doubt."""
+    plan = _Plan()
+    for recipient in recipients:
+        record = records.get(recipient.key)
+        if running is not None and record is not None and record.status == SENDING:
+            plan.lines.append(f"being sent: {recipient.address} (by the send running now, process {running})")
+        elif record is None or record.status == DEFERRED or (record.status == SENDING and resend_in_doubt):
+            plan.todo.append((recipient, record))
+        elif record.status == SENT:
+            plan.already += 1
+            if record.digest is not None and record.digest != digest:
+                plan.earlier += 1
+        elif record.status == SENDING:
+            plan.ok = False
+            plan.lines.append(
+                f"in doubt: {recipient.address} (a run stopped while sending to it; the server may have it; "
+                "--resend-in-doubt sends it again)"
+            )
+        else:
+            plan.ok = False
+            plan.lines.append(f"failed earlier, not retried: {recipient.address}: {record.reply}")
+    return plan
+
+
+def _send_list(
+    src: Path,
+    list_path: Path,
+    journal: Journal | None,
+    *,
+    settings: Settings,
+    config: SmtpConfig | None,
+    suppress: Path | None,
+    force: bool,
+    resend_in_doubt: bool,
+    rate: float,
+    env: Mapping[str, str],
+    confirm: Callable[[str], bool] | None,
+    progress: Callable[[int, int], None] | None,
+    say: Callable[[str], None],
+) -> ListRun:
+    """`send_list` once the journal is held (None: a dry run)."""
+    from .normalize import normalize_post
+
     readers = load_readers(list_path, suppress)
     raw = read_post(src)
     now = _now()
     if not force:
         check_publishable(raw, now)
     episode = normalize_post(raw, settings)
-    newsletter, warnings = prepare_newsletter(episode, settings, env, for_list=True)
+    identity = post_identity(src)
+    newsletter, warnings = prepare_newsletter(episode, settings, env, for_list=True, identity=identity.key)
+    digest = newsletter.digest
     subject = subject_line(episode.title)
     run = ListRun()
     for line in [f"warning: {w}" for w in warnings] + [f"not sent: {p}" for p in readers.problems()]:
         say(line)
     if readers.suppressed:
         say(f"suppressed: {_plural(len(readers.suppressed), 'address')} of {suppress} not mailed")
-    journal = Journal.existing(settings.state_dir) if dry_run else Journal(journal_path(settings.state_dir))
-    post = episode.stem
-    records = journal.records(post) if journal is not None else {}
-    if dry_run and journal is not None:
-        journal.close()
-    todo: list[str] = []
-    already = 0
-    for address in readers.addresses:
-        record = records.get(address.lower())
-        if record is None or record.status == DEFERRED or (record.status == SENDING and resend_in_doubt):
-            todo.append(address)
-        elif record.status == SENT:
-            already += 1
-        elif record.status == SENDING:
-            run.ok = False
-            say(
-                f"in doubt: {address} (a run stopped while sending to it; the server may have it; "
-                "--resend-in-doubt sends it again)"
-            )
-        else:
-            run.ok = False
-            say(f"failed earlier, not retried: {address}: {record.reply}")
-    if already:
-        say(f"already sent: {_plural(already, 'reader')} (send journal {journal_path(settings.state_dir)})")
-    if dry_run:
-        sample = newsletter.message(todo[0] if todo else "reader@example.org", now)
+    running = None
+    if journal is None:
+        existing = Journal.existing(settings.state_dir)
+        try:
+            records = existing.records(identity.key, identity.legacy) if existing is not None else {}
+        finally:
+            if existing is not None:
+                existing.close()
+        running = running_send(settings.state_dir)
+        if running is not None:
+            say(f"another send (process {running}) is using the send journal: this is how it stands now")
+    else:
+        records = journal.records(identity.key, identity.legacy, adopt=True)
+    plan = _plan(readers.recipients, records, digest, resend_in_doubt, running)
+    run.ok = plan.ok
+    for line in plan.lines:
+        say(line)
+    if plan.already:
+        where = journal_path(settings.state_dir)
+        say(f"already sent: {_plural(plan.already, 'reader')} (send journal {where})")
+    if plan.earlier:
+        say(
+            f"changed since: {_plural(plan.earlier, 'reader')} of those got an earlier version "
+            f"of {subject!r}; it is not sent to them again"
+        )
+    todo = plan.todo
+    if journal is None:  # a dry run
+        first = todo[0][0] if todo else Recipient("reader@example.org", "reader@example.org")
+        sample = newsletter.message(first.address, now, to=first.ascii)
         run.lines.append(f"would send {subject!r} to {_plural(len(todo), 'reader')} of {list_path}")
         shown = f"{len(todo):,} (the first one's headers shown)"
         run.lines += describe(sample, config, shown, newsletter.sender)
@@ -491,25 +639,29 @@ def send_list(
     question = f"send {subject!r} to {_plural(len(todo), 'reader')} via {config.where}?"
     if confirm is not None and not confirm(question):
         raise PipelineError("nothing sent (not confirmed)", field="send")
-    if journal is None:  # created above for a real send
-        journal = Journal(journal_path(settings.state_dir))
+    run_id = secrets.token_hex(8)
+    post = identity.key
     session = SmtpSession(config)
     failed: list[str] = []
     deferred: list[str] = []
+    taken = 0
     interval = 1.0 / rate
     next_at = time.monotonic()
     try:
-        for index, address in enumerate(todo):
+        for index, (recipient, planned) in enumerate(todo):
+            address = recipient.address
             wait = next_at - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
+            data = newsletter.message(address, _now(), to=recipient.ascii)
+            if not journal.claim(post, recipient.key, address, planned, digest, run_id):
+                taken += 1  # another run changed its record since this one read it
+                continue
             next_at = max(next_at, time.monotonic()) + interval
-            data = newsletter.message(address, _now())
-            journal.mark(post, address, SENDING)
             try:
-                answer = session.send(newsletter.sender, address, data)
+                answer = session.send(newsletter.sender, recipient, data)
             except _SenderRefused as refused:
-                journal.forget(post, address)
+                journal.forget(post, recipient.key, run_id)
                 raise PipelineError(
                     f"{config.where} refused the sender {newsletter.sender}: {refused.code} {refused.reply}; "
                     f"{_plural(run.sent, 'reader')} sent",
@@ -519,14 +671,14 @@ def send_list(
                 if lost.in_doubt:
                     say(f"in doubt: {address} (the connection was lost before the server confirmed)")
                 else:
-                    journal.forget(post, address)
+                    journal.forget(post, recipient.key, run_id)
                 reason = _failure(lost.cause, config, address).message
                 raise PipelineError(
                     f"{reason}; {_plural(run.sent, 'reader')} sent, "
                     f"{len(todo) - index - 1 + (0 if lost.in_doubt else 1):,} left for the next run",
                     field="smtp",
                 ) from None
-            journal.mark(post, address, answer.status, answer.text)
+            journal.mark(post, recipient.key, answer.status, answer.text)
             if answer.status == SENT:
                 run.sent += 1
             elif answer.status == DEFERRED:
@@ -537,12 +689,16 @@ def send_list(
                 progress(index + 1, len(todo))
     finally:
         session.close()
-        journal.close()
     run.lines += failed + deferred
+    if taken:
+        run.lines.append(
+            f"not sent: {_plural(taken, 'reader')} another run took while this one ran "
+            f"(its lock {journal.path.name} was bypassed)"
+        )
     run.lines.append(
         f"sent {subject!r} to {_plural(run.sent, 'reader')} via {config.where}"
         + (f"; {len(failed):,} failed" if failed else "")
         + (f"; {len(deferred):,} deferred" if deferred else "")
     )
-    run.ok = run.ok and not failed and not deferred
+    run.ok = run.ok and not failed and not deferred and not taken
     return run
