@@ -19,10 +19,10 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit, ParseError
 from invoke.parser.argument import Argument
-from invoke.program import Program
 from invoke.tasks import Task, task
 
 from . import __version__
+from .program import EpisodeProgram
 
 
 def settings_for(config: str | None, near: str | None = None) -> Any:
@@ -548,4 +548,4 @@ def serve(
 
 
 namespace = Collection(init, build, normalize, send, check, watch, serve, auth, publish)
-program = Program(namespace=namespace, version=__version__, name="episode", binary="episode")
+program = EpisodeProgram(namespace=namespace, version=__version__, name="episode", binary="episode")

@@ -1,0 +1,105 @@
+"""`episode`, the installed command: Invoke's `Program` showing and accepting only its own options.
+
+Invoke is a task runner first: its core options (`--dry`, `--pty`, `--echo`, `-f FILE`,
+`--prompt-for-sudo-password`…) configure the shell commands tasks run, which `episode` never
+does. They stay defined (Invoke's own code reads them by name) but are neither listed in the
+help nor accepted: one given is one line, exit code 1. `--help` after a command is that
+command's help, and an unknown command gets a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from pathlib import Path
+
+from invoke.exceptions import ParseError
+from invoke.program import Program
+
+# The core options `episode` keeps: help, version, and shell completion (hidden from the help).
+OWN = ("help", "version", "complete", "print-completion-script")
+HELP = ("--help", "-h")
+
+
+class EpisodeProgram(Program):
+    """Invoke's Program with only `episode`'s own options, and help that shows only them."""
+
+    def normalize_argv(self, argv: list[str] | None) -> None:
+        """`episode send --help` (or `-h` anywhere after a command) asks for that command's help:
+        written as Invoke reads it (`episode --help send`), so no command's argument takes the
+        `--help` for a value."""
+        super().normalize_argv(argv)
+        args = self.argv[1:]
+        names = set(self.namespace.task_names) if self.namespace is not None else set()
+        command = next((a for a in args if a in names), None)
+        if command is not None and any(a in HELP for a in args[args.index(command) + 1 :]):
+            self.argv = [self.argv[0], *args[: args.index(command)], "--help", command]
+
+    def parse_core_args(self) -> None:
+        super().parse_core_args()
+        self._refuse_runner_options()  # before Invoke acts on any (`-f FILE` loads a config file)
+
+    def parse_tasks(self) -> None:
+        try:
+            super().parse_tasks()
+        except ParseError as exc:
+            raise ParseError(self._explained(str(exc))) from None
+        self._refuse_runner_options()
+
+    def _refuse_runner_options(self) -> None:
+        for argument in self.core[0].args.values():
+            if argument.name not in OWN and argument.got_value:
+                flag = f"--{argument.name}"
+                hint = " (each command takes --config FILE after it)" if argument.name == "config" else ""
+                raise ParseError(
+                    f"error: {flag}: not an option of {self.binary}{hint}; see {self.binary} --help"
+                )
+
+    def _explained(self, message: str) -> str:
+        """Invoke's "No idea what 'x' is!" as one line with a suggestion."""
+        prefix, quote = "No idea what '", "' is!"
+        if not (message.startswith(prefix) and message.endswith(quote)):
+            return message if message.startswith("error: ") else f"error: {message}"
+        word = message[len(prefix) : -len(quote)]
+        names = sorted(self.namespace.task_names) if self.namespace is not None else []
+        close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+        if close:
+            return f"error: unknown command '{word}': did you mean {close[0]}?"
+        if Path(word).exists() or word.endswith((".md", ".markdown")):
+            return f"error: '{word}' is no command: to name posts, give --src {word} after the command"
+        return f"error: unknown command '{word}'; commands: {', '.join(names)}"
+
+    def parse_cleanup(self) -> None:
+        help_for = self.args.help.value
+        if isinstance(help_for, str) and help_for not in self.parser.contexts:
+            raise ParseError(self._explained(f"No idea what '{help_for}' is!"))
+        super().parse_cleanup()
+
+    def print_help(self) -> None:
+        print(f"Usage: {self.binary} <command> [--options]")
+        print("")
+        print("Options:")
+        print("")
+        own = [t for t in self.initial_context.help_tuples() if t[0].split(",")[-1].strip() in _SHOWN]
+        self.print_columns(own)
+        self.list_tasks()
+        print(f"`{self.binary} <command> --help` shows a command's options.")
+
+    def print_task_help(self, name: str) -> None:
+        context = self.parser.contexts[name]
+        rows = context.help_tuples()
+        print(f"Usage: {self.binary} {name} {'[--options]' if rows else ''}".rstrip())
+        print("")
+        docstring = inspect.getdoc(self.collection[name])
+        for line in (docstring or "").splitlines():
+            print(self.leading_indent + line if line.strip() else "")
+        print("")
+        print("Options:")
+        if rows:
+            self.print_columns(rows)
+        else:
+            print(self.leading_indent + "none")
+            print("")
+
+
+_SHOWN = ("--help[=STRING]", "--version")

@@ -1,0 +1,96 @@
+"""`episode` shows and accepts only its own options: no task runner's flags, help after every
+command, and an unknown command or a post's path named in one line with a suggestion."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.commands import namespace
+
+from .conftest import ROOT
+
+RUNNER_OPTIONS = (
+    "--pty", "--dry", "--echo", "--hide", "--prompt-for-sudo-password", "--write-pyc",
+    "--command-timeout", "--warn-only", "--debug",
+)  # fmt: skip
+
+
+def _episode(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIPELINE_CONFIG": ""}
+    return subprocess.run(
+        [sys.executable, "-c", "from pipeline.commands import program; program.run()", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_help_shows_no_runner_option(tmp_path: Path) -> None:
+    done = _episode(tmp_path, "--help")
+    assert done.returncode == 0, done.stderr
+    for option in (*RUNNER_OPTIONS, "--config", "-f"):
+        assert not re.search(rf"(?<![\w-]){option}(?![\w-])", done.stdout), option
+    assert "--version" in done.stdout and "build" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["--dry", "build"], ["build", "--pty"], ["-e", "build"], ["--hide", "both", "build"], ["--list"]]
+)
+def test_a_runner_option_is_refused_in_one_line(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_config.yml").write_text("title: T\n")
+    done = _episode(tmp_path, *args)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: --") and "not an option of episode" in line
+    assert not (tmp_path / "_out").exists()  # nothing was built
+
+
+def test_a_config_file_before_the_command_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "episode.toml").write_text('show_name = "Show"\n')
+    done = _episode(tmp_path, "-f", "episode.toml", "build")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: --config: not an option of episode (each command takes --config FILE after it);"
+        " see episode --help"
+    )
+
+
+@pytest.mark.parametrize("command", sorted(namespace.task_names))
+def test_help_after_every_command(tmp_path: Path, command: str) -> None:
+    for asked in ([command, "--help"], [command, "-h"]):
+        done = _episode(tmp_path, *asked)
+        assert done.returncode == 0, (asked, done.stderr)
+        assert done.stdout.startswith(f"Usage: episode {command}"), done.stdout
+        assert "[--core-opts]" not in done.stdout
+
+
+def test_help_after_a_command_s_argument(tmp_path: Path) -> None:
+    done = _episode(tmp_path, "publish", "youtube", "--help")
+    assert done.returncode == 0 and done.stdout.startswith("Usage: episode publish")
+
+
+def test_an_unknown_command_gets_a_suggestion(tmp_path: Path) -> None:
+    done = _episode(tmp_path, "buidl")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: unknown command 'buidl': did you mean build?"
+
+
+def test_a_post_s_path_as_an_argument_says_to_give_src(tmp_path: Path) -> None:
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_posts" / "2024-01-01-x.markdown").write_text("---\ntitle: X\n---\nBody.\n")
+    done = _episode(tmp_path, "build", "_posts/2024-01-01-x.markdown")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: '_posts/2024-01-01-x.markdown' is no command: to name posts, give"
+        " --src _posts/2024-01-01-x.markdown after the command"
+    )
