@@ -55,9 +55,21 @@ def episode_command(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "pipeline/templates/newsletter.html.j2" in names, sorted(names)
     assert any(n.startswith("pipeline/lua/") and n.endswith(".lua") for n in names), sorted(names)
     environment = work / "venv"
-    # The dependencies come from this interpreter's site-packages; the project itself from the wheel.
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(environment)
+    # The dependencies come from the site-packages folders of the interpreter running the tests
+    # (a virtual environment's own when the tests run in one: `system_site_packages` would see
+    # only the base interpreter's); the project itself from the wheel. A path in a `.pth` file
+    # adds that folder without running the `.pth` files in it, so the checkout's editable
+    # install stays out.
+    venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    parents = dict.fromkeys(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
+    (Path(purelib) / "_tests_dependencies.pth").write_text("".join(f"{p}\n" for p in parents))
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
         check=True,
