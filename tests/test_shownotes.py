@@ -274,8 +274,10 @@ def test_emoji_and_cjk_title_renders() -> None:
             ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
         ).stdout.decode()
         assert "機械学習" in text
-    # This machine has no CJK or emoji font: the build says so instead of failing.
-    assert any("no installed font has these characters" in w for w in rendered.warnings)
+    # This machine has no CJK or emoji font: the build says so instead of failing, and names a
+    # package that draws them.
+    [missing] = [w for w in rendered.warnings if "no installed font has these characters" in w]
+    assert "fonts-noto-color-emoji" in missing, missing
 
 
 def test_weasyprint_warnings_are_returned() -> None:

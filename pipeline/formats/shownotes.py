@@ -15,6 +15,7 @@ import re
 import signal
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -352,8 +353,17 @@ def _warnings(records: Sequence[logging.LogRecord], refused: Sequence[str]) -> l
     if missing:
         shown = " ".join(f"{c} (U+{ord(c):04X})" for c in missing[:20])
         more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
-        messages.append(f"no installed font has these characters: {shown}{more}")
+        messages.append(f"no installed font has these characters: {shown}{more}{_font_hint(missing)}")
     return messages
+
+
+def _font_hint(missing: Sequence[str]) -> str:
+    """Which font package draws them (Debian/Ubuntu names): emoji, or CJK, or any other script."""
+    if any(unicodedata.category(c) == "So" and ord(c) >= 0x1F000 for c in missing):
+        return " (emoji: install an emoji font, e.g. fonts-noto-color-emoji)"
+    if any(0x2E80 <= ord(c) <= 0x9FFF or 0xAC00 <= ord(c) <= 0xD7AF for c in missing):
+        return " (Chinese, Japanese, Korean: install e.g. fonts-noto-cjk)"
+    return " (install a font that has them, e.g. fonts-noto-core)"
 
 
 class _RenderTimeout(BaseException):
