@@ -1,18 +1,22 @@
 """Settings from `[tool.pipeline]` in pyproject.toml: checked once, every problem reported together.
 
 Every table is checked when the settings are loaded (`settings_from_table`), with the schema of
-`pipeline.options`, and the checked options stay on the `Settings`.
+`pipeline.options`, and the checked options stay on the `Settings`. A settings file is read only
+as a regular file of at most 1 MB (`read_settings_file`), its size checked before it is parsed.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .mail_headers import unsafe_characters
@@ -133,6 +137,23 @@ def _permalink(value: str) -> str | None:
     return _plain_text(value) or permalink_problem(value)
 
 
+def web_url_problem(value: str) -> str | None:
+    """Why `value` is not an absolute http(s) URL with a host (None when it is, or is empty: unset).
+    A `javascript:` or `file:` address would reach every link the outputs make from it."""
+    if not value:
+        return None
+    if any(c.isspace() for c in value) or unsafe_characters(value):
+        return f"expected an http:// or https:// URL without spaces or control characters, got {value!r}"
+    try:
+        parts = urlsplit(value)
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:  # a malformed [IPv6] host
+        scheme, host = "", None
+    if scheme not in ("http", "https") or not host:
+        return f"expected an http:// or https:// URL such as 'https://example.org', got {value!r}"
+    return None
+
+
 # Sub-tables owned by one output format each; the format module validates its own keys.
 FORMAT_TABLES = ("newsletter", "pdf", "youtube", "podcast", "email")
 
@@ -147,7 +168,7 @@ class PipelineTable:
     author: str = option("", check=_plain_text)
     language: str = option("en", check=_plain_text)
     chapters_heading: str = option("Chapters", check=_plain_text)
-    site_url: str = option("", check=_plain_text)
+    site_url: str = option("", check=web_url_problem)
     baseurl: str = option("", check=_plain_text)
     permalink: str = option("date", check=_permalink)
     boilerplate_paragraphs: tuple[str, ...] = ()
@@ -235,15 +256,47 @@ def settings_from_table(
 LOOK_ALIKES = ("pipeline", "episode", "episode-pipeline", "episode_pipeline")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+MAX_SETTINGS_BYTES = 1024 * 1024
+"""The largest settings file (`episode.toml`, `pyproject.toml`, `_config.yml`) read: a real one is
+a few KB; a bigger one would only cost time and memory before any post is read."""
+
+
+def read_settings_file(path: Path, limit: int = MAX_SETTINGS_BYTES) -> bytes:
+    """The bytes of a settings file: a regular file (no pipe, device or folder) of at most `limit`
+    bytes, its size checked before anything is read; every other case is one ConfigError."""
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
+        # O_NONBLOCK: a pipe put in the file's place does not hang the command before fstat.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ConfigError("file not found", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", path=path) from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError("not a regular file (a folder, a pipe or a device): not read", path=path)
+        too_big = ConfigError(
+            f"over {limit // 1024 // 1024} MB: not read (a settings file is a few KB)", path=path
+        )
+        if info.st_size > limit:
+            raise too_big
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise ConfigError(f"cannot read the file: {exc.strerror}", path=path) from None
+    if len(data) > limit:  # it grew since fstat
+        raise too_big
+    return data
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    data = read_settings_file(path)
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and inline tables
+        raise ConfigError("not valid TOML: arrays or inline tables nested too deeply", path=path) from None
 
 
 def settings_table(path: Path) -> dict[str, Any] | None:

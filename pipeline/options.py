@@ -5,8 +5,12 @@ number, true/false, a list of strings, a table); `option()` adds what a type can
 choices, a range, a rule of the table's own (an https URL, an email address). `read_table` turns
 a raw TOML table into that dataclass and reports every problem at once, in one wording: an
 unknown key comes with the nearest known one (`page_sise: unknown setting (did you mean
-page_size?)`), a wrong value with what was expected (`max_pages: expected a positive integer,
-got 0`).
+page_size?)`), a wrong value with what was expected (`max_pages: expected a positive integer of
+at most 1,000,000,000, got 0`).
+
+Every number is finite (`nan` and `inf` are refused) and within a stated range: its option's
+`minimum`/`maximum`, and where an option states none, ±`LARGEST`. The range is in the wording of
+every refusal, so the error says what would pass.
 
 `read_tables` reads every table a build, a send or a publish will use (`READERS`); the settings
 loader (`pipeline.config.settings_from_table`) calls it before any post is read, raises one
@@ -20,6 +24,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import importlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +37,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 ValueRule = Callable[[Any], "str | None"]
+
+LARGEST = 1_000_000_000
+"""The bound of a number whose option states none: larger than any count, size (bytes, pixels) or
+time (seconds) a setting needs, and small enough for every use (a timer, a read, a float)."""
 
 
 @dataclass(frozen=True)
@@ -98,28 +107,43 @@ def _number(value: float) -> str:
     return f"{value:,}" if float(value).is_integer() else f"{value:g}"
 
 
+def _is_number(default: Any) -> bool:
+    return isinstance(default, int | float) and not isinstance(default, bool)
+
+
+def bounds(rule: Rule) -> tuple[float | None, float]:
+    """The lowest and highest value of a number option: its own, else ±LARGEST (no lowest for
+    `positive`: above zero is its own rule)."""
+    highest = rule.maximum if rule.maximum is not None else LARGEST
+    lowest = rule.minimum if rule.minimum is not None else (None if rule.positive else -LARGEST)
+    return lowest, highest
+
+
 def expected(default: Any, rule: Rule) -> str:
-    """What a field takes, in words: `a positive integer`, `one of 'A4', 'Letter'`."""
+    """What a field takes, in words: `a positive integer of at most 40`, `one of 'A4', 'Letter'`."""
     if rule.choices:
         return f"one of {', '.join(map(repr, rule.choices))}"
     if isinstance(default, bool):
         return "true or false"
-    if isinstance(default, int | float):
-        noun = "an integer" if isinstance(default, int) else "a number"
+    if _is_number(default):
+        lowest, highest = bounds(rule)
         if rule.positive:
-            return "a positive integer" if isinstance(default, int) else "a positive number"
-        if rule.minimum is not None and rule.maximum is not None:
-            return f"{noun} from {_number(rule.minimum)} to {_number(rule.maximum)}"
-        if rule.minimum is not None:
-            return f"{noun} of at least {_number(rule.minimum)}"
-        if rule.maximum is not None:
-            return f"{noun} of at most {_number(rule.maximum)}"
-        return noun
+            kind = "a positive integer" if isinstance(default, int) else "a positive number"
+            return f"{kind} of at most {_number(highest)}"
+        noun = "an integer" if isinstance(default, int) else "a number"
+        return f"{noun} from {_number(lowest if lowest is not None else -LARGEST)} to {_number(highest)}"
     if isinstance(default, tuple):
         return "a list of strings"
     if isinstance(default, Mapping):
         return "a table"
     return "a string"
+
+
+def _shown(value: Any) -> str:
+    """A value as a refusal quotes it; an integer too long to read is named by its length."""
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) > 30:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return repr(value)
 
 
 def _typed(default: Any, value: Any) -> tuple[bool, Any]:
@@ -130,6 +154,8 @@ def _typed(default: Any, value: Any) -> tuple[bool, Any]:
         return isinstance(value, int) and not isinstance(value, bool), value
     if isinstance(default, float):
         ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and isinstance(value, int) and abs(value) > LARGEST:
+            return True, value  # kept an integer: refused by the range, never a float overflow
         return ok, float(value) if ok else None
     if isinstance(default, tuple):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -137,6 +163,17 @@ def _typed(default: Any, value: Any) -> tuple[bool, Any]:
     if isinstance(default, Mapping):
         return isinstance(value, dict), dict(value) if isinstance(value, dict) else None
     return isinstance(value, str), value
+
+
+def _out_of_range(default: Any, rule: Rule, value: Any) -> bool:
+    """A number that is not finite, or outside the option's range."""
+    if not _is_number(default):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return True
+    lowest, highest = bounds(rule)
+    number: float = value
+    return (rule.positive and number <= 0) or (lowest is not None and number < lowest) or number > highest
 
 
 def _value(spec: dataclasses.Field[Any], value: Any) -> tuple[Any, str | None]:
@@ -154,13 +191,8 @@ def _value(spec: dataclasses.Field[Any], value: Any) -> tuple[Any, str | None]:
         if match is None:
             return None, f"expected {expected(default, rule)}, got {value!r}"
         converted = match
-    out_of_range = (
-        (rule.positive and converted <= 0)
-        or (rule.minimum is not None and converted < rule.minimum)
-        or (rule.maximum is not None and converted > rule.maximum)
-    )
-    if out_of_range:
-        return None, f"expected {expected(default, rule)}, got {value!r}"
+    if _out_of_range(default, rule, converted):
+        return None, f"expected {expected(default, rule)}, got {_shown(value)}"
     if rule.check is not None and (problem := rule.check(converted)) is not None:
         return None, problem
     return (rule.convert(converted) if rule.convert is not None else converted), None

@@ -6,20 +6,34 @@ the show's name, author, URL and permalink style. Project settings come from `--
 `PIPELINE_CONFIG`, or the nearest `episode.toml` or `pyproject.toml` with a `[tool.pipeline]`
 table, searched from the posts upwards and then from the current folder upwards; they win over
 `_config.yml` where both give a value.
+
+`_config.yml` comes from the site's repository, which takes pull requests: it is read as a regular
+file of at most 1 MB, as a stream of YAML events (nothing but the few strings used is built, so no
+alias or merge-key bomb, no recursion), and nesting deeper than 100 levels stops the command.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 import yaml
 
-from .config import Settings, settings_from_table, settings_table
+from .config import (
+    MAX_SETTINGS_BYTES,
+    PipelineTable,
+    Settings,
+    read_settings_file,
+    settings_from_table,
+    settings_table,
+)
 from .errors import ConfigError, PipelineError
+from .options import read_table
 
 SETTINGS_FILES = ("episode.toml", "pyproject.toml")
 SAMPLES = Path("samples")
@@ -76,32 +90,149 @@ def _settings_file(starts: list[Path]) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def jekyll_values(config: Path) -> dict[str, Any]:
-    """What `_config.yml` says that the tool uses: title, author, url, baseurl, permalink."""
+MAX_YAML_DEPTH = 100
+"""Collections nested deeper than this in `_config.yml` stop the command (a real one nests 3 or 4)."""
+
+# libyaml, the parser Jekyll itself uses (through Ruby's Psych), when PyYAML was built with it.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVER: Any = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+# _config.yml's keys the tool reads, and the settings they give.
+JEKYLL_KEYS = {
+    "title": "show_name",
+    "author": "author",
+    "url": "site_url",
+    "baseurl": "baseurl",
+    "permalink": "permalink",
+}
+
+
+def _yaml_string(event: yaml.ScalarEvent) -> str | None:
+    """A scalar's text when YAML makes it a string (`title: 2024` is a number: None), as the
+    composer resolves its tag."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+    return event.value if tag == _STR_TAG else None
+
+
+@dataclass
+class _Mapping:
+    """A mapping being read: its string values by string key (collected only where used)."""
+
+    collect: bool
+    anchor: str | None
+    key: str | None = None
+    expecting_key: bool = True
+    strings: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def _top_level(text: str, path: Path) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]]]:
+    """The string values of the first document's top-level mapping, and those of the mapping
+    under `author` (`{key: (value, line)}`), read from the YAML events alone.
+
+    An alias is followed to a string or to a top-level value's mapping; merge keys (`<<`) are not
+    applied; later documents are not read (as Jekyll). Depth over MAX_YAML_DEPTH: ConfigError.
+    """
+    stack: list[_Mapping | None] = []  # None: a sequence
+    anchors: dict[str, str | dict[str, tuple[str, int]] | None] = {}
+    top: dict[str, tuple[str, int]] = {}
+    author: dict[str, tuple[str, int]] = {}
+
+    def done(value: str | dict[str, tuple[str, int]] | None, line: int) -> None:
+        """A node completed inside the innermost collection."""
+        nonlocal author
+        frame = stack[-1] if stack else None
+        if frame is None:
+            return
+        if frame.expecting_key:
+            frame.key, frame.expecting_key = (value if isinstance(value, str) else None), False
+            return
+        if frame.collect and frame.key is not None:
+            if isinstance(value, str):
+                frame.strings[frame.key] = (value, line)
+            elif isinstance(value, dict) and len(stack) == 1 and frame.key == "author":
+                author = value
+        frame.key, frame.expecting_key = None, True
+
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(stack) >= MAX_YAML_DEPTH:
+                raise ConfigError(
+                    f"nested more than {MAX_YAML_DEPTH} levels deep: not read", path=path, line=line
+                )
+            if isinstance(event, yaml.MappingStartEvent):
+                stack.append(_Mapping(collect=len(stack) < 2, anchor=event.anchor))
+            else:
+                stack.append(None)
+                if event.anchor:
+                    anchors[event.anchor] = None
+        elif isinstance(event, yaml.CollectionEndEvent):
+            frame = stack.pop()
+            strings = dict(frame.strings) if frame is not None and frame.collect else None
+            if frame is not None and frame.anchor:
+                anchors[frame.anchor] = strings
+            if not stack:
+                if frame is not None:
+                    top = frame.strings
+                break  # the first document's root: all there is to read
+            done(strings, line)
+        elif isinstance(event, yaml.ScalarEvent):
+            value = _yaml_string(event)
+            if event.anchor:
+                anchors[event.anchor] = value
+            if not stack:
+                break  # the document is a scalar: nothing to read
+            done(value, line)
+        elif isinstance(event, yaml.AliasEvent):
+            done(anchors.get(event.anchor or ""), line)
+        elif isinstance(event, yaml.DocumentEndEvent):
+            break
+    return top, author
+
+
+def _jekyll_lines(config: Path) -> dict[str, tuple[str, int]]:
+    """`{setting: (value, line)}` of what `_config.yml` says that the tool uses."""
+    data = read_settings_file(config)
     try:
-        doc = yaml.safe_load(config.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the file: {exc}", path=config) from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read the file: not UTF-8 (byte {exc.start})", path=config) from None
+    try:
+        top, author = _top_level(text, config)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=config, line=line) from None
-    if not isinstance(doc, Mapping):
-        return {}
-    values: dict[str, Any] = {}
-    author = doc.get("author")
-    if isinstance(author, Mapping):
-        author = author.get("name")
-    for key, value in (
-        ("show_name", doc.get("title")),
-        ("author", author),
-        ("site_url", doc.get("url")),
-        ("baseurl", doc.get("baseurl")),
-        ("permalink", doc.get("permalink")),
-    ):
-        if isinstance(value, str) and value.strip():
-            values[key] = value.strip()
+    if "author" not in top and "name" in author:
+        top["author"] = author["name"]
+    values: dict[str, tuple[str, int]] = {}
+    for key, setting in JEKYLL_KEYS.items():
+        if key in top and top[key][0].strip():
+            values[setting] = (top[key][0].strip(), top[key][1])
     return values
+
+
+def jekyll_values(config: Path) -> dict[str, Any]:
+    """What `_config.yml` says that the tool uses: title, author (a string or a mapping's
+    `name`), url, baseurl, permalink, as the settings they give."""
+    return {setting: value for setting, (value, _) in _jekyll_lines(config).items()}
+
+
+def _checked_jekyll_values(config: Path, overridden: Mapping[str, Any]) -> dict[str, Any]:
+    """`jekyll_values`, each value the settings file does not replace checked by the schema: a
+    bad one is one ConfigError naming `_config.yml`, its line and its key (`url`, not `site_url`)."""
+    found = _jekyll_lines(config)
+    keys = {setting: key for key, setting in JEKYLL_KEYS.items()}
+    for setting, (value, line) in found.items():
+        if setting in overridden:
+            continue
+        _, problems = read_table(PipelineTable, {setting: value})
+        if problems:
+            message = "; ".join(p.removeprefix(f"{setting}: ") for p in problems)
+            raise ConfigError(message, path=config, line=line, field=keys[setting])
+    return {setting: value for setting, (value, _) in found.items()}
 
 
 def locate(
@@ -163,7 +294,7 @@ def find_settings(
     values: dict[str, Any] = {}
     origin = "defaults"
     if site is not None:
-        values.update(jekyll_values(site / "_config.yml"))
+        values.update(_checked_jekyll_values(site / "_config.yml", found[1] if found is not None else {}))
         sources.append(_shown(site / "_config.yml", cwd))
         origin = str(site / "_config.yml")
     if found is not None:
@@ -172,7 +303,7 @@ def find_settings(
         sources.append(_shown(path, cwd))
         origin = str(path)
     home = Path(origin).resolve().parent if origin != "defaults" else None
-    overrides = home / "templates" if home is not None and (home / "templates").is_dir() else None
+    overrides = _template_folder(home, cwd) if home is not None else None
     # Every table checked here, once, before any post is read: one error names every problem.
     return settings_from_table(
         values,
@@ -180,6 +311,20 @@ def find_settings(
         sources=tuple(sources) + ((_shown(overrides, cwd) + "/",) if overrides else ()),
         template_overrides=str(overrides) if overrides else "",
     )
+
+
+def _template_folder(home: Path, cwd: Path) -> Path | None:
+    """The site's own `templates/` beside its settings, when there is one. A symbolic link that
+    leads out of `home` is refused: the templates would read files anywhere on the machine."""
+    folder = home / "templates"
+    if not folder.is_dir():
+        return None
+    if not folder.resolve().is_relative_to(home):
+        raise ConfigError(
+            f"a symbolic link to {folder.resolve()}, outside {home}: site templates must be in the site",
+            path=str(Path(_shown(home, cwd)) / "templates") + "/",
+        )
+    return folder
 
 
 STARTER = """\
@@ -201,47 +346,100 @@ STARTER = """\
 IGNORED = ("_out/", ".episode/")
 
 
+def _starter(values: Mapping[str, str]) -> str:
+    """The starter `episode.toml`: each value from `_config.yml` written by a TOML writer (escaped
+    as TOML says, on its one commented line), with the comments that explain it."""
+    shown = {"show_name": "title", "author": "author", "site_url": "url", "baseurl": "baseurl"}
+    lines = [
+        f"# {tomli_w.dumps({key: values[key]}).rstrip()}  # from _config.yml {source}"
+        if key in values
+        else f'# {key} = ""'
+        for key, source in shown.items()
+    ]
+    found = ", ".join(shown[k] for k in shown if k in values) or "nothing found"
+    return STARTER.format(found=found, values="\n".join(lines))
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create(path: Path, text: str) -> bool:
+    """Write `text` into a new file `path`; False when something is there (a symbolic link too,
+    even to nothing: never followed). A half-written file is removed."""
+    try:
+        fd = os.open(path, _CREATE, 0o666)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise PipelineError(f"cannot write it: {exc.strerror}", path=path) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise PipelineError(f"cannot write it: {exc.strerror}", path=path) from None
+    return True
+
+
+def _ignore_outputs(gitignore: Path) -> list[str]:
+    """Add IGNORED to `.gitignore`. One that is a symbolic link (it may lead out of the site, or to
+    nothing), not a regular file, not UTF-8 or over 1 MB is left alone with one warning."""
+    entries = "".join(f"{entry}\n" for entry in IGNORED)
+    yourself = f"add {', '.join(IGNORED)} to it yourself"
+    try:
+        info = os.lstat(gitignore)
+    except FileNotFoundError:
+        if _create(gitignore, entries):
+            return [f"added {', '.join(IGNORED)} to .gitignore"]
+        info = os.lstat(gitignore)  # it appeared meanwhile: look at it as it is
+    except OSError as exc:
+        return [f"warning: {gitignore}: cannot read it ({exc.strerror}): left as it is; {yourself}"]
+    if stat.S_ISLNK(info.st_mode):
+        return [f"warning: {gitignore}: a symbolic link: left as it is; {yourself}"]
+    if not stat.S_ISREG(info.st_mode):
+        return [f"warning: {gitignore}: not a regular file: left as it is; {yourself}"]
+    flags = (
+        os.O_RDWR | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    )
+    try:
+        fd = os.open(gitignore, flags)
+    except OSError as exc:
+        return [f"warning: {gitignore}: cannot open it ({exc.strerror}): left as it is; {yourself}"]
+    with os.fdopen(fd, "r+b") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # it changed since lstat
+            return [f"warning: {gitignore}: not a regular file: left as it is; {yourself}"]
+        data = handle.read(MAX_SETTINGS_BYTES + 1)
+        if len(data) > MAX_SETTINGS_BYTES:
+            return [f"warning: {gitignore}: over 1 MB: left as it is; {yourself}"]
+        try:
+            present = data.decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            return [f"warning: {gitignore}: not UTF-8: left as it is; {yourself}"]
+        missing = [entry for entry in IGNORED if entry not in present and entry.rstrip("/") not in present]
+        if not missing:
+            return []
+        prefix = b"\n" if data and not data.endswith(b"\n") else b""
+        try:
+            handle.write(prefix + "".join(f"{entry}\n" for entry in missing).encode("utf-8"))
+            handle.flush()
+        except OSError as exc:
+            raise PipelineError(f"cannot update it: {exc.strerror}", path=gitignore) from None
+    return [f"added {', '.join(missing)} to .gitignore"]
+
+
 def init_site(folder: Path) -> list[str]:
     """Write a starter `episode.toml` and ignore the outputs and the state folder in `.gitignore`.
 
-    Returns what was done, a line each. An existing `episode.toml` is never replaced.
+    Returns what was done, a line each (a `.gitignore` left alone is a `warning: …` line). An
+    existing `episode.toml` is never replaced, nor written through a symbolic link.
     """
     done: list[str] = []
     config = folder / "_config.yml"
     values = jekyll_values(config) if config.is_file() else {}
     target = folder / "episode.toml"
-    if target.exists():
-        done.append(f"{target.name} exists: left as it is")
-    else:
-        shown = {"show_name": "title", "author": "author", "site_url": "url", "baseurl": "baseurl"}
-        lines = [
-            f"# {key} = {tomllib_string(values[key])}  # from _config.yml {source}"
-            if key in values
-            else f'# {key} = ""'
-            for key, source in shown.items()
-        ]
-        found = ", ".join(shown[k] for k in shown if k in values) or "nothing found"
-        text = STARTER.format(found=found, values="\n".join(lines))
-        try:
-            target.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise PipelineError(f"cannot write it: {exc.strerror}", path=target) from None
+    if _create(target, _starter(values)):
         done.append(f"wrote {target.name}")
-    gitignore = folder / ".gitignore"
-    try:
-        present = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
-        missing = [entry for entry in IGNORED if entry not in present and entry.rstrip("/") not in present]
-        if missing:
-            prefix = "" if not present or gitignore.read_text(encoding="utf-8").endswith("\n") else "\n"
-            with gitignore.open("a", encoding="utf-8") as handle:
-                handle.write(prefix + "".join(f"{entry}\n" for entry in missing))
-            done.append(f"added {', '.join(missing)} to .gitignore")
-    except OSError as exc:
-        raise PipelineError(f"cannot update it: {exc.strerror}", path=gitignore) from None
+    else:
+        done.append(f"{target.name} exists: left as it is")
+    done.extend(_ignore_outputs(folder / ".gitignore"))
     return done
-
-
-def tomllib_string(value: str) -> str:
-    """`value` as a TOML basic string."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'

@@ -4,6 +4,7 @@ any post is read, with the key it was meant to be."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
 import shutil
 import subprocess
@@ -71,7 +72,7 @@ def test_typos_in_two_tables_are_one_error(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"{path}: [tool.pipeline]: show_nmae: unknown setting (did you mean show_name?); "
         "[tool.pipeline.pdf]: page_sise: unknown setting (did you mean page_size?); "
-        "[tool.pipeline.email]: timeout: expected a positive number, got 0"
+        "[tool.pipeline.email]: timeout: expected a positive number of at most 1,000,000,000, got 0"
     )
 
 
@@ -85,13 +86,13 @@ def test_the_uniform_wording_of_a_wrong_value() -> None:
         settings_from_table(table, "episode.toml")
     message = str(caught.value)
     for problem in (
-        "max_pages: expected a positive integer, got 0",
+        "max_pages: expected a positive integer of at most 1,000,000,000, got 0",
         "page_size: expected one of 'A4', 'Letter', got 'A5'",
         "qr_code: expected true or false, got string",
-        "timeout: expected a positive number, got string",
+        "timeout: expected a positive number of at most 1,000,000,000, got string",
         "max_bytes: expected an integer from 200 to 5,000, got 6000",
         "text_width: expected an integer from 40 to 200, got 30",
-        "max_html_bytes: expected an integer of at least 1,024, got boolean",
+        "max_html_bytes: expected an integer from 1,024 to 1,000,000,000, got boolean",
     ):
         assert problem in message
     assert "\n" not in message
@@ -200,3 +201,172 @@ def test_options_are_checked_once_per_build_not_per_post(
         "PodcastOptions": 1,
         "EmailOptions": 1,
     }
+
+
+# --- numbers: finite, within a stated range --------------------------------------------------------
+
+HOSTILE_NUMBERS = [
+    (
+        "[pdf]\ntimeout = nan\n",
+        "[tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got nan",
+    ),
+    (
+        "[pdf]\ntimeout = inf\n",
+        "[tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got inf",
+    ),
+    (
+        "[pdf]\ntimeout = -inf\n",
+        "[tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got -inf",
+    ),
+    (
+        "[pdf]\ntimeout = 1e308\n",
+        "[tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got 1e+308",
+    ),
+    (
+        "[pdf]\nnetwork_timeout = -5.0\n",
+        "[tool.pipeline.pdf]: network_timeout: expected a positive number of at most 1,000,000,000, got -5.0",
+    ),
+    (
+        "[pdf]\nmax_pages = -3\n",
+        "[tool.pipeline.pdf]: max_pages: expected a positive integer of at most 1,000,000,000, got -3",
+    ),
+    (
+        "[email]\ntimeout = nan\n",
+        "[tool.pipeline.email]: timeout: expected a positive number of at most 1,000,000,000, got nan",
+    ),
+    (
+        "[email]\ntimeout = " + "9" * 400 + "\n",
+        "[tool.pipeline.email]: timeout: expected a positive number of at most 1,000,000,000, got an integer of 400 digits",
+    ),
+    (
+        "[newsletter]\nmax_html_bytes = 9223372036854775807\n",
+        "[tool.pipeline.newsletter]: max_html_bytes: expected an integer from 1,024 to 1,000,000,000, got 9223372036854775807",
+    ),
+    (
+        "[podcast]\nmax_bytes = nan\n",
+        "[tool.pipeline.podcast]: max_bytes: expected an integer from 200 to 4,000, got float",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), HOSTILE_NUMBERS, ids=[t for t, _ in HOSTILE_NUMBERS])
+def test_a_number_that_is_not_finite_or_out_of_range_is_one_error(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    """Before: `nan`, `inf` and `1e308` passed the schema and every post then failed with an
+    internal error (a timer out of range); a 400-digit timeout overflowed float()."""
+    path = _settings_file(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f"{path}: {problem}"
+
+
+def test_every_number_option_states_its_range() -> None:
+    """Each number of every table has a lowest and a highest value, and the wording says them."""
+    for table in (
+        PipelineTable,
+        NewsletterOptions,
+        PdfOptions,
+        DescriptionOptions,
+        PodcastOptions,
+        EmailOptions,
+    ):
+        for name, spec in schema.settable(table).items():
+            default = spec.default
+            if isinstance(default, bool) or not isinstance(default, int | float):
+                continue
+            rule = spec.metadata.get("rule", schema.Rule())
+            lowest, highest = schema.bounds(rule)
+            assert lowest is not None or rule.positive, name
+            assert highest <= schema.LARGEST, name
+            assert (lowest is None or lowest <= default) and default <= highest, name
+            wording = schema.expected(default, rule)
+            assert wording.endswith((f"at most {highest:,}", f" to {highest:,}")), (name, wording)
+
+
+def test_a_huge_timeout_in_range_still_builds(tmp_path: Path) -> None:
+    """The ceiling is usable: the largest timeout allowed renders the show notes."""
+    settings = settings_from_table({"pdf": {"timeout": float(schema.LARGEST)}}, "episode.toml")
+    summary = build(_posts(tmp_path, 1), tmp_path / "out", settings, jobs=1, only=["pdf"])
+    assert summary.count("built") == 1, [r.error for r in summary.results]
+
+
+def test_a_bad_number_stops_the_command_in_one_line(tmp_path: Path) -> None:
+    src, out = _posts(tmp_path, 1), tmp_path / "out"
+    config = _settings_file(tmp_path, "[pdf]\ntimeout = nan\n")
+    command = [
+        sys.executable,
+        "-m",
+        "invoke",
+        "build",
+        "--src",
+        str(src),
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert (done.stdout + done.stderr).splitlines() == [
+        f"error: {config}: [tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got nan"
+    ]
+
+
+# --- web addresses -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "ftp://example.org",
+        "//example.org",
+        "example.org",
+        "https://",
+        "http://[::1",
+    ],
+)
+def test_site_url_must_be_an_http_url(tmp_path: Path, url: str) -> None:
+    path = _settings_file(tmp_path, f"site_url = {url!r}\n".replace("'", '"'))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: [tool.pipeline]: site_url: expected an http:// or https:// URL such as "
+        f"'https://example.org', got {url!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["https://example.org", "http://localhost:4000", "https://example.org/podcast/", ""]
+)
+def test_site_url_takes_http_and_https(tmp_path: Path, url: str) -> None:
+    assert load_settings(_settings_file(tmp_path, f'site_url = "{url}"\n')).site_url == url
+
+
+# --- the settings file itself ----------------------------------------------------------------------
+
+
+def test_a_settings_file_over_1_mb_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    path = _settings_file(tmp_path, 'show_name = "x"\n' + "# padding\n" * 120_000)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f"{path}: over 1 MB: not read (a settings file is a few KB)"
+
+
+def test_deeply_nested_toml_is_one_error(tmp_path: Path) -> None:
+    """Before: tomllib's RecursionError was a traceback."""
+    path = _settings_file(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f"{path}: not valid TOML: arrays or inline tables nested too deeply"
+
+
+def test_a_pipe_as_the_settings_file_is_refused_at_once(tmp_path: Path) -> None:
+    """Before: reading a FIFO named by --config waited for a writer for ever."""
+    fifo = tmp_path / "episode.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError) as caught:
+        find_settings(str(fifo), tmp_path, cwd=tmp_path, env={})
+    assert str(caught.value) == f"{fifo}: not a regular file (a folder, a pipe or a device): not read"
