@@ -247,9 +247,33 @@ def settings_from_table(
     checked, table_problems = read_tables(settings)  # the format tables, even when the core has problems
     every = ({label(None): "; ".join(problems)} if problems else {}) | table_problems
     if every:
-        raise one_error(every, source)
+        raise one_error(_as_written(every, table, source), source)
     object.__setattr__(settings, "options", checked)  # frozen: set once, here, as it is made
     return settings
+
+
+def _as_written(problems: Mapping[str, str], table: Mapping[str, Any], source: str) -> dict[str, str]:
+    """The problems of each table, named as the file writes it: `[tool.pipeline.newsletter]` in
+    a pyproject.toml, `[newsletter]` (and "top level") in an episode.toml; a top-level setting
+    written inside a table, or an episode.toml's `[tool.pipeline…]`, says where it belongs."""
+    pyproject = Path(source).name == "pyproject.toml"
+    written: dict[str, str] = {}
+    for where, message in problems.items():
+        name = where.removeprefix("[tool.pipeline").removesuffix("]").removeprefix(".")
+        raw = table.get(name) if name else None
+        for key in raw if isinstance(raw, dict) else ():
+            if key in _CORE_KEYS:
+                place = "in [tool.pipeline], above its tables" if pyproject else "above the first table"
+                hint = f"{key}: a top-level setting, not one of this table: put it {place}"
+                message = re.sub(rf"(?<![\w-]){re.escape(key)}: unknown setting[^;]*", hint, message)
+        if not pyproject and not name and "tool" in table:
+            tables = ", ".join(f"[{t}]" for t in FORMAT_TABLES)
+            hint = f"tool: in an episode.toml the tables are {tables}, without tool.pipeline"
+            message = re.sub(r"(?<![\w-])tool: unknown setting[^;]*", hint, message)
+        if not pyproject and where.startswith("[tool.pipeline"):
+            where = f"[{name}]" if name else "top level"
+        written[where] = message
+    return written
 
 
 # Tables that look like ours but are not read: a typo must not be ignored silently.

@@ -92,7 +92,7 @@ def test_a_setting_with_control_characters_is_refused_at_load(key: str, value: s
     with pytest.raises(ConfigError) as caught:
         settings_from_table({key: value}, "episode.toml")
     text = str(caught.value)
-    assert text.startswith("episode.toml: [tool.pipeline]: " + key + ": must not contain")
+    assert text.startswith("episode.toml: top level: " + key + ": must not contain")
     assert "\n" not in text and "\r" not in text
 
 

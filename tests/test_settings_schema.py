@@ -31,17 +31,17 @@ from .conftest import CORPUS, ROOT
 
 # One misspelt key per table: (the table's lines, the key written, the key meant, its label).
 TYPOS = [
-    ('show_nmae = "Show"\n', "show_nmae", "show_name", "[tool.pipeline]"),
+    ('show_nmae = "Show"\n', "show_nmae", "show_name", "top level"),
     (
         '[newsletter]\nfrom_adress = "a@example.org"\n',
         "from_adress",
         "from_address",
-        "[tool.pipeline.newsletter]",
+        "[newsletter]",
     ),
-    ('[pdf]\npage_sise = "A4"\n', "page_sise", "page_size", "[tool.pipeline.pdf]"),
-    ('[youtube]\nhashtag = ["ml"]\n', "hashtag", "hashtags", "[tool.pipeline.youtube]"),
-    ("[podcast]\nmax_byte = 3000\n", "max_byte", "max_bytes", "[tool.pipeline.podcast]"),
-    ("[email]\ntimout = 10\n", "timout", "timeout", "[tool.pipeline.email]"),
+    ('[pdf]\npage_sise = "A4"\n', "page_sise", "page_size", "[pdf]"),
+    ('[youtube]\nhashtag = ["ml"]\n', "hashtag", "hashtags", "[youtube]"),
+    ("[podcast]\nmax_byte = 3000\n", "max_byte", "max_bytes", "[podcast]"),
+    ("[email]\ntimout = 10\n", "timout", "timeout", "[email]"),
 ]
 
 
@@ -70,9 +70,9 @@ def test_typos_in_two_tables_are_one_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     assert str(caught.value) == (
-        f"{path}: [tool.pipeline]: show_nmae: unknown setting (did you mean show_name?); "
-        "[tool.pipeline.pdf]: page_sise: unknown setting (did you mean page_size?); "
-        "[tool.pipeline.email]: timeout: expected a positive number of at most 1,000,000,000, got 0"
+        f"{path}: top level: show_nmae: unknown setting (did you mean show_name?); "
+        "[pdf]: page_sise: unknown setting (did you mean page_size?); "
+        "[email]: timeout: expected a positive number of at most 1,000,000,000, got 0"
     )
 
 
@@ -104,8 +104,33 @@ def test_a_key_far_from_any_names_the_known_keys() -> None:
 
 
 def test_a_format_table_that_is_no_table_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"\[tool.pipeline\]: pdf: expected a table, got string"):
+    with pytest.raises(ConfigError, match=r"top level: pdf: expected a table, got string"):
         settings_from_table({"pdf": "A4"}, "episode.toml")
+
+
+def test_messages_name_the_tables_as_the_file_writes_them() -> None:
+    """`[newsletter]` in an episode.toml, `[tool.pipeline.newsletter]` in a pyproject.toml; a
+    top-level key written inside a table, or `[tool.pipeline…]` in an episode.toml, says where."""
+    table = {"newsletter": {"from_adress": "a@b.org", "show_name": "X"}}
+    with pytest.raises(ConfigError) as written:
+        settings_from_table(table, "site/episode.toml")
+    assert str(written.value) == (
+        "site/episode.toml: [newsletter]: from_adress: unknown setting (did you mean from_address?); "
+        "show_name: a top-level setting, not one of this table: put it above the first table"
+    )
+    with pytest.raises(ConfigError) as written:
+        settings_from_table(table, "site/pyproject.toml")
+    assert str(written.value) == (
+        "site/pyproject.toml: [tool.pipeline.newsletter]: from_adress: unknown setting (did you mean"
+        " from_address?); show_name: a top-level setting, not one of this table: put it in"
+        " [tool.pipeline], above its tables"
+    )
+    with pytest.raises(ConfigError) as written:
+        settings_from_table({"tool": {"pipeline": {"newsletter": {}}}}, "episode.toml")
+    assert str(written.value) == (
+        "episode.toml: top level: tool: in an episode.toml the tables are [newsletter], [pdf],"
+        " [youtube], [podcast], [email], without tool.pipeline"
+    )
 
 
 def test_loaded_settings_keep_every_table_checked_and_pickle() -> None:
@@ -161,7 +186,7 @@ def test_build_with_a_typo_fails_once_before_any_post(tmp_path: Path) -> None:
     done = subprocess.run([*command, "--config", str(config)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode != 0
     assert (done.stdout + done.stderr).splitlines() == [
-        f"error: {config}: [tool.pipeline.newsletter]: from_adress: unknown setting "
+        f"error: {config}: [newsletter]: from_adress: unknown setting "
         "(did you mean from_address?)"
     ]
     assert not out.exists() or not [p for p in out.iterdir() if p.is_dir()]
@@ -208,43 +233,43 @@ def test_options_are_checked_once_per_build_not_per_post(
 HOSTILE_NUMBERS = [
     (
         "[pdf]\ntimeout = nan\n",
-        "[tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got nan",
+        "[pdf]: timeout: expected a positive number of at most 1,000,000,000, got nan",
     ),
     (
         "[pdf]\ntimeout = inf\n",
-        "[tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got inf",
+        "[pdf]: timeout: expected a positive number of at most 1,000,000,000, got inf",
     ),
     (
         "[pdf]\ntimeout = -inf\n",
-        "[tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got -inf",
+        "[pdf]: timeout: expected a positive number of at most 1,000,000,000, got -inf",
     ),
     (
         "[pdf]\ntimeout = 1e308\n",
-        "[tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got 1e+308",
+        "[pdf]: timeout: expected a positive number of at most 1,000,000,000, got 1e+308",
     ),
     (
         "[pdf]\nnetwork_timeout = -5.0\n",
-        "[tool.pipeline.pdf]: network_timeout: expected a positive number of at most 1,000,000,000, got -5.0",
+        "[pdf]: network_timeout: expected a positive number of at most 1,000,000,000, got -5.0",
     ),
     (
         "[pdf]\nmax_pages = -3\n",
-        "[tool.pipeline.pdf]: max_pages: expected a positive integer of at most 1,000,000,000, got -3",
+        "[pdf]: max_pages: expected a positive integer of at most 1,000,000,000, got -3",
     ),
     (
         "[email]\ntimeout = nan\n",
-        "[tool.pipeline.email]: timeout: expected a positive number of at most 1,000,000,000, got nan",
+        "[email]: timeout: expected a positive number of at most 1,000,000,000, got nan",
     ),
     (
         "[email]\ntimeout = " + "9" * 400 + "\n",
-        "[tool.pipeline.email]: timeout: expected a positive number of at most 1,000,000,000, got an integer of 400 digits",
+        "[email]: timeout: expected a positive number of at most 1,000,000,000, got an integer of 400 digits",
     ),
     (
         "[newsletter]\nmax_html_bytes = 9223372036854775807\n",
-        "[tool.pipeline.newsletter]: max_html_bytes: expected an integer from 1,024 to 1,000,000,000, got 9223372036854775807",
+        "[newsletter]: max_html_bytes: expected an integer from 1,024 to 1,000,000,000, got 9223372036854775807",
     ),
     (
         "[podcast]\nmax_bytes = nan\n",
-        "[tool.pipeline.podcast]: max_bytes: expected an integer from 200 to 4,000, got float",
+        "[podcast]: max_bytes: expected an integer from 200 to 4,000, got float",
     ),
 ]
 
@@ -309,7 +334,7 @@ def test_a_bad_number_stops_the_command_in_one_line(tmp_path: Path) -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 1
     assert (done.stdout + done.stderr).splitlines() == [
-        f"error: {config}: [tool.pipeline.pdf]: timeout: expected a positive number of at most 1,000,000,000, got nan"
+        f"error: {config}: [pdf]: timeout: expected a positive number of at most 1,000,000,000, got nan"
     ]
 
 
@@ -333,7 +358,7 @@ def test_site_url_must_be_an_http_url(tmp_path: Path, url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     assert str(caught.value) == (
-        f"{path}: [tool.pipeline]: site_url: expected an http:// or https:// URL such as "
+        f"{path}: top level: site_url: expected an http:// or https:// URL such as "
         f"'https://example.org', got {url!r}"
     )
 
