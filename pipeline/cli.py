@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -41,8 +43,23 @@ def problem_line(post: str | Path, problem: Diagnostic, cwd: str | Path | None =
     return " ".join(f"{where}: {problem.severity}: {problem.text}".split())
 
 
+def grouped(problems: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The same problem from several formats (an `http://` link the newsletter and the PDF both
+    keep as text) as one, naming them all (`newsletter, pdf`); in the order first seen."""
+    formats: dict[tuple[str, str, int | None, str | None], list[str]] = {}
+    first: dict[tuple[str, str, int | None, str | None], Diagnostic] = {}
+    for problem in problems:
+        key = (problem.severity, problem.message, problem.line, problem.rule)
+        first.setdefault(key, problem)
+        if problem.format and problem.format not in formats.setdefault(key, []):
+            formats[key].append(problem.format)
+    return [
+        replace(problem, format=", ".join(formats.get(key, [])) or None) for key, problem in first.items()
+    ]
+
+
 def _warning_lines(result: PostResult, cwd: str | Path | None) -> list[str]:
-    return [problem_line(result.source, w, cwd) for w in result.warnings]
+    return [problem_line(result.source, w, cwd) for w in grouped(result.warnings)]
 
 
 def note_line(note: Diagnostic) -> str:

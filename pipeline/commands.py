@@ -332,7 +332,7 @@ def check(
     import json as json_module
 
     from .check import CHECKED_FORMATS, PDF_SKIPPED, check_archive
-    from .cli import problem_line, shown_names, shown_path
+    from .cli import grouped, problem_line, shown_names, shown_path
     from .site import locate
 
     formats = CHECKED_FORMATS if pdf else tuple(f for f in CHECKED_FORMATS if f != "pdf")
@@ -354,7 +354,7 @@ def check(
         for post in report.posts:
             if verbose:
                 print(shown_path(post.source))
-            for problem in post.problems:
+            for problem in grouped(post.problems):  # --json keeps one record per format
                 print(problem_line(post.source, problem))
             if verbose:
                 for line in [f"ok   {r}" for r in post.passed] + post.notes:

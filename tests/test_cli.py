@@ -83,8 +83,7 @@ def test_warnings_and_errors_start_with_the_path_from_the_current_folder(tmp_pat
     assert done.returncode == 1, done.stdout
     lines = done.stdout.splitlines()
     link = "link '/learning-from-machine-learning/machine/learning/updates/2023/01/09/episode-one.html'"
-    assert f"posts/{WELCOME}: warning: newsletter: {link} kept as text only" in done.stdout
-    assert f"posts/{WELCOME}: warning: pdf: {link} kept as text only" in done.stdout
+    assert f"posts/{WELCOME}: warning: newsletter, pdf: {link} kept as text only" in done.stdout
     assert "posts/title-hash.md:2: error: title: an unquoted ' #' starts a YAML comment" in lines[-3]
     assert lines[-2].startswith("posts/youtube-url.md:3: error: youtubeID: 'https://youtu.be/")
     # Each format's name once: not `newsletter: newsletter:`, not `pdf: show-notes.pdf:`.
@@ -353,3 +352,16 @@ def test_a_build_stopped_early_still_ends_with_a_summary_line() -> None:
     )
     assert "skipped" not in stream.getvalue()  # not listed without --verbose
     assert "b.md: warning: newsletter: x" in stream.getvalue()
+
+
+def test_one_problem_found_by_several_formats_is_one_line(tmp_path: Path) -> None:
+    """An `http://` link the newsletter and the PDF both keep as text: one line naming both."""
+    src = tmp_path / "posts"
+    src.mkdir()
+    (src / "2025-01-01-h.md").write_text(
+        "---\ntitle: H\ndate: 2025-01-01\n---\nSee [x](http://plain.example/a) now.\n"
+    )
+    done = _invoke("build", "--src", str(src), "--out", str(tmp_path / "out"), "--only", "newsletter,pdf")
+    lines = [line for line in done.stdout.splitlines() if "plain.example" in line]
+    assert len(lines) == 1, lines
+    assert ": warning: newsletter, pdf: link 'http://plain.example/a' kept as text only" in lines[0]
