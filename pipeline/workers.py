@@ -244,6 +244,9 @@ def run(
         items.close()  # stops pandoc and removes its files if we stopped early
 
 
+MANAGER_JOIN_SECONDS = 10
+
+
 class Pool:
     """Worker processes: replaced when one dies (out of memory, a crash in native code), and
     recycled when they have rendered many posts or grown large."""
@@ -299,13 +302,23 @@ class Pool:
         return set((getattr(executor, "_processes", None) or {}).keys())
 
     def stop(self) -> None:
-        """Kill the workers now (the build was interrupted): posts they render are not awaited."""
+        """Kill the workers now (the build was interrupted): posts they render are not awaited.
+
+        The executors' manager threads are waited for (briefly: their workers are dead): one still
+        closing its wake-up pipe while the interpreter exits races `concurrent.futures`' exit
+        hook, which then prints an `OSError: Bad file descriptor` traceback (CPython 3.11).
+        """
+        managers = []
         for executor in (*self.retired, self.executor):
             workers = list((getattr(executor, "_processes", None) or {}).values())
+            managers.append(getattr(executor, "_executor_manager_thread", None))
             executor.shutdown(wait=False, cancel_futures=True)
             for process in workers:
                 if process.is_alive():
                     process.kill()
+        for thread in managers:
+            if isinstance(thread, threading.Thread) and thread.is_alive():
+                thread.join(timeout=MANAGER_JOIN_SECONDS)
 
     def close(self) -> None:
         for executor in (*self.retired, self.executor):

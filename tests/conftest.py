@@ -8,8 +8,14 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from pipeline.config import Settings, load_settings
+
+# Property tests draw the same examples on every run: a suite that passed passes again. Wider,
+# random exploration is `invoke fuzz`'s job.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.load_profile("repeatable")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -243,3 +243,19 @@ def test_a_failed_warm_up_is_only_a_lost_head_start(
     monkeypatch.setattr(shownotes, "warm_up", fails)  # the workers fork with it
     summary = build(_posts(tmp_path), tmp_path / "out", settings, jobs=jobs, only=["pdf"])
     assert (summary.count("built"), len(summary.failed)) == (5, 0)
+
+
+def test_an_interrupted_pool_leaves_no_manager_thread_behind(tmp_path: Path, settings: Settings) -> None:
+    """A build stopped by Ctrl-C or SIGTERM kills its workers; the executor's manager thread must
+    be gone before the interpreter exits, or Python 3.11's exit hook writes to the pipe that
+    thread is closing and prints a traceback (`OSError: Bad file descriptor`)."""
+    import threading
+
+    from pipeline.workers import Pool, Target
+
+    pool = Pool(2, Target(tmp_path / "out", settings, False), ("post",))
+    managers = [t for t in threading.enumerate() if "ExecutorManager" in type(t).__name__]
+    assert managers
+    pool.stop()
+    assert not [t for t in managers if t.is_alive()]
+    pool.close()
