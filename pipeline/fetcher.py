@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from .config import TEMPLATES_DIR
+from .user_files import TooBigUserFile, UserFileError, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +130,14 @@ class SafeURLFetcher(URLFetcher):  # type: ignore[misc]
         path = Path(urllib.request.url2pathname(unquote(parts.path))).resolve()
         if not path.is_relative_to(self._assets_root):
             self._refuse(url, f"file outside {self._assets_root.name}/")
-        if path.suffix.lower() not in ASSET_SUFFIXES or not path.is_file():
+        if path.suffix.lower() not in ASSET_SUFFIXES:
             self._refuse(url, "not a template asset")
-        if path.stat().st_size > self.policy.max_bytes:
+        try:  # a regular file only, never more than max_bytes + 1 read
+            body = read_bytes(path, "asset", limit=self.policy.max_bytes)
+        except TooBigUserFile:
             self._refuse(url, f"larger than {self.policy.max_bytes} bytes")
-        body = path.read_bytes()
+        except UserFileError as exc:
+            self._refuse(url, f"not a template asset ({exc.message})")
         self._check_body(url, body)
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path.as_uri(), body, {"Content-Type": content_type})

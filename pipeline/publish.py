@@ -7,7 +7,8 @@ For the posts with a `youtubeID`, after building what is out of date:
 3. the description on YouTube is saved in `.episode/youtube/<video id>/<UTC time>.txt`;
 4. `videos.update(part=snippet)` with the snippet as read and only `description` changed
    (`part=snippet` replaces every field of the snippet: a field not sent back is erased);
-5. the ledger (`.episode/youtube/ledger.jsonl`, append-only, never pruned) records what was sent.
+5. the ledger (`.episode/youtube/ledger.jsonl`, append-only, never pruned) records what was sent,
+   also when YouTube accepted the update but answered with something that is not the video.
 
 A video whose description is neither what the ledger says we last sent nor already `youtube.txt`
 was edited in Studio: it is refused unless `--force`. A video without a ledger entry is adopted.
@@ -38,12 +39,14 @@ from .errors import PipelineError
 from .platform_limits import YOUTUBE_MAX_BYTES, YOUTUBE_MIN_CHAPTER_SECONDS
 from .results import PostResult, Reporter
 from .source import read_post
+from .user_files import KB, open_regular
 from .youtube_api import (
     DAILY_QUOTA,
     LIST_COST,
     UPDATE_COST,
     ApiError,
     QuotaExceeded,
+    UpdateAnsweredOddly,
     YouTubeApi,
     build_service,
     quota_day,
@@ -51,6 +54,9 @@ from .youtube_api import (
 )
 
 LEDGER_NAME = "ledger.jsonl"
+MAX_LEDGER_LINE = 256 * KB
+"""The longest ledger line read (a `sent` entry holds two descriptions of at most 5,000 bytes,
+each JSON-escaped at worst to 30 KB); a longer one is unreadable, skipped without being held."""
 BUILD_FOLDER = "build"
 CHAPTER_LINE = re.compile(r"^(\d{1,2}:\d{2}(?::\d{2})?) ")
 
@@ -116,8 +122,11 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def _private_folder(path: Path) -> Path:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+    except OSError as exc:
+        raise PipelineError(f"cannot create the folder: {exc.strerror or exc}", path=path) from None
     return path
 
 
@@ -143,15 +152,17 @@ class Ledger:
         self.sent: dict[str, Sent] = {}
         self.units: dict[str, int] = {}
         self.unreadable: list[int] = []
-        self._handle: IO[str] | None = None
+        self._handle: IO[bytes] | None = None
 
     @contextmanager
     def opened(self) -> Iterator[Ledger]:
         import fcntl
 
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-        os.chmod(self.path, 0o600)
-        with os.fdopen(fd, "a+", encoding="utf-8") as handle:
+        # A regular file only: a FIFO put in its place is one line, not a read that never returns.
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+        fd, _ = open_regular(self.path, "ledger", flags=flags, mode=0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "a+b") as handle:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -159,19 +170,29 @@ class Ledger:
                     "another `episode publish youtube` is running with this ledger", path=self.path
                 ) from None
             handle.seek(0)
-            self._read(handle.read())
+            self._read(handle)
             self._handle = handle
             try:
                 yield self
             finally:
                 self._handle = None
 
-    def _read(self, text: str) -> None:
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
+    def _read(self, handle: IO[bytes]) -> None:
+        """Each line in turn, none held past `MAX_LEDGER_LINE`: a line that is too long, not
+        UTF-8 or not an entry is unreadable (its number kept), the others are read."""
+        for number in itertools.count(1):
+            raw = handle.readline(MAX_LEDGER_LINE + 1)
+            if not raw:
+                return
+            if len(raw) > MAX_LEDGER_LINE and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # the rest of that line, never held whole
+                    raw = handle.readline(MAX_LEDGER_LINE)
+                self.unreadable.append(number)
+                continue
+            if not raw.strip():
                 continue
             try:
-                entry = json.loads(line)
+                entry = json.loads(raw.decode("utf-8"))
                 if not isinstance(entry, dict):
                     raise ValueError
                 if entry.get("event") == "call":
@@ -184,13 +205,13 @@ class Ledger:
                         str(entry["description"]),
                         stored if isinstance(stored, str) else None,
                     )
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 self.unreadable.append(number)
 
     def append(self, entry: Mapping[str, Any]) -> None:
         assert self._handle is not None, "the ledger is not open"
         record = {"time": _stamp(self.clock()), **entry}
-        self._handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        self._handle.write((json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
         self._handle.flush()
         os.fsync(self._handle.fileno())
 
@@ -257,6 +278,9 @@ class VideoResult:
     message: str = ""
     backup: Path | None = None
     diff: str = ""
+    odd_answer: bool = False
+    """YouTube accepted the update but answered with something else than the video: updated, and
+    the run still ends with exit code 1 (a server that answers so is worth a look)."""
 
     @property
     def line(self) -> str:
@@ -285,7 +309,7 @@ class PublishSummary:
     @property
     def ok(self) -> bool:
         return self.stopped is None and not any(
-            r.status in ("refused", "failed", "not tried") for r in self.results
+            r.status in ("refused", "failed", "not tried") or r.odd_answer for r in self.results
         )
 
     def count(self, status: str) -> int:
@@ -445,7 +469,7 @@ def _publish(
     site: Path | None,
 ) -> None:
     path = token_path(env, site)
-    credentials = load_credentials(path, env)
+    credentials = load_credentials(path, env, warn=lambda message: emit(f"warning: {message}"))
     token_before = credentials.token
 
     def charge(method: str, units: int) -> None:
@@ -481,7 +505,10 @@ def _publish(
             summary.add(VideoResult(candidate.post, candidate.video_id, "not tried"))
     finally:
         if credentials.token != token_before and credentials.token:
-            save_credentials(credentials, path)  # refreshed: keep the new access token
+            try:
+                save_credentials(credentials, path)  # refreshed: keep the new access token
+            except AuthError as exc:  # the run's own outcome stands; the next run refreshes again
+                emit(f"warning: {exc}")
 
 
 def _publish_one(
@@ -524,18 +551,28 @@ def _publish_one(
             "adopted: first publish to this video" if last is None else "",
             diff=diff,
         )
-    backup = save_backup(folder, video_id, current, clock())
+    try:
+        backup = save_backup(folder, video_id, current, clock())
+    except (OSError, PipelineError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return VideoResult(
+            post, video_id, "failed", f"cannot save the description on YouTube before replacing it: {why}"
+        )
     snippet["description"] = candidate.text
+    adopted = "adopted: first publish to this video" if last is None else ""
     try:
         response = api.update_snippet(video_id, snippet)
     except (QuotaExceeded, QuotaLimit, AuthError):
         raise
+    except UpdateAnsweredOddly as exc:  # sent all the same: the ledger must know it is ours
+        ledger.record_sent(video_id, Path(post).name, candidate.text, None)
+        message = "; ".join(filter(None, [adopted, f"{exc}; recorded in the ledger as sent"]))
+        return VideoResult(post, video_id, "updated", message, backup=backup, diff=diff, odd_answer=True)
     except ApiError as exc:
         return VideoResult(post, video_id, "failed", str(exc), backup=backup, diff=diff)
-    stored = response.get("snippet", {}).get("description") if isinstance(response, dict) else None
+    stored = response["snippet"].get("description")  # checked: text of at most 5,000 bytes
     ledger.record_sent(video_id, Path(post).name, candidate.text, stored if isinstance(stored, str) else None)
-    message = "adopted: first publish to this video" if last is None else ""
-    return VideoResult(post, video_id, "updated", message, backup=backup, diff=diff)
+    return VideoResult(post, video_id, "updated", adopted, backup=backup, diff=diff)
 
 
 __all__ = [

@@ -18,7 +18,8 @@ from typing import Any, cast
 import yaml
 
 from .chapters import parse_time
-from .errors import SourceError
+from .errors import SourceError, UnreadableSource
+from .user_files import UserFileError, read_bytes
 
 MAX_POST_BYTES = 5 * 1024 * 1024
 MAX_FRONT_MATTER_CHARS = 64 * 1024
@@ -391,11 +392,11 @@ def parse_front_matter(front: str, path: Path) -> FrontMatter:
 def read_post(path: Path) -> RawPost:
     """Read and validate one post file."""
     try:
-        if path.stat().st_size > MAX_POST_BYTES:
-            raise SourceError(f"the file is over {MAX_POST_BYTES // (1024 * 1024)} MB", path=path)
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read the file: {exc.strerror}", path=path) from None
+        # A regular file only (a FIFO or a device is one line, at once), never more than 5 MB read.
+        data = read_bytes(path, "post", limit=MAX_POST_BYTES)
+    except UserFileError as exc:
+        error = UnreadableSource if exc.transient else SourceError
+        raise error(exc.message, path=path) from None
     text = decode(data, path)
     front, body, body_line = split_front_matter(text, path)
     return RawPost(path, front, body, body_line, parse_front_matter(front, path), text)

@@ -10,7 +10,12 @@ receives is recorded in `requests`; failures are scripted:
 - an unknown id is left out of `videos.list` (the real API's answer) and is 404 `videoNotFound`
   on update;
 - only tokens in `access_tokens` are accepted (else 401 with `WWW-Authenticate`); `POST /token`
-  with a known refresh token issues a new one.
+  with a known refresh token issues a new one;
+- `answer_next(method, body, …)`: the next call of that method gets this answer instead, as it
+  is, whatever it is: not JSON, HTML, the wrong shape, a body of 100 MB (an iterable of chunks,
+  sent as it is made, with or without a Content-Length), gzip. With `applied=True` (a PUT) the
+  update is made first, as the real API would, and only the answer is odd. `aborted` counts the
+  answers the client stopped reading (the connection closed under the fake).
 
 `videos.update(part=snippet)` behaves as the real one does: the writable fields of the snippet
 are replaced by what is sent, and a writable field not sent is erased.
@@ -23,7 +28,7 @@ import copy
 import itertools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +84,41 @@ QUOTA_MESSAGE = (
 
 
 @dataclass
+class Answer:
+    """A scripted answer, sent as it is."""
+
+    body: bytes | Iterable[bytes]
+    status: int = 200
+    content_type: str = "application/json; charset=UTF-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    length: bool = True
+    """Send a Content-Length (only for bytes); else the body ends when the connection closes."""
+    applied: bool = False
+    """For a PUT: make the update first, then answer this."""
+
+
+HUGE = "@HUGE@"
+
+
+def huge_json(document: Any, size: int) -> tuple[int, Iterator[bytes]]:
+    """`document` as JSON, its one string `HUGE` replaced by `size` x's made as they are sent:
+    (the length of the whole, the chunks). A 100 MB answer costs no memory to send."""
+    before, after = json.dumps(document).split(HUGE, 1)
+    head, tail = before.encode(), after.encode()
+    chunk = b"x" * (1 << 16)
+    count, rest = divmod(size, len(chunk))
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        for _ in range(count):
+            yield chunk
+        yield chunk[:rest]
+        yield tail
+
+    return len(head) + size + len(tail), chunks()
+
+
+@dataclass
 class Received:
     method: str
     path: str
@@ -102,6 +142,8 @@ class FakeYouTube:
     requests: list[Received] = field(default_factory=list)
     scripted: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     auth_codes: set[str] = field(default_factory=set)
+    answers: dict[str, list[Answer]] = field(default_factory=dict)
+    aborted: int = 0
     port: int = 0
     _tokens: Iterator[int] = field(default_factory=lambda: itertools.count(2))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -124,6 +166,21 @@ class FakeYouTube:
         """The next `method` ("GET", "PUT" or "POST") call answers `status` once."""
         self.scripted.setdefault(method, []).append((status, reason))
 
+    def answer_next(
+        self,
+        method: str,
+        body: Any,
+        status: int = 200,
+        **options: Any,
+    ) -> None:
+        """The next `method` ("GET", "PUT", "POST" for the token endpoint) call gets this answer.
+        `body`: bytes or an iterable of chunks as they are, a str as UTF-8, anything else as JSON."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif not isinstance(body, bytes | Iterator):
+            body = json.dumps(body).encode("utf-8")
+        self.answers.setdefault(method, []).append(Answer(body, status, **options))
+
     def calls(self, method: str | None = None) -> list[Received]:
         return [r for r in self.requests if r.api and (method is None or r.method == method)]
 
@@ -134,7 +191,7 @@ class FakeYouTube:
 
     def handle(
         self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], raw: bytes
-    ) -> tuple[int, dict[str, str], Any]:
+    ) -> tuple[int, dict[str, str], Any] | Answer:
         body: Any
         if headers.get("content-type", "").startswith("application/json"):
             body = json.loads(raw or b"null")
@@ -144,6 +201,11 @@ class FakeYouTube:
             body = None
         with self._lock:
             self.requests.append(Received(method, path, query, headers, copy.deepcopy(body)))
+            if self.answers.get(method) and path in (API_PATH, TOKEN_PATH):
+                answer = self.answers[method].pop(0)
+                if answer.applied and method == "PUT":
+                    self._update(body)
+                return answer
             if path == TOKEN_PATH and method == "POST":
                 form = dict(body or {})
                 basic = headers.get("authorization", "")
@@ -295,7 +357,11 @@ def _handler(fake: FakeYouTube) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, answer = fake.handle(self.command, parts.path, parse_qs(parts.query), headers, raw)
+            handled = fake.handle(self.command, parts.path, parse_qs(parts.query), headers, raw)
+            if isinstance(handled, Answer):
+                self._send_raw(handled)
+                return
+            status, extra, answer = handled
             data = json.dumps(answer).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -304,6 +370,27 @@ def _handler(fake: FakeYouTube) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+
+        def _send_raw(self, answer: Answer) -> None:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            if isinstance(answer.body, bytes) and answer.length:
+                self.send_header("Content-Length", str(len(answer.body)))
+            else:
+                self.close_connection = True  # the body ends when the connection does
+                self.send_header("Connection", "close")
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            chunks = [answer.body] if isinstance(answer.body, bytes) else answer.body
+            try:
+                for chunk in chunks:
+                    self.wfile.write(chunk)
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                with fake._lock:
+                    fake.aborted += 1  # the client stopped reading: what a size limit does
+                self.close_connection = True
 
         do_GET = do_PUT = do_POST = _serve
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import urllib.request
 from pathlib import Path
 
@@ -86,6 +87,16 @@ def test_refuses_non_asset_files_inside_templates() -> None:
     fetcher = SafeURLFetcher()
     with pytest.raises(ResourceRefused, match="not a template asset"):
         fetcher.fetch((TEMPLATES_DIR / "show-notes.html.j2").as_uri())
+
+
+def test_an_asset_that_is_a_fifo_or_a_folder_is_refused_without_reading(assets: Path) -> None:
+    os.mkfifo(assets / "assets" / "pipe.png")
+    (assets / "assets" / "folder.css").mkdir()
+    fetcher = SafeURLFetcher(FetchPolicy(assets_dir=assets))
+    with pytest.raises(ResourceRefused, match=r"not a template asset \(is a FIFO, not a regular file\)"):
+        fetcher.fetch((assets / "assets" / "pipe.png").as_uri())
+    with pytest.raises(ResourceRefused, match=r"not a template asset \(is a folder, not a file\)"):
+        fetcher.fetch((assets / "assets" / "folder.css").as_uri())
 
 
 def test_refuses_an_asset_over_the_size_cap(assets: Path) -> None:

@@ -7,8 +7,10 @@ Google's real client (googleapiclient, google-auth, google-auth-oauthlib) talks 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import os
+import resource
 import socket
 import stat
 import subprocess
@@ -25,6 +27,7 @@ from pipeline.auth import SCOPES, load_credentials, run_auth_flow, token_path
 from pipeline.config import Settings, load_settings
 from pipeline.errors import PipelineError
 from pipeline.publish import (
+    BUILD_FOLDER,
     Ledger,
     Options,
     PublishSummary,
@@ -32,9 +35,19 @@ from pipeline.publish import (
     normalized,
     publish_youtube,
 )
+from pipeline.user_files import MB
 from pipeline.youtube_api import quota_day, quota_reset
 
-from .fake_youtube import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, FakeYouTube, running
+from .fake_youtube import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    HUGE,
+    REFRESH_TOKEN,
+    FakeYouTube,
+    huge_json,
+    running,
+    video,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE = "AAAAAAAAAA1"
@@ -453,7 +466,14 @@ def test_no_token_says_what_to_run(site: Path, env: dict[str, str], tmp_path: Pa
 # --- the command, end to end -----------------------------------------------------------------
 
 
-def run_command(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _memory_cap() -> None:
+    # A command that reads /dev/zero fails with MemoryError at 2 GB instead of taking the machine.
+    resource.setrlimit(resource.RLIMIT_DATA, (2 << 30, 2 << 30))
+
+
+def run_command(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-c", "from pipeline.commands import program; program.run()", *args],
@@ -461,8 +481,9 @@ def run_command(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.C
         env=full,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
+        preexec_fn=_memory_cap,
     )
 
 
@@ -493,11 +514,7 @@ def test_the_command_end_to_end(site: Path, env: dict[str, str], fake: FakeYouTu
 # --- episode auth youtube --------------------------------------------------------------------
 
 
-def test_auth_flow_prints_the_url_and_stores_the_token(
-    tmp_path: Path, fake: FakeYouTube, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # The installed-app flow against the fake's token endpoint: no browser, no Google.
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake token endpoint is http
+def client_secrets(tmp_path: Path, fake: FakeYouTube) -> Path:
     secrets = tmp_path / "client_secret.json"
     secrets.write_text(
         json.dumps(
@@ -512,14 +529,21 @@ def test_auth_flow_prints_the_url_and_stores_the_token(
             }
         )
     )
+    return secrets
+
+
+def authorize(
+    fake: FakeYouTube, secrets: Path, token: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Run the installed-app flow in a thread and do what the browser does after consent: what
+    `run_auth_flow` returned or raised, and the query of the URL it printed."""
     fake.auth_codes.add("code-1")
-    token = tmp_path / "config" / "episode-pipeline" / "youtube-token.json"
     result: dict[str, Any] = {}
 
     def flow() -> None:
         try:
             result["path"] = run_auth_flow(secrets, token, open_browser=False, port=0)
-        except Exception as exc:  # pragma: no cover - shown by the assertion below
+        except Exception as exc:  # shown by the caller's assertions
             result["error"] = exc
 
     thread = threading.Thread(target=flow)
@@ -533,8 +557,6 @@ def test_auth_flow_prints_the_url_and_stores_the_token(
         thread.join(0.05)
     assert url, "the URL to open was not printed"
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    assert query["scope"] == [SCOPES[0]] and query["client_id"] == [CLIENT_ID]
-    assert query["access_type"] == ["offline"] or "access_type" not in query
     redirect = query["redirect_uri"][0]
     assert redirect.startswith("http://localhost:")
     # what the browser does after consent: Google redirects to the local server
@@ -542,6 +564,18 @@ def test_auth_flow_prints_the_url_and_stores_the_token(
     with urllib.request.urlopen(back, timeout=10) as answer:
         assert answer.status == 200
     thread.join(10)
+    return result, query
+
+
+def test_auth_flow_prints_the_url_and_stores_the_token(
+    tmp_path: Path, fake: FakeYouTube, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The installed-app flow against the fake's token endpoint: no browser, no Google.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake token endpoint is http
+    token = tmp_path / "config" / "episode-pipeline" / "youtube-token.json"
+    result, query = authorize(fake, client_secrets(tmp_path, fake), token, capsys)
+    assert query["scope"] == [SCOPES[0]] and query["client_id"] == [CLIENT_ID]
+    assert query["access_type"] == ["offline"] or "access_type" not in query
     assert "error" not in result, result.get("error")
     assert result["path"] == token
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
@@ -580,3 +614,309 @@ def test_auth_command_mistakes_are_one_line(tmp_path: Path) -> None:
         absent.returncode == 1 and absent.stderr.strip() == "error: nope.json: --client-secrets: no such file"
     )
     assert not (tmp_path / "config").exists()
+
+
+# --- hostile answers: every one checked before use, nothing saved from one that fails --------
+
+
+def saved_state(site: Path, env: dict[str, str]) -> tuple[bytes, list[dict[str, Any]], list[str]]:
+    """What a run may write from an answer: the token file, the ledger's sent entries, backups."""
+    folder = site / ".episode" / "youtube"
+    ledger = folder / "ledger.jsonl"
+    sent = [e for e in ledger_entries(site) if e["event"] == "sent"] if ledger.exists() else []
+    saved = sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and BUILD_FOLDER not in p.parts
+    )
+    return Path(env["PIPELINE_YOUTUBE_TOKEN"]).read_bytes(), sent, [n for n in saved if n != "ledger.jsonl"]
+
+
+def list_answer(*videos: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "youtube#videoListResponse", "items": list(videos)}
+
+
+def _huge_list(with_length: bool) -> tuple[Any, dict[str, Any]]:
+    length, chunks = huge_json(list_answer(video(ONE, HUGE)), 100 * MB)
+    return chunks, {"headers": {"Content-Length": str(length)}} if with_length else {}
+
+
+HTML = b"<!DOCTYPE html><html><head><title>Error 502 (Server Error)</title></head><body>502</body></html>"
+BAD_LISTS: dict[str, tuple[Any, dict[str, Any], str]] = {
+    "plain text": (b"Service Unavailable", {"content_type": "text/plain"}, "not JSON (it starts 'Service"),
+    "html": (HTML, {"content_type": "text/html; charset=UTF-8"}, "not JSON (it starts '<!DOCTYPE html>"),
+    "empty": (b"", {}, "cannot be used: empty"),
+    "items null": ({"items": None}, {}, "has no list of videos (items is null)"),
+    "a list": ([], {}, "not a JSON object but a list"),
+    "not utf-8": (b'{"items": ["\xff"]}', {}, "not UTF-8 text"),
+    "nested": (b"[" * 100_000, {}, "JSON nested too deeply"),
+    "an item that is no video": (list_answer(5), {}, "an item of YouTube's answer is not a video"),  # type: ignore[arg-type]
+    "a snippet that is text": (
+        list_answer({"id": ONE, "snippet": "s"}),
+        {},
+        f"video '{ONE}' in YouTube's answer has no snippet",
+    ),
+    "description of 6,000 bytes": (
+        list_answer(video(ONE, "x" * 6000)),
+        {},
+        "is 6,000 bytes, and YouTube keeps at most 5,000",
+    ),
+    "description null": (list_answer(video(ONE, None)), {}, "is not text but null"),  # type: ignore[arg-type]
+    "description a lone surrogate": (list_answer(video(ONE, "\ud800")), {}, "a lone surrogate"),
+    "gzip": (
+        gzip.compress(json.dumps(list_answer(video(ONE, OLD))).encode()),
+        {"headers": {"Content-Encoding": "gzip"}},
+        "compressed (gzip) although it was asked not to be",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", [*BAD_LISTS, "100 MB", "100 MB with Content-Length"])
+def test_a_malformed_video_list_stops_the_run_in_one_line_and_saves_nothing(
+    site: Path, env: dict[str, str], fake: FakeYouTube, case: str
+) -> None:
+    publish(site, env, dry_run=True)  # the ledger exists, the build is done
+    before = saved_state(site, env)
+    if case.startswith("100 MB"):
+        body, options = _huge_list(with_length="Content-Length" in case)
+        said = "100.1 MB, over the 10 MB taken" if "Content-Length" in case else "over the 10 MB taken"
+    else:
+        body, options, said = BAD_LISTS[case]
+    fake.answer_next("GET", body, **options)
+    run = publish(site, env)
+    assert run.summary.stopped and run.summary.stopped.startswith("videos.list: "), run.text
+    assert said in run.summary.stopped and "\n" not in run.summary.stopped
+    assert run.lines[0] == f"stopped: {run.summary.stopped}"
+    assert {r.status for r in run.summary.results} == {"not tried"} and not run.summary.ok
+    assert fake.calls("PUT") == [] and saved_state(site, env) == before
+    if case.startswith("100 MB"):
+        for _ in range(100):  # the client closed the connection: the rest was never read
+            if fake.aborted:
+                break
+            threading.Event().wait(0.05)
+        assert fake.aborted == 1
+    fake.answers.clear()
+    assert publish(site, env).summary.ok  # and the next run, with a sane answer, publishes
+
+
+def test_a_malformed_answer_is_one_line_from_the_command(
+    site: Path, env: dict[str, str], fake: FakeYouTube
+) -> None:
+    fake.answer_next("GET", HTML, content_type="text/html; charset=UTF-8")
+    done = run_command(["publish", "youtube", "--src", "posts"], env, site)
+    assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("stopped")]
+    assert "videos.list: YouTube's answer (HTTP 200) cannot be used: not JSON" in line
+
+
+def _expired_token(env: dict[str, str]) -> Path:
+    return write_token(Path(env["PIPELINE_YOUTUBE_TOKEN"]), token="access-old", expiry="2020-01-01T00:00:00Z")
+
+
+def _token_answer(**fields: Any) -> dict[str, Any]:
+    return {"access_token": "access-9", "expires_in": 3599, "token_type": "Bearer", **fields}
+
+
+BAD_TOKENS: dict[str, tuple[Any, dict[str, Any], str]] = {
+    "not json": (b"all good", {"content_type": "text/plain"}, "not JSON"),
+    "a list": ([], {}, "not a JSON object but a list"),
+    "not utf-8": (b'{"access_token": "\xff"}', {}, "not UTF-8 text"),
+    "expires_in soon": (
+        _token_answer(expires_in="soon"),
+        {},
+        "expires_in is not a number of seconds ('soon')",
+    ),
+    "expires_in 1e30": (_token_answer(expires_in=10**30), {}, "expires_in is not a number of seconds"),
+    "CR LF in the token": (
+        _token_answer(access_token="access-9\r\nX-Evil: 1", refresh_token="../../evil"),
+        {},
+        "an access token with a character no Bearer token holds ('\\r')",
+    ),
+    "no access token": ({"token_type": "Bearer"}, {}, "no access token"),
+    "a refresh token with NUL": (_token_answer(refresh_token="r\x00"), {}, "a refresh token with a control"),
+    "scope not text": (_token_answer(scope=["x"]), {}, "its scope is not text"),
+    "an error that is a list": ([], {"status": 400}, "not a JSON object but a list"),
+}
+
+
+@pytest.mark.parametrize("case", [*BAD_TOKENS, "a token of 50 MB"])
+def test_a_malformed_token_answer_is_one_line_and_the_token_file_is_unchanged(
+    site: Path, env: dict[str, str], fake: FakeYouTube, case: str
+) -> None:
+    token = _expired_token(env)
+    before = token.read_bytes()
+    if case == "a token of 50 MB":
+        body, options = huge_json(_token_answer(access_token=HUGE), 50 * MB)[1], {}
+        said = "over the 64 KB taken"
+    else:
+        body, options, said = BAD_TOKENS[case]
+    fake.answer_next("POST", body, **options)
+    run = publish(site, env, dry_run=True)
+    assert run.summary.stopped and "\n" not in run.summary.stopped, run.text
+    assert run.summary.stopped.startswith("the token endpoint's answer (HTTP ")
+    assert said in run.summary.stopped and "the token file is as it was" in run.summary.stopped
+    assert token.read_bytes() == before and b"evil" not in token.read_bytes()
+    assert fake.calls() == []  # no request went out with it
+    assert {r.status for r in run.summary.results} == {"not tried"} and not run.summary.ok
+
+
+def test_a_token_file_holding_a_token_no_header_can_carry_is_one_line(
+    site: Path, env: dict[str, str], fake: FakeYouTube
+) -> None:
+    token = write_token(Path(env["PIPELINE_YOUTUBE_TOKEN"]), token="access-1\r\nX-Evil: 1")
+    with pytest.raises(PipelineError, match="no Bearer token holds") as caught:
+        publish(site, env, dry_run=True)
+    assert "\n" not in str(caught.value) and "episode auth youtube" in str(caught.value)
+    assert fake.requests == [] and b"X-Evil" in token.read_bytes()  # left as it was, never sent
+
+
+def test_a_token_file_others_can_read_is_used_with_a_warning(
+    site: Path, env: dict[str, str], fake: FakeYouTube
+) -> None:
+    token = Path(env["PIPELINE_YOUTUBE_TOKEN"])
+    token.chmod(0o644)
+    run = publish(site, env, dry_run=True)
+    assert run.summary.ok
+    (warning,) = [line for line in run.lines if line.startswith("warning:")]
+    assert warning == (
+        f"warning: {token}: other users can read the YouTube token (mode 0644); "
+        f"`chmod 600 {token}` keeps it yours"
+    )
+    token.chmod(0o600)
+    assert not [line for line in publish(site, env, dry_run=True).lines if line.startswith("warning:")]
+
+
+ODD_UPDATES: dict[str, tuple[Any, dict[str, Any], str]] = {
+    "a snippet that is text": ({"id": ONE, "snippet": "str"}, {}, "no snippet"),
+    "not json": (b"OK", {"content_type": "text/plain"}, "not JSON"),
+    "a list": ([], {}, "not a JSON object but a list"),
+    "description of 6,000 bytes": (video(ONE, "y" * 6000), {}, "6,000 bytes"),
+}
+
+
+@pytest.mark.parametrize("case", [*ODD_UPDATES, "description of 50 MB"])
+def test_an_update_accepted_but_answered_oddly_is_recorded_as_sent(
+    site: Path, env: dict[str, str], fake: FakeYouTube, case: str
+) -> None:
+    if case == "description of 50 MB":
+        length, chunks = huge_json(video(ONE, HUGE), 50 * MB)
+        body, options, said = chunks, {"headers": {"Content-Length": str(length)}}, "over the 10 MB taken"
+    else:
+        body, options, said = ODD_UPDATES[case]
+    fake.answer_next("PUT", body, applied=True, **options)
+    run = publish(site, env)
+    expected = built_text(site, "2025-01-01-one")
+    assert fake.description(ONE) == expected  # the update happened
+    assert run.status(ONE) == "updated" and run.status(TWO) == "updated"
+    (line,) = [line for line in run.lines if ONE in line and line.startswith("updated")]
+    assert "videos.update: YouTube accepted the update, but" in line and said in line
+    assert "recorded in the ledger as sent" in line and "\n" not in line
+    assert not run.summary.ok  # a server that answers so is worth a look: exit code 1
+    (sent,) = [e for e in ledger_entries(site) if e["event"] == "sent" and e["video"] == ONE]
+    assert sent["description"] == expected and "stored" not in sent
+    ledger = site / ".episode" / "youtube" / "ledger.jsonl"
+    assert ledger.stat().st_size < 64 * 1024
+    again = publish(site, env)  # the ledger knows it is ours: nothing is refused
+    assert again.status(ONE) == "unchanged" and again.summary.ok
+
+
+def test_an_error_answer_nested_too_deeply_fails_that_video_only(
+    site: Path, env: dict[str, str], fake: FakeYouTube
+) -> None:
+    fake.answer_next("PUT", b"[" * 100_000, status=400)
+    run = publish(site, env)
+    assert run.status(ONE) == "failed" and run.status(TWO) == "updated"
+    (line,) = [line for line in run.lines if line.startswith("failed")]
+    assert "videos.update: YouTube's answer (HTTP 400) cannot be used: JSON nested too deeply" in line
+
+
+def test_the_auth_flow_saves_no_token_a_header_cannot_carry(
+    tmp_path: Path, fake: FakeYouTube, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    fake.answer_next("POST", _token_answer(access_token="access-9\r\nX-Evil: 1", refresh_token="../../evil"))
+    token = tmp_path / "config" / "youtube-token.json"
+    result, _ = authorize(fake, client_secrets(tmp_path, fake), token, capsys)
+    error = result.get("error")
+    assert isinstance(error, PipelineError), error
+    assert "no Bearer token holds" in str(error) and "nothing was saved" in str(error)
+    assert not token.exists()
+
+
+# --- hostile files: the token file, the ledger, client secrets -------------------------------
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_token_file_that_is_a_fifo_or_a_device_is_one_line(
+    site: Path, env: dict[str, str], fake: FakeYouTube, kind: str, tmp_path: Path
+) -> None:
+    token = tmp_path / "token-fifo.json"
+    if kind == "fifo":
+        os.mkfifo(token)
+    else:
+        token = Path("/dev/zero")
+    done = run_command(
+        ["publish", "youtube", "--src", "posts"],
+        {**env, "PIPELINE_YOUTUBE_TOKEN": str(token)},
+        site,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
+    what = "a FIFO" if kind == "fifo" else "a device"
+    assert (
+        done.stderr.strip() == f"error: {token}: cannot read the YouTube token: is {what}, not a regular file"
+    )
+    assert fake.requests == []
+
+
+def test_a_ledger_that_is_a_fifo_is_one_line(site: Path, env: dict[str, str], fake: FakeYouTube) -> None:
+    folder = site / ".episode" / "youtube"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "ledger.jsonl")
+    done = run_command(["publish", "youtube", "--src", "posts"], env, site, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert done.stderr.strip() == f"error: {folder / 'ledger.jsonl'}: is a FIFO, not a regular file"
+
+
+def test_ledger_lines_that_are_not_utf8_or_too_long_are_unreadable(tmp_path: Path) -> None:
+    folder = tmp_path / "youtube"
+    with Ledger(folder).opened() as ledger:
+        ledger.record_sent(ONE, "post.md", "text", None)
+    with (folder / "ledger.jsonl").open("ab") as handle:
+        handle.write(b'{"event": "sent", "video": "\xff"}\n')  # not UTF-8
+        handle.write(b"x" * (3 * 256 * 1024) + b"\n")  # longer than any entry
+        handle.write(json.dumps({"event": "sent", "video": TWO, "time": "t", "description": "two"}).encode())
+    with Ledger(folder).opened() as ledger:
+        assert ledger.unreadable == [2, 3]
+        assert ledger.sent[ONE].description == "text" and ledger.sent[TWO].description == "two"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_client_secrets_that_are_a_fifo_or_a_device_are_one_line(tmp_path: Path, kind: str) -> None:
+    secrets = tmp_path / "client_secret.json"
+    if kind == "fifo":
+        os.mkfifo(secrets)
+    else:
+        secrets = Path("/dev/zero")
+    env = {"PIPELINE_YOUTUBE_TOKEN": str(tmp_path / "config" / "token.json")}
+    done = run_command(
+        ["auth", "youtube", "--client-secrets", str(secrets), "--no-browser"], env, tmp_path, timeout=60
+    )
+    what = "a FIFO" if kind == "fifo" else "a device"
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == f"error: {secrets}: --client-secrets: is {what}, not a regular file"
+    assert not (tmp_path / "config").exists()
+
+
+def test_client_secrets_over_64_kb_or_of_the_wrong_shape_are_one_line(tmp_path: Path) -> None:
+    env = {"PIPELINE_YOUTUBE_TOKEN": str(tmp_path / "config" / "token.json")}
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"installed": {"client_id": "x" * 70_000}}))
+    done = run_command(["auth", "youtube", "--client-secrets", str(big), "--no-browser"], env, tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == (
+        f"error: {big}: --client-secrets: is 68.4 KB; client secrets files are at most 64 KB"
+    )
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps({"installed": {"client_id": "a\r\nb", "client_secret": "s"}}))
+    done = run_command(["auth", "youtube", "--client-secrets", str(odd), "--no-browser"], env, tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "a client_id with a control or non-ASCII character ('\\r')" in done.stderr.strip()
