@@ -18,13 +18,14 @@ from pathlib import Path
 from . import manifest
 from .config import Settings
 from .discovery import discover_all, reads_folder, safe_stem
-from .errors import PipelineError, UnreadableSource
+from .errors import PipelineError, SourceError, UnreadableSource
 from .fingerprints import fingerprints
 from .formats import FORMATS
 from .interrupts import terminate_as_interrupt
 from .manifest import Job
 from .output import check_writable, recover
 from .results import BuildSummary, PostResult, Reporter, Status, failed
+from .user_files import UserFileError, read_bytes
 from .workers import Target, fewer_collections, jobs_default, run
 
 
@@ -88,9 +89,9 @@ def build(
     wanted_first = set(first)
     for path in sorted(posts, key=lambda p: safe_stem(p) not in wanted_first):
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            error = UnreadableSource(f"cannot read the file: {exc.strerror}", path=path)
+            data = read_bytes(path, "post")  # a regular file within the posts' limit, never more read
+        except UserFileError as exc:
+            error = (UnreadableSource if exc.transient else SourceError)(exc.message, path=path)
             results[str(path)] = failed(PostResult(safe_stem(path), str(path)), error)
             continue
         before = {} if force else previous.get(safe_stem(path), {})

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PipelineError
+from .user_files import check_regular, open_regular
 
 JOURNAL_NAME = "send-journal.sqlite3"
 LOCK_NAME = "send-journal.lock"
@@ -196,7 +197,8 @@ class Journal:
         try:
             try:
                 # Created 0600 before SQLite opens it; SQLite gives its -wal/-shm files the same mode.
-                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+                fd, _ = open_regular(path, "journal", flags=os.O_RDWR | os.O_CREAT, mode=0o600)
+                os.close(fd)  # a FIFO in its place is one line, not a hang inside SQLite
                 os.chmod(path, 0o600)
             except OSError as exc:
                 raise PipelineError(f"cannot create the send journal: {exc.strerror}", path=path) from None
@@ -217,6 +219,7 @@ class Journal:
         path = journal_path(state_dir)
         if not path.exists():
             return None
+        check_regular(path, "journal")
         db = _connect(path, read_only=True)
         try:
             columns = _checked(db, path, writable=False)

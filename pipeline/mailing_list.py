@@ -19,10 +19,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from .errors import PipelineError
 from .mail_headers import is_plain_address
-
-MAX_LIST_BYTES = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -92,18 +89,10 @@ def address_problem(text: str) -> tuple[Recipient | None, str | None]:
 
 def read_entries(path: Path, option: str) -> list[Entry]:
     """The addresses of a list file as written, with their line numbers."""
-    try:
-        if path.stat().st_size > MAX_LIST_BYTES:
-            raise PipelineError(f"over {MAX_LIST_BYTES:,} bytes", path=path, field=option)
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise PipelineError("file not found", path=path, field=option) from None
-    except IsADirectoryError:
-        raise PipelineError("is a folder, not a list of addresses", path=path, field=option) from None
-    except UnicodeDecodeError as exc:
-        raise PipelineError(f"not UTF-8 text ({exc.reason})", path=path, field=option) from None
-    except OSError as exc:
-        raise PipelineError(f"cannot be read: {exc.strerror}", path=path, field=option) from None
+    from .user_files import read_text
+
+    # A regular file only (a FIFO or device is one line at once), within the lists' limit.
+    text = read_text(path, "list", field=option)
     first = text.splitlines()[0] if text.strip() else ""
     header = next(csv.reader([first]), []) if first else []
     columns = [cell.strip().lower() for cell in header]

@@ -35,6 +35,7 @@ from .formats.newsletter import (
     render_parts,
 )
 from .model import Episode
+from .user_files import UserFileError, read_bytes
 
 DKIM_SIGNED = (
     b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
@@ -94,11 +95,10 @@ def dkim_key(env: Mapping[str, str], domain: str) -> DkimKey | None:
         )
     path = Path(key_file)
     try:
-        pem = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
+        pem = read_bytes(path, "key", field="PIPELINE_DKIM_KEY_FILE")  # a regular file of 64 KB at most
+    except UserFileError as exc:
         raise PipelineError(
-            f"cannot read the DKIM key: {reason}", path=path, field="PIPELINE_DKIM_KEY_FILE"
+            f"cannot read the DKIM key: {exc.message}", path=path, field="PIPELINE_DKIM_KEY_FILE"
         ) from None
     key = DkimKey(selector.encode("ascii"), domain.encode("ascii"), pem)
     try:

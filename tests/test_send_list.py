@@ -431,7 +431,7 @@ def test_a_plain_list_skips_blank_lines_and_comments(tmp_path: Path) -> None:
 def test_a_missing_list_file_is_one_line(project: Path, server: Server) -> None:
     with pytest.raises(PipelineError) as caught:
         run_list(project, project / "missing.txt", full_env(server))
-    assert str(caught.value) == f"{project / 'missing.txt'}: --list: file not found"
+    assert str(caught.value) == f"{project / 'missing.txt'}: --list: no such file"
 
 
 # --- the journal: at most once per reader -------------------------------------------------
@@ -683,3 +683,19 @@ def test_build_warns_once_about_settings_no_reader_should_get(tmp_path: Path) ->
         "unsubscribe endpoint (https, with {email} or {token})",
     ]
     assert sum("is the example" in line for line in lines) == 2
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_list_or_suppression_that_is_a_fifo_or_a_device_is_one_line(
+    project: Path, server: Server, kind: str
+) -> None:
+    """A FIFO as `--list` hung silently; `/dev/zero` grew to gigabytes before anything was said."""
+    if kind == "fifo":
+        path = project / "readers.fifo"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    with pytest.raises(PipelineError) as caught:
+        run_list(project, path, full_env(server))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: --list: is a ") and "not a regular file" in message
