@@ -12,6 +12,14 @@ settings, and server-sent events that make open pages reload themselves. What it
     /-/page1/<stem>.png        page 1 of show-notes.pdf as a picture (pypdfium2)
     /-/podcast/<stem>.html     podcast.html with only the tags the apps keep, in a plain page
 
+Files are streamed, CHUNK_BYTES at a time, with the Content-Length of the open file: an output of
+any size costs a request a chunk of memory, never the file. A post's page shows at most the first
+INLINE_LINES lines (and INLINE_BYTES) of each text it inlines, says how many lines it left out and
+links to the whole file. A connection that sends nothing for `idle_timeout` seconds (or does not
+read what it is sent) is closed; an event stream only writes, a comment every `heartbeat_seconds`,
+so an open page keeps it. At most `max_connections` connections are served at once, each in its
+own thread; one more is answered 503 at once, without a thread.
+
 A post's output folder never starts with `-` (`discovery.safe_stem`), so `/-/` is never a post.
 Nothing else is served: only the output files the build knows of its posts and the bundled
 templates; never `..`, `.`, an encoded `.`, `/` or `\\`, a hidden name (the manifest, `.episode/`),
@@ -23,6 +31,7 @@ error is shown on its page (with its previous outputs) and the next save is buil
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
 import errno
@@ -32,9 +41,12 @@ import io
 import itertools
 import json
 import logging
+import os
 import re
 import secrets
+import select
 import socket
+import stat
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -61,7 +73,13 @@ from .workers import warm_up
 log = logging.getLogger(__name__)
 
 DIAGNOSTICS = ".serve.json"  # in the output folder: the warnings of posts built by an earlier run
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 15.0  # an event stream writes a comment this often when nothing changes
+IDLE_SECONDS = 60.0  # a connection that sends (or reads) nothing for this long is closed
+MAX_CONNECTIONS = 64  # served at once (a browser opens at most 6 to one server); more: 503
+CHUNK_BYTES = 64 * 1024  # a file is sent this much at a time
+INLINE_LINES = 1000  # a post's page shows at most this many lines of a text file...
+INLINE_BYTES = 1024 * 1024  # ...and at most this many bytes of it
+TURN_AWAY_WAIT = 0.05  # seconds a refused connection's request may take to arrive (read, then 503)
 WATCH_START_SECONDS = 10.0  # `start` waits this long at most for the watcher to run
 QUICK_FORMATS = tuple(f for f in FORMATS if f != "pdf")  # what a page shows before the PDF is laid out
 PAGE_WIDTH_PX = 900  # of the picture of the PDF's first page
@@ -185,11 +203,69 @@ def _title_and_date(source: Path, stem: str) -> tuple[str, str]:
         return stem, match.group(1) if match else ""
 
 
-def _read_text(path: Path) -> str:
+def open_regular(path: Path) -> io.BufferedReader | None:
+    """`path` opened for reading when it is a regular file; None otherwise. A symbolic link in
+    its place (put there after `inside` looked) is not followed, and a FIFO is not waited on."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        return path.read_bytes().decode("utf-8", errors="replace")
+        fd = os.open(path, flags)
     except OSError:
-        return ""
+        return None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return open(fd, "rb")  # the caller closes it
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _decoded(data: bytes, cut: bool) -> str:
+    """UTF-8 text of `data`; when `cut`, a character split by the cut is left out, not replaced."""
+    return codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data, final=not cut)
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """The beginning of a text file as a page shows it: at most `INLINE_LINES` lines and
+    `INLINE_BYTES` bytes; the whole file is counted (a chunk at a time), never held."""
+
+    text: str
+    lines: int  # in the whole file (a last line without its newline counts)
+    shown: int  # lines shown, the last of them perhaps in part
+    size: int  # bytes in the whole file
+    cut_line: bool = False  # the last line shown stops before its end (INLINE_BYTES)
+
+    @property
+    def left_out(self) -> int:
+        return self.lines - self.shown
+
+    @property
+    def whole(self) -> bool:
+        return self.left_out == 0 and not self.cut_line
+
+
+def excerpt(file: io.BufferedReader, max_lines: int = INLINE_LINES, max_bytes: int = INLINE_BYTES) -> Excerpt:
+    """The first `max_lines` lines of `file` (at most `max_bytes` of them), and how many lines
+    and bytes the whole file has, read a chunk at a time."""
+    head = file.read(max_bytes)
+    end = newlines = 0
+    while newlines < max_lines:
+        found = head.find(b"\n", end)
+        if found < 0:
+            break
+        end, newlines = found + 1, newlines + 1
+    if newlines < max_lines:  # fewer lines than that in `head`: all of it is shown
+        end = len(head)
+    shown_bytes = head[:end]
+    after, rest, last = len(head) - end, head.count(b"\n", end), head[-1:]
+    while chunk := file.read(CHUNK_BYTES):
+        after, rest, last = after + len(chunk), rest + chunk.count(b"\n"), chunk[-1:]
+    open_line = bool(shown_bytes) and not shown_bytes.endswith(b"\n")
+    cut_line = open_line and after > 0
+    shown = shown_bytes.count(b"\n") + open_line
+    lines = shown_bytes.count(b"\n") + rest + (last not in (b"", b"\n"))
+    return Excerpt(_decoded(shown_bytes, cut_line), lines, shown, file.tell(), cut_line)
 
 
 # --- the state the pages are made from ------------------------------------------------------
@@ -302,6 +378,9 @@ class Preview:
         reporter: Callable[[], Reporter] = Reporter,
         jobs: int | None = None,
         debounce_ms: int = DEBOUNCE_MS,
+        idle_timeout: float = IDLE_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
         self.args = (src, out, config)
         self.place: Place = locate(src, out, config)
@@ -312,6 +391,9 @@ class Preview:
         self.reporter = reporter
         self.jobs = jobs
         self.debounce_ms = debounce_ms
+        self.idle_timeout = idle_timeout  # read by each new connection
+        self.max_connections = max_connections
+        self.heartbeat_seconds = heartbeat_seconds
         self.state = State()
         self.server: _Server | None = None
         self.stopped = threading.Event()
@@ -518,63 +600,92 @@ class Preview:
             generation=self.state.generation,
         ).encode()
 
+    def open_output(self, stem: str, name: str) -> io.BufferedReader | None:
+        """A post's output file opened for reading, when it may be served: a regular file in the
+        output folder, reached through no hidden name and no link that leads out of it."""
+        path = inside(self.out, [stem, name])
+        return open_regular(path) if path is not None else None
+
+    def _sizes(self, post: PostView) -> dict[str, int]:
+        """The post's output files that may be served now, with their sizes."""
+        sizes: dict[str, int] = {}
+        for name in post.files:
+            path = inside(self.out, [post.stem, name])
+            with contextlib.suppress(OSError):
+                if path is not None:
+                    sizes[name] = path.stat().st_size
+        return sizes
+
+    def _excerpt(self, stem: str, name: str) -> Excerpt | None:
+        file = self.open_output(stem, name)
+        if file is None:
+            return None
+        with file:
+            try:
+                return excerpt(file)
+            except OSError:
+                return None
+
     def post_page(self, post: PostView) -> bytes:
         snap = self.state.snapshot
-        folder = self.out / post.stem
-        present = [name for name in post.files if (folder / name).is_file()]
-        youtube = _read_text(folder / "youtube.txt") if "youtube.txt" in present else None
-        podcast = (folder / "podcast.html").read_bytes() if "podcast.html" in present else None
+        sizes = self._sizes(post)
+
+        def shown(name: str) -> Excerpt | None:
+            return self._excerpt(post.stem, name) if name in sizes else None
+
+        youtube = shown("youtube.txt")
+        chapter_files = [(n, e) for n in CHAPTER_FILES if (e := shown(n)) is not None]
         return render_template(
             "serve/post.html.j2",
             snap=snap,
             post=post,
             generation=self.state.generation,
             base=post.url,
-            files=[(name, (folder / name).stat().st_size) for name in present],
-            has=set(present),
-            text=_read_text(folder / "newsletter.txt"),
-            pdf_version=_version(folder / "show-notes.pdf"),
+            files=list(sizes.items()),
+            has=set(sizes),
+            plain=shown("newsletter.txt"),
+            pdf_version=_version(self.out / post.stem / "show-notes.pdf"),
             youtube=youtube,
-            youtube_bytes=len(youtube.encode()) if youtube is not None else 0,
             youtube_limit=YOUTUBE_MAX_BYTES,
-            chapters=youtube_chapters(youtube or ""),
-            podcast=podcast.decode("utf-8", errors="replace") if podcast is not None else None,
-            podcast_bytes=len(podcast) if podcast is not None else 0,
+            chapters=youtube_chapters(youtube.text if youtube is not None else ""),
+            podcast=shown("podcast.html"),
             podcast_limit=PODCAST_MAX_BYTES,
-            chapter_files=[(n, _read_text(folder / n)) for n in CHAPTER_FILES if n in present],
-            report=_read_text(folder / "report.txt") if "report.txt" in present else None,
-            post_md=_read_text(folder / "post.md") if "post.md" in present else None,
+            chapter_files=chapter_files,
+            report=shown("report.txt"),
+            post_md=shown("post.md"),
         ).encode()
 
     def podcast_page(self, post: PostView, nonce: str) -> bytes | None:
-        path = self.out / post.stem / "podcast.html"
-        if "podcast.html" not in post.files or not path.is_file():
+        shown = self._excerpt(post.stem, "podcast.html") if "podcast.html" in post.files else None
+        if shown is None:
             return None
-        shown = sanitize_podcast_html(_read_text(path))
-        return render_template("serve/podcast.html.j2", nonce=nonce, body=shown, title=post.title).encode()
+        body = sanitize_podcast_html(shown.text)
+        return render_template("serve/podcast.html.j2", nonce=nonce, body=body, title=post.title).encode()
 
     def first_page(self, post: PostView) -> bytes | None:
-        """Page 1 of the post's show notes as a PNG, rendered once per version of the PDF."""
-        path = self.out / post.stem / "show-notes.pdf"
-        if "show-notes.pdf" not in post.files:
+        """Page 1 of the post's show notes as a PNG, rendered once per version of the PDF; the
+        PDF is hashed and read by pdfium from the file, never held whole."""
+        file = self.open_output(post.stem, "show-notes.pdf") if "show-notes.pdf" in post.files else None
+        if file is None:
             return None
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        key = (post.stem, hashlib.sha256(data).hexdigest())
-        with self._pdfium:
-            if key not in self._pages:
-                self._pages = {k: v for k, v in self._pages.items() if k[0] != post.stem}
-                self._pages[key] = _render_first_page(data)
-            return self._pages[key]
+        with file:
+            try:
+                key = (post.stem, hashlib.file_digest(file, "sha256").hexdigest())
+            except OSError:
+                return None
+            with self._pdfium:
+                if key not in self._pages:
+                    self._pages = {k: v for k, v in self._pages.items() if k[0] != post.stem}
+                    file.seek(0)
+                    self._pages[key] = _render_first_page(file)
+                return self._pages[key]
 
 
-def _render_first_page(data: bytes) -> bytes:
+def _render_first_page(file: io.BufferedReader) -> bytes:
     """A PNG of page 1, PAGE_WIDTH_PX wide (call with the lock held: pdfium is not thread-safe)."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(data)
+    document = pypdfium2.PdfDocument(file)
     try:
         page = document[0]
         image = page.render(scale=PAGE_WIDTH_PX / page.get_width()).to_pil()
@@ -633,22 +744,84 @@ def inside(root: Path, parts: Iterable[str]) -> Path | None:
 
 
 class _Server(http.server.ThreadingHTTPServer):
+    """A thread per connection, at most `preview.max_connections` of them at once."""
+
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], handler: type[_Handler], preview: Preview) -> None:
         self.preview = preview
+        self.connections = 0  # being served, each in its thread
+        self._counting = threading.Lock()
         super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._counting:
+            admitted = self.connections < self.preview.max_connections
+            self.connections += admitted
+        if not admitted:
+            _turn_away(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)  # starts the connection's thread
+        except BaseException:
+            self._done()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._counting:
+            self.connections -= 1
 
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
+_BUSY_BODY = b"503: too many connections to this preview at once; close a few of its pages and reload\n"
+_BUSY = (
+    "HTTP/1.0 503 Service Unavailable\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    f"Content-Length: {len(_BUSY_BODY)}\r\n"
+    f"Content-Security-Policy: {TEXT_CSP}\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "Cache-Control: no-store\r\n"
+    "Retry-After: 5\r\n"
+    "Connection: close\r\n\r\n"
+).encode() + _BUSY_BODY
+
+
+def _turn_away(connection: socket.socket) -> None:
+    """Answer 503 from the serving thread, never blocking it for long: wait a moment for the
+    request and read it (a socket closed with unread data is reset; the client still reads the
+    answer, but the request should not come back as an error), then send the answer if it fits
+    in the socket's buffer (a new socket's buffer is empty)."""
+    with contextlib.suppress(OSError, ValueError):
+        select.select([connection], [], [], TURN_AWAY_WAIT)
+        connection.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            connection.recv(65536)
+        connection.send(_BUSY)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
     server_version = "episode-serve"
     sys_version = ""
+    answered = False  # the status line and headers of this request's answer are sent
+
+    def setup(self) -> None:
+        # A socket timeout: a connection that sends nothing (or reads nothing of what it is sent)
+        # for this long is closed. An event stream only writes, so it is not cut while open.
+        super().setup()
+        self.connection.settimeout(self.server.preview.idle_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("serve: " + format, *args)
@@ -662,6 +835,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         self._send(code, f"{code} {message or self.responses.get(code, ('',))[0]}\n".encode(), TEXT_CSP)
 
+    def end_headers(self) -> None:
+        self.answered = True
+        super().end_headers()
+
+    def _head(
+        self,
+        status: int,
+        length: int,
+        csp: str,
+        content_type: str = "text/plain; charset=utf-8",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Content-Security-Policy", csp)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+
     def _send(
         self,
         status: int,
@@ -670,24 +866,34 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         content_type: str = "text/plain; charset=utf-8",
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Content-Security-Policy", csp)
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
+        self._head(status, len(data), csp, content_type, headers)
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def _send_file(self, file: io.BufferedReader, csp: str, content_type: str) -> None:
+        """The file's bytes as they are when opened (a rebuild renames a new file into place and
+        leaves this one whole), CHUNK_BYTES at a time, with its size from fstat."""
+        size = os.fstat(file.fileno()).st_size
+        self._head(200, size, csp, content_type)
+        if self.command == "HEAD":
+            return
+        chunk = memoryview(bytearray(CHUNK_BYTES))
+        left = size
+        while left:
+            read = file.readinto(chunk[: min(left, CHUNK_BYTES)])
+            if not read:  # cut short while sent (not by a build): the client must see it unfinished
+                self.close_connection = True
+                log.debug("serve: %s shrank while it was sent", self.path)
+                return
+            self.wfile.write(chunk[:read])
+            left -= read
 
     def _refuse(self, status: int, why: str) -> None:
         self._send(status, f"{status}: {why}\n".encode(), TEXT_CSP)
 
     def _answer(self, body: bool) -> None:
         preview = self.server.preview
+        self.answered = False
         host = (self.headers.get("Host") or "").strip().lower()
         if host not in preview.hosts:
             self._refuse(403, f"this server answers only at {preview.url} (the Host header was {host!r})")
@@ -698,12 +904,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         try:
             self._route(preview, parts)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (ConnectionError, TimeoutError):  # the client left, or stopped reading
+            self.close_connection = True
         except Exception as exc:  # a bug: one line to the browser, the server goes on
             log.exception("serve: %s failed", self.path)
-            with contextlib.suppress(OSError):
-                self._send(500, f"500: internal error: {type(exc).__name__}: {exc}\n".encode(), TEXT_CSP)
+            self.close_connection = True
+            if not self.answered:  # else the answer is under way: closing it is all there is to do
+                with contextlib.suppress(OSError):
+                    self._send(500, f"500: internal error: {type(exc).__name__}: {exc}\n".encode(), TEXT_CSP)
 
     def _route(self, preview: Preview, parts: list[str]) -> None:
         posts = preview.state.snapshot.posts
@@ -720,28 +928,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif parts[1:] == [""]:
             self._send(200, preview.post_page(posts[parts[0]]), PAGE_CSP, CONTENT_TYPES[".html"])
         elif len(parts) == 2 and parts[1] in posts[parts[0]].files:
-            self._output(preview.out, parts)
+            self._output(preview, parts[0], parts[1])
         else:
             self._refuse(404, "no such output")
 
-    def _output(self, out: Path, parts: list[str]) -> None:
-        path = inside(out, parts)
-        if path is None:
+    def _output(self, preview: Preview, stem: str, name: str) -> None:
+        file = preview.open_output(stem, name)
+        if file is None:
             self._refuse(404, "no such output")
             return
-        suffix = path.suffix.lower()
+        suffix = Path(name).suffix.lower()
         csp = PDF_CSP if suffix == ".pdf" else OUTPUT_CSP if suffix in (".html", ".xml") else TEXT_CSP
-        content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
-        self._send(200, path.read_bytes(), csp, content_type)
+        with file:
+            self._send_file(file, csp, CONTENT_TYPES.get(suffix, "application/octet-stream"))
 
     def _tool(self, preview: Preview, parts: list[str], posts: Mapping[str, PostView]) -> None:
         if len(parts) >= 2 and parts[0] == "static":
             path = inside(TEMPLATES_DIR, parts[1:])
-            if path is None:
+            file = open_regular(path) if path is not None else None
+            if path is None or file is None:
                 self._refuse(404, "no such file")
-            else:
-                type_ = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
-                self._send(200, path.read_bytes(), STATIC_CSP, type_)
+                return
+            type_ = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+            with file:
+                self._send_file(file, STATIC_CSP, type_)
             return
         if len(parts) == 2 and parts[0] == "page1" and parts[1].endswith(".png"):
             post = posts.get(parts[1][: -len(".png")])
@@ -785,7 +995,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _stream_events(self, preview: Preview, since: int, stem: str | None) -> None:
         while not preview.state.stopping:
-            generation = preview.state.wait(since, stem, HEARTBEAT_SECONDS)
+            generation = preview.state.wait(since, stem, preview.heartbeat_seconds)
             if preview.state.stopping:
                 break
             if generation is None:

@@ -8,14 +8,21 @@ of samples/, 1200 px wide).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import http.client
+import io
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+import tracemalloc
 import urllib.request
 from collections.abc import Iterator
 from functools import partial
@@ -24,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.serve import Preview, inside, request_parts, youtube_chapters
+from pipeline.serve import CHUNK_BYTES, Preview, excerpt, inside, request_parts, youtube_chapters
 from pipeline.watch import Watched
 from tests.browser import CHROMIUM, chromium_available
 
@@ -340,6 +347,244 @@ def test_command_serves_and_refuses_a_busy_port(site: Path, tmp_path: Path) -> N
     assert process.returncode == 0, err
     assert out.rstrip().endswith("stopped")
     assert "Traceback" not in err
+
+
+# --- hostile sizes and sockets --------------------------------------------------------------
+
+BIG = 50 * 1024 * 1024  # a large output: it must never be held whole, not even once
+
+
+@contextlib.contextmanager
+def _replaced(path: Path) -> Iterator[Path]:
+    """Lets a test put anything at a built output's path; the built file is put back after."""
+    kept = path.read_bytes()
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+        path.write_bytes(kept)
+
+
+def _wait_for_warm_up() -> None:
+    """The preview imports the renderers in a thread once started: not during a measurement."""
+    for thread in threading.enumerate():
+        if thread.name == "episode-warm-up":
+            thread.join(timeout=120)
+
+
+def _fetched(preview: Preview, path: str, method: str = "GET") -> tuple[int, dict[str, str], str, int]:
+    """Status, headers, SHA-256 and length of a response body, read CHUNK_BYTES at a time."""
+    connection = http.client.HTTPConnection("127.0.0.1", preview.port, timeout=60)
+    try:
+        connection.request(method, path, headers={"Host": f"127.0.0.1:{preview.port}"})
+        response = connection.getresponse()
+        digest, length = hashlib.sha256(), 0
+        while chunk := response.read(CHUNK_BYTES):
+            digest.update(chunk)
+            length += len(chunk)
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return response.status, headers, digest.hexdigest(), length
+    finally:
+        connection.close()
+
+
+def test_a_large_output_is_streamed_not_read_whole(preview: Preview) -> None:
+    """Three GETs of a 50 MB output: the very bytes, its size in Content-Length, and the
+    process's Python heap (tracemalloc: every thread, the server's too) never grows by the file."""
+    with _replaced(preview.out / NILS / "newsletter.eml") as big:
+        with big.open("wb") as file:  # sparse, with marks that a misplaced or lost chunk would move
+            for offset in range(0, BIG, 1024 * 1024 + 17):
+                file.seek(offset)
+                file.write(f"[{offset}]".encode())
+            file.truncate(BIG)
+        expected = hashlib.sha256()
+        with big.open("rb") as file:
+            while chunk := file.read(CHUNK_BYTES):
+                expected.update(chunk)
+        _wait_for_warm_up()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            for _ in range(3):
+                status, headers, digest, length = _fetched(preview, f"/{NILS}/newsletter.eml")
+                assert status == 200
+                assert (length, digest) == (BIG, expected.hexdigest())
+                assert headers["content-length"] == str(BIG)
+                assert headers["content-type"] == "message/rfc822"
+                assert headers["x-content-type-options"] == "nosniff"
+                assert "sandbox" in headers["content-security-policy"]
+            growth = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+        assert growth < BIG // 10, f"the heap grew by {growth:,} bytes serving a {BIG:,}-byte file"
+        status, headers, _, length = _fetched(preview, f"/{NILS}/newsletter.eml", method="HEAD")
+        assert (status, headers["content-length"], length) == (200, str(BIG), 0)
+
+
+def test_a_post_page_shows_the_first_1000_lines_of_a_long_report(preview: Preview) -> None:
+    """A report of 5,000 lines: its first 1,000 on the page, how many were left out, a link to
+    the whole file, which is served whole."""
+    report = "".join(f"report line {n}\n" for n in range(1, 5001))
+    with _replaced(preview.out / NILS / "report.txt") as path:
+        path.write_text(report, encoding="utf-8")
+        status, _, body = _get(preview, f"/{NILS}/")
+        assert status == 200
+        page = body.decode("utf-8")
+        section = page[page.index('<section id="report">') :]
+        section = section[: section.index("</section>")]
+        assert "report line 1000\n" in section
+        assert "report line 1001" not in section
+        assert "The first 1,000 of 5,000 lines: 4,000 lines left out." in section
+        assert f'<a href="/{NILS}/report.txt">The whole report.txt</a>' in section
+        assert f"{len(report.encode()):,} bytes" in section
+        assert _get(preview, f"/{NILS}/report.txt")[2] == report.encode()
+        # One line of 3 MB, no line break: the page shows at most 1 MB of it.
+        path.write_bytes(b"x" * (3 * 1024 * 1024))
+        page = _get(preview, f"/{NILS}/")[2].decode("utf-8")
+        section = page[page.index('<section id="report">') :]
+        assert "Line 1 is shown only in part." in section and "left out" not in section
+        assert "x" * (1024 * 1024 + 1) not in page
+        assert "x" * (1024 * 1024) in page
+
+
+def test_a_short_report_is_shown_whole(preview: Preview) -> None:
+    page = _get(preview, f"/{NILS}/")[2].decode("utf-8")
+    report = (preview.out / NILS / "report.txt").read_text(encoding="utf-8")
+    assert report.strip() and 'class="cut"' not in page
+
+
+@pytest.mark.parametrize(
+    ("data", "lines", "shown", "text", "cut_line"),
+    [
+        (b"", 0, 0, "", False),
+        (b"a", 1, 1, "a", False),
+        (b"a\nb", 2, 2, "a\nb", False),
+        (b"a\nb\n", 2, 2, "a\nb\n", False),
+        (b"a\nb\nc", 3, 2, "a\nb\n", False),
+        (b"abcdefghij\nk\n", 2, 1, "abcdefgh", True),  # the byte limit cuts line 1
+        ("ab\u00e9\u00e9\u00e9\u00e9".encode(), 1, 1, "ab\u00e9\u00e9\u00e9", True),  # never half a character
+    ],
+)
+def test_excerpt_counts_lines(data: bytes, lines: int, shown: int, text: str, cut_line: bool) -> None:
+    part = excerpt(io.BufferedReader(io.BytesIO(data)), max_lines=2, max_bytes=8)
+    assert (part.lines, part.shown, part.text, part.cut_line, part.size) == (
+        lines,
+        shown,
+        text,
+        cut_line,
+        len(data),
+    )
+    assert part.whole == (lines == shown and not cut_line)
+
+
+def test_a_post_page_shows_no_file_a_link_leads_out_to(preview: Preview, tmp_path: Path) -> None:
+    """The page inlines an output only as `/<post>/<file>` would serve it: not through a link out."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret\n")
+    with _replaced(preview.out / NILS / "report.txt") as report:
+        report.unlink()
+        report.symlink_to(secret)
+        status, _, body = _get(preview, f"/{NILS}/")
+        assert status == 200
+        assert b"top secret" not in body
+        assert b'<section id="report">' not in body
+        assert _get(preview, f"/{NILS}/report.txt")[0] == 404
+
+
+@contextlib.contextmanager
+def _server_only(tmp_path: Path, **options: Any) -> Iterator[Preview]:
+    """A preview's server, in a thread, for a site it never builds (its index says so)."""
+    running = Preview(str(make_site(tmp_path / "site")), None, None, port=0, **options)
+    running.bind()
+    assert running.server is not None
+    thread = threading.Thread(target=running.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield running
+    finally:
+        running.state.stop()
+        running.server.shutdown()
+        running.server.server_close()
+        thread.join(timeout=30)
+
+
+def _idle_socket(preview: Preview) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", preview.port), timeout=60)
+
+
+def test_an_idle_connection_is_closed(tmp_path: Path) -> None:
+    """A connection that sends nothing, or half a request, is closed after the idle timeout (1 s
+    here; 60 s by default); the 60 s this test waits at most are only a margin."""
+    with _server_only(tmp_path, idle_timeout=1.0) as running:
+        silent, half = _idle_socket(running), _idle_socket(running)
+        try:
+            half.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n")  # never finished
+            for connection in (silent, half):
+                try:
+                    assert connection.recv(1024) == b""  # closed by the server
+                except TimeoutError:
+                    pytest.fail("the server kept an idle connection open for 60 s")
+        finally:
+            silent.close()
+            half.close()
+        assert _get(running, "/")[0] == 200  # and it serves on
+
+
+def _events(preview: Preview, query: str) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    connection = http.client.HTTPConnection("127.0.0.1", preview.port, timeout=60)
+    connection.request("GET", f"/events?{query}", headers={"Host": f"127.0.0.1:{preview.port}"})
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "text/event-stream; charset=utf-8"
+    return connection, response
+
+
+def _next_event(response: http.client.HTTPResponse) -> str:
+    lines = []
+    while (line := response.readline().decode()) not in ("\n", ""):
+        lines.append(line)
+    return "".join(lines)
+
+
+def test_an_event_stream_outlives_the_idle_timeout(tmp_path: Path) -> None:
+    """An open page's event stream sends nothing for 3 s (its heartbeat here), three times the
+    idle timeout, and is not cut: the keep-alive comment comes, then the reload."""
+    with _server_only(tmp_path, idle_timeout=1.0, heartbeat_seconds=3.0) as running:
+        since = running.state.generation
+        asked = time.monotonic()
+        connection, response = _events(running, f"since={since}&stem=a-post")
+        try:
+            assert _next_event(response) == "retry: 1000\n"
+            assert _next_event(response) == ": still here\n"
+            assert time.monotonic() - asked >= 3.0  # 3 s without a byte either way, and still open
+            assert running.state.open_stems() == ["a-post"]
+            running.state.publish(running.state.snapshot, rebuilt=["a-post"])
+            assert _next_event(response) == f"event: reload\ndata: {since + 1}\n"
+        finally:
+            connection.close()
+
+
+def test_connections_beyond_the_limit_are_answered_503(tmp_path: Path) -> None:
+    """With two connections held open (idle, or an event stream), a third is answered 503 at once,
+    with the usual headers; once they close, the preview serves again."""
+    # (a closed event stream's thread ends at its next heartbeat: 0.5 s here)
+    with _server_only(tmp_path, max_connections=2, idle_timeout=60.0, heartbeat_seconds=0.5) as running:
+        idle = _idle_socket(running)
+        connection, _ = _events(running, "since=0")
+        try:
+            status, headers, body = _get(running, "/")
+            assert status == 503
+            assert b"too many connections" in body
+            assert headers["content-security-policy"] and headers["x-content-type-options"] == "nosniff"
+            assert headers["retry-after"] == "5"
+        finally:
+            idle.close()
+            connection.close()
+        deadline = time.monotonic() + 60  # the two handler threads see their sockets closed
+        while (status := _get(running, "/")[0]) == 503 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status == 200
 
 
 # --- in a browser ---------------------------------------------------------------------------
