@@ -202,7 +202,8 @@ def _jekyll_lines(config: Path) -> dict[str, tuple[str, int]]:
     try:
         top, author = _top_level(text, config)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # Where the construct left open starts (an unclosed `[` or quote), else where it broke.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=config, line=line) from None
     if "author" not in top and "name" in author:

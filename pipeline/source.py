@@ -129,7 +129,8 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _yaml_line(exc: yaml.YAMLError) -> int | None:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    # Where the construct left open starts (an unclosed `[` or quote), else where it broke.
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
     return mark.line + 2 if mark is not None else None
 
 

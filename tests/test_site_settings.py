@@ -124,3 +124,18 @@ def test_a_sites_own_template_replaces_the_bundled_one_and_rebuilds(site: Path) 
     third = build(place.posts, place.out, edited, jobs=1, only=["newsletter"])
     assert third.count("built") == 2
     assert (welcome / "newsletter.txt").read_text().startswith("Edited Welcome")
+
+
+@pytest.mark.parametrize(
+    ("broken", "line"),
+    [("bad: [unclosed\nnext: 1\n", 7), ("bad: 'unclosed\nnext: 1\n", 7), ("bad: a: b\n", 7)],
+)
+def test_a_yaml_error_in_config_yml_names_the_line_it_is_on(tmp_path: Path, broken: str, line: int) -> None:
+    """An unclosed `[` on line 7 was reported at line 8, where the parser noticed it."""
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_config.yml").write_text(
+        "title: T\nurl: https://x.org\nbaseurl: ''\na: 1\nb: 2\nc: 3\n" + broken
+    )
+    with pytest.raises(ConfigError) as caught:
+        locate(None, None, None, cwd=tmp_path, env={})
+    assert caught.value.line == line, str(caught.value)
