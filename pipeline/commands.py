@@ -279,6 +279,7 @@ def send(
         raise Exit("error: send: give either --to ADDRESS or --list FILE", code=1)
     with user_errors():
         settings = settings_for(config, src)
+        print("settings: " + (", ".join(settings.sources) or "defaults (no settings file found)"))
         if to:
             notes: builtins.list[str] = []
             summary = send_post(

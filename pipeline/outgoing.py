@@ -224,12 +224,20 @@ def unsendable_settings(settings: Settings) -> list[str]:
 
 
 def prepare_newsletter(
-    episode: Episode, settings: Settings, env: Mapping[str, str], *, for_list: bool, identity: str = ""
+    episode: Episode,
+    settings: Settings,
+    env: Mapping[str, str],
+    *,
+    for_list: bool,
+    identity: str = "",
+    dry_run: bool = False,
 ) -> tuple[Newsletter, list[str]]:
     """The newsletter to send and the warnings about it (`identity`: see `Newsletter.identity`).
 
-    The example From and unsubscribe URL and ESP merge tags are errors for a list send and
-    warnings for a `--to` test send, which then leaves out the list headers made from them.
+    The example From and unsubscribe URL, ESP merge tags and an unsubscribe `{token}` without its
+    secret are errors for a list send and warnings for a `--to` test send, which then leaves out
+    the list headers made from them. A list's dry run shows its whole plan all the same, each
+    such problem a line starting `would stop a real send:` (its caller then exits 1).
     """
     opts = newsletter_options(settings)
     from_addr = getaddresses([opts.from_address])[0][1]
@@ -238,13 +246,21 @@ def prepare_newsletter(
     url = opts.unsubscribe_url
     example_from = from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]
     where = f"{settings.source}: [tool.pipeline.newsletter]: "
-    if for_list and settings_problems:
+    stops = "would stop a real send: " if for_list else ""
+    if for_list and settings_problems and not dry_run:
         raise PipelineError("; ".join(settings_problems), path=settings.source, field=_NEWSLETTER_TABLE)
-    warnings += [where + problem for problem in settings_problems]
+    warnings += [stops + where + problem for problem in settings_problems]
     secret_text = env.get("PIPELINE_UNSUBSCRIBE_SECRET", "")
     if usable_url and "{token}" in url and not secret_text:
-        raise PipelineError(
-            "unsubscribe_url has {token} but PIPELINE_UNSUBSCRIBE_SECRET is not set", field="unsubscribe"
+        missing = "unsubscribe_url has {token} but PIPELINE_UNSUBSCRIBE_SECRET is not set"
+        if for_list and not dry_run:
+            raise PipelineError(missing, field="unsubscribe")
+        warnings.append(stops + missing + ("" if for_list else ": this copy has no unsubscribe web link"))
+        usable_url = False
+    if opts.message_id_domain == NewsletterOptions.message_id_domain:
+        warnings.append(
+            where + f"message_id_domain is the example {opts.message_id_domain}: set a domain of yours"
+            " (each Message-ID ends with it)"
         )
     key = dkim_key(env, from_addr.rsplit("@", 1)[1].lower())
     if key is None:

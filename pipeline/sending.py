@@ -590,10 +590,14 @@ def _send_list(
         check_publishable(raw, now)
     episode = normalize_post(raw, settings)
     identity = post_identity(src)
-    newsletter, warnings = prepare_newsletter(episode, settings, env, for_list=True, identity=identity.key)
+    newsletter, warnings = prepare_newsletter(
+        episode, settings, env, for_list=True, identity=identity.key, dry_run=journal is None
+    )
     digest = newsletter.digest
     subject = subject_line(episode.title)
     run = ListRun()
+    if any(w.startswith("would stop a real send: ") for w in warnings):
+        run.ok = False  # the dry run shows everything, and says it would not send
     for line in [f"warning: {w}" for w in warnings] + [f"not sent: {p}" for p in readers.problems()]:
         say(line)
     if readers.suppressed:
@@ -612,7 +616,7 @@ def _send_list(
     else:
         records = journal.records(identity.key, identity.legacy, adopt=True)
     plan = _plan(readers.recipients, records, digest, resend_in_doubt, running)
-    run.ok = plan.ok
+    run.ok = run.ok and plan.ok
     for line in plan.lines:
         say(line)
     if plan.already:

@@ -200,7 +200,7 @@ def test_invoke_send_refuses_a_recipient_with_a_line_break(server: Server, tmp_p
     env = {**os.environ, **server.env()}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 1
-    assert len((done.stdout + done.stderr).strip().splitlines()) == 1
+    assert done.stdout.startswith("settings: ") and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert server.mailbox.received == []
 
 

@@ -445,4 +445,5 @@ def test_invoke_send_delivers_through_the_command_line(server: Server) -> None:
     failed = subprocess.run(command, cwd=ROOT, env=refused, capture_output=True, text=True, check=False)
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr + failed.stdout
-    assert len((failed.stderr + failed.stdout).strip().splitlines()) == 1
+    assert failed.stdout.startswith("settings: ")  # the first line of every command
+    assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr

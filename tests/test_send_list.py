@@ -306,6 +306,44 @@ def test_the_example_settings_are_errors_for_a_list(project: Path, server: Serve
     assert server.mailbox.received == []
 
 
+def test_a_dry_run_with_the_example_settings_shows_the_whole_plan_and_what_would_stop_it(
+    project: Path, server: Server
+) -> None:
+    """The dry run refused outright while the settings were the examples: it showed nothing."""
+    _settings_file(project, "")
+    lines: list[str] = []
+    run = run_list(
+        project, write_list(project, ["ada@example.org", "bob@example.org"]), {}, lines, dry_run=True
+    )
+    assert not run.ok  # its exit code says a real send would not go
+    said = "\n".join(lines)
+    assert "warning: would stop a real send: " in said and "from_address is the example" in said
+    assert "unsubscribe_url is the example one" in said
+    assert "message_id_domain is the example newsletter.example.com" in said
+    assert run.lines[0] == f"would send 'Episode 5' to 2 readers of {project / 'readers.txt'}"
+    assert any(line.startswith("  From: ") for line in run.lines)
+
+
+def test_a_test_send_with_a_token_and_no_secret_warns_and_goes(project: Path, server: Server) -> None:
+    """`episode init` writes an unsubscribe URL with {token}: a test send must work before the
+    secret is set (a warning, no unsubscribe link); a list send still needs it."""
+    notes: list[str] = []
+    summary = send_post(
+        project / "2025-01-02-episode-5.md",
+        "me@example.org",
+        settings=settings_of(project),
+        env=server.env(),
+        notes=notes,
+    )
+    assert summary.startswith("sent 'Episode 5' to me@example.org")
+    assert any(
+        "PIPELINE_UNSUBSCRIBE_SECRET is not set: this copy has no unsubscribe web link" in n for n in notes
+    )
+    assert "https:" not in str(parse(server.mailbox.received[0][2])["List-Unsubscribe"])
+    with pytest.raises(PipelineError, match="PIPELINE_UNSUBSCRIBE_SECRET is not set"):
+        run_list(project, write_list(project, ["ada@example.org"]), server.env())
+
+
 @pytest.mark.parametrize("tag", ["*|UNSUB|*", "{{ unsubscribe_url }}", "%unsubscribe%"])
 def test_a_merge_tag_is_an_error_over_smtp(project: Path, server: Server, tag: str) -> None:
     _settings_file(project, f'from_address = "news@example.org"\nunsubscribe_url = "{tag}"\n')
