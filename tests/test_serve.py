@@ -663,6 +663,20 @@ def _replace_in(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def _evaluate_settled(page: Any, expression: str) -> Any:
+    """`page.evaluate`, asked again after a navigation that destroyed its context mid-call."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for _ in range(10):
+        try:
+            return page.evaluate(expression)
+        except PlaywrightError as exc:
+            if "Execution context was destroyed" not in str(exc):
+                raise
+            page.wait_for_load_state("load")
+    raise AssertionError("the page kept navigating")
+
+
 def test_an_edit_appears_without_a_manual_reload(preview: Preview, site: Path, page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -674,9 +688,11 @@ def test_an_edit_appears_without_a_manual_reload(preview: Preview, site: Path, p
     try:
         with page.expect_event("load", timeout=RELOAD_TIMEOUT_MS):
             _replace_in(post, "title:", "title: Edited while serving —")
-        assert page.evaluate("window.notReloaded") is None  # the page reloaded itself
-        assert page.locator("#title").inner_text().startswith("Edited while serving —")
-        assert "Edited while serving" in page.locator("#plain-text pre").inner_text()
+        # A save reloads the page twice (without the PDF, then with it): wait for what it shows,
+        # and ask the page only once it is not navigating.
+        expect(page.locator("#title")).to_contain_text("Edited while serving —", timeout=RELOAD_TIMEOUT_MS)
+        expect(page.locator("#plain-text pre")).to_contain_text("Edited while serving")
+        assert _evaluate_settled(page, "window.notReloaded") is None  # the page reloaded itself
         post.write_bytes(before)
         # The page reloads twice a save (without the PDF, then with it): wait for what it shows.
         expect(page.locator("#title")).to_have_text(
@@ -697,6 +713,7 @@ def test_a_broken_post_shows_its_error_and_recovers(preview: Preview, site: Path
     try:
         with page.expect_event("load", timeout=RELOAD_TIMEOUT_MS):
             _replace_in(post, "youtubeID: jOj4d3JNBDU", "youtubeID: 'abc'")
+        expect(page.locator("#status")).to_have_text("failed", timeout=RELOAD_TIMEOUT_MS)
         error = page.locator("#error").inner_text()
         assert f"_posts/{NILS}.markdown:" in error
         assert "youtubeID" in error and "abc" in error
