@@ -192,8 +192,9 @@ def _top_level(text: str, path: Path) -> tuple[dict[str, tuple[str, int]], dict[
     return top, author
 
 
-def _jekyll_lines(config: Path) -> dict[str, tuple[str, int]]:
-    """`{setting: (value, line)}` of what `_config.yml` says that the tool uses."""
+def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
+    """`{setting: (value, line, key)}` of what `_config.yml` says that the tool uses; `key` as
+    written there (`url`, `author.name`)."""
     data = read_settings_file(config)
     try:
         text = data.decode("utf-8-sig")
@@ -206,34 +207,35 @@ def _jekyll_lines(config: Path) -> dict[str, tuple[str, int]]:
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=config, line=line) from None
-    if "author" not in top and "name" in author:
-        top["author"] = author["name"]
-    values: dict[str, tuple[str, int]] = {}
+    values: dict[str, tuple[str, int, str]] = {}
     for key, setting in JEKYLL_KEYS.items():
         if key in top and top[key][0].strip():
-            values[setting] = (top[key][0].strip(), top[key][1])
+            values[setting] = (top[key][0].strip(), top[key][1], key)
+    # Themes name the author a mapping's `name` (minima, jekyll-seo-tag) or a top-level `name`.
+    for key, (value, line) in (("author.name", author.get("name", ("", 0))), ("name", top.get("name", ("", 0)))):
+        if "author" not in values and value.strip():
+            values["author"] = (value.strip(), line, key)
     return values
 
 
 def jekyll_values(config: Path) -> dict[str, Any]:
-    """What `_config.yml` says that the tool uses: title, author (a string or a mapping's
-    `name`), url, baseurl, permalink, as the settings they give."""
-    return {setting: value for setting, (value, _) in _jekyll_lines(config).items()}
+    """What `_config.yml` says that the tool uses: title, author (a string, else a mapping's
+    `name`, else a top-level `name`), url, baseurl, permalink, as the settings they give."""
+    return {setting: value for setting, (value, _, _) in _jekyll_lines(config).items()}
 
 
 def _checked_jekyll_values(config: Path, overridden: Mapping[str, Any]) -> dict[str, Any]:
     """`jekyll_values`, each value the settings file does not replace checked by the schema: a
     bad one is one ConfigError naming `_config.yml`, its line and its key (`url`, not `site_url`)."""
     found = _jekyll_lines(config)
-    keys = {setting: key for key, setting in JEKYLL_KEYS.items()}
-    for setting, (value, line) in found.items():
+    for setting, (value, line, key) in found.items():
         if setting in overridden:
             continue
         _, problems = read_table(PipelineTable, {setting: value})
         if problems:
             message = "; ".join(p.removeprefix(f"{setting}: ") for p in problems)
-            raise ConfigError(message, path=config, line=line, field=keys[setting])
-    return {setting: value for setting, (value, _) in found.items()}
+            raise ConfigError(message, path=config, line=line, field=key)
+    return {setting: value for setting, (value, _, _) in found.items()}
 
 
 def locate(
@@ -347,18 +349,19 @@ STARTER = """\
 IGNORED = ("_out/", ".episode/")
 
 
-def _starter(values: Mapping[str, str]) -> str:
+def _starter(found: Mapping[str, tuple[str, int, str]]) -> str:
     """The starter `episode.toml`: each value from `_config.yml` written by a TOML writer (escaped
-    as TOML says, on its one commented line), with the comments that explain it."""
-    shown = {"show_name": "title", "author": "author", "site_url": "url", "baseurl": "baseurl"}
+    as TOML says, on its one commented line) naming the key it came from, with the comments that
+    explain it."""
+    shown = ("show_name", "author", "site_url", "baseurl")
     lines = [
-        f"# {tomli_w.dumps({key: values[key]}).rstrip()}  # from _config.yml {source}"
-        if key in values
+        f"# {tomli_w.dumps({key: found[key][0]}).rstrip()}  # from _config.yml {found[key][2]}"
+        if key in found
         else f'# {key} = ""'
-        for key, source in shown.items()
+        for key in shown
     ]
-    found = ", ".join(shown[k] for k in shown if k in values) or "nothing found"
-    return STARTER.format(found=found, values="\n".join(lines))
+    keys = ", ".join(found[key][2] for key in shown if key in found) or "nothing found"
+    return STARTER.format(found=keys, values="\n".join(lines))
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -436,9 +439,9 @@ def init_site(folder: Path) -> list[str]:
     """
     done: list[str] = []
     config = folder / "_config.yml"
-    values = jekyll_values(config) if config.is_file() else {}
+    found = _jekyll_lines(config) if config.is_file() else {}
     target = folder / "episode.toml"
-    if _create(target, _starter(values)):
+    if _create(target, _starter(found)):
         done.append(f"wrote {target.name}")
     else:
         done.append(f"{target.name} exists: left as it is")

@@ -94,6 +94,35 @@ def test_init_writes_a_starter_and_ignores_outputs_once(site: Path) -> None:
     assert (site / ".gitignore").read_text() == "_out/\n.episode/\n"
 
 
+def test_init_takes_the_author_from_the_sites_own_config(site: Path) -> None:
+    init_site(site)
+    starter = (site / "episode.toml").read_text()
+    assert '# author = "Seth Levine"  # from _config.yml name' in starter
+    assert "Values from _config.yml (title, name, url, baseurl)" in starter
+    assert locate(str(site), None, None, cwd=site, env={}).settings.author == "Seth Levine"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "author", "key"),
+    [
+        ("author: Ann\nname: Site Name\n", "Ann", "author"),
+        ("author:\n  name: Ann\n  email: a@example.org\nname: Site Name\n", "Ann", "author.name"),
+        ("name: Ann\n", "Ann", "name"),
+        ("author: ''\nname: Ann\n", "Ann", "name"),
+        ("title: Show\n", "", ""),
+    ],
+)
+def test_the_author_is_author_then_author_name_then_name(
+    tmp_path: Path, yaml_text: str, author: str, key: str
+) -> None:
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_config.yml").write_text(yaml_text)
+    assert find_settings(None, tmp_path / "_posts", cwd=tmp_path, env={}).author == author
+    init_site(tmp_path)
+    expected = f'# author = "{author}"  # from _config.yml {key}' if author else '# author = ""'
+    assert expected in (tmp_path / "episode.toml").read_text().splitlines()
+
+
 def test_init_through_the_command_line(site: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "invoke", "init", "--site", str(site)],
