@@ -62,6 +62,24 @@ def section_reason(label: str, run: list[Item], configured: set[str]) -> Reason 
     return None
 
 
+def unmatched_rules(settings: Settings, dropped: Iterable[str]) -> list[tuple[str, str]]:
+    """The configured rules that dropped none of `dropped` (the `boilerplate` notes of every post
+    checked), as `(setting, rule)`: a paragraph rule matches a sentence's beginning, a section
+    rule a whole label, as `_Sentences.reason` and `section_reason` apply them."""
+    keys = [matching.sentence_key(text) for text in dropped]
+    unmatched = [
+        ("boilerplate_paragraphs", rule)
+        for rule in settings.boilerplate_paragraphs
+        if (rule_key := matching.sentence_key(rule)) and not any(k.startswith(rule_key) for k in keys)
+    ]
+    unmatched += [
+        ("boilerplate_sections", rule)
+        for rule in settings.boilerplate_sections
+        if matching.sentence_key(rule) not in keys
+    ]
+    return unmatched
+
+
 class _Sentences:
     """Judges one sentence at a time; remembers the first Substack post a furniture line named."""
 

@@ -9,10 +9,12 @@ still written, with what the rule could not keep dropped or shown as text.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .boilerplate import unmatched_rules
 from .config import Settings
 from .discovery import discover_all
 from .errors import PipelineError, printable
@@ -39,6 +41,9 @@ class PostCheck:
     notes: list[str] = field(default_factory=list)
     """The rest of its normalization report (merged, boilerplate, …), for `--verbose`."""
     youtube_id: str | None = None
+    boilerplate: list[str] = field(default_factory=list)
+    """What the configured boilerplate rules dropped, each piece whole."""
+    normalized: bool = False
 
 
 @dataclass
@@ -46,9 +51,13 @@ class ArchiveCheck:
     posts: list[PostCheck]
     formats: tuple[str, ...] = CHECKED_FORMATS
     ignored: list[str] = field(default_factory=list)
+    settings: list[PostCheck] = field(default_factory=list)
+    """Problems of the settings file that only the whole archive shows (a rule matching nothing)."""
 
     def count(self, severity: str) -> int:
-        return sum(1 for p in self.posts for problem in p.problems if problem.severity == severity)
+        return sum(
+            1 for p in self.posts + self.settings for problem in p.problems if problem.severity == severity
+        )
 
     def ok(self, strict: bool = False) -> bool:
         """No error, and under `--strict` no warning either."""
@@ -65,7 +74,7 @@ class ArchiveCheck:
                 "severity": problem.severity,
                 "message": problem.message,
             }
-            for post in self.posts
+            for post in self.posts + self.settings
             for problem in post.problems
         ]
 
@@ -107,6 +116,8 @@ def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_
         warnings, notes = report_diagnostics(episode)
         check.problems += warnings
         check.notes += [f"{n.rule}: {n.message}" for n in notes]
+        check.boilerplate = [n.message for n in episode.notes if n.kind == "boilerplate"]
+        check.normalized = True
         descriptions = check_platforms(episode, settings)  # written once; rendered from below
         rules = [result for description in descriptions.values() for result in description.results]
         rule_of = {printable(r.message): r.name for r in rules if not r.passed}  # as a Diagnostic has it
@@ -153,4 +164,26 @@ def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKE
             )
         else:
             seen_ids[youtube_id] = path.name
-    return ArchiveCheck(sorted(checks, key=lambda c: c.source), tuple(formats), ignored)
+    return ArchiveCheck(
+        sorted(checks, key=lambda c: c.source),
+        tuple(formats),
+        ignored,
+        _unmatched_rules(checks, settings) if src.is_dir() and posts else [],
+    )
+
+
+def _unmatched_rules(checks: list[PostCheck], settings: Settings) -> list[PostCheck]:
+    """A warning for each boilerplate rule that dropped nothing in any post checked: a rule
+    mistyped, or one the show stopped needing. Named against the settings file that has it."""
+    dropped = [text for check in checks for text in check.boilerplate]
+    checked = sum(1 for check in checks if check.normalized)
+    problems = [
+        Diagnostic(
+            "warning",
+            f"{setting}: {json.dumps(rule, ensure_ascii=False)} matched nothing in the "
+            f"{checked} post(s) checked",
+            rule=setting,
+        )
+        for setting, rule in unmatched_rules(settings, dropped)
+    ]
+    return [PostCheck(settings.source, problems)] if problems else []

@@ -360,6 +360,9 @@ def check(
             if verbose:
                 for line in [f"ok   {r}" for r in post.passed] + post.notes:
                     print(f"    {line}")
+        for settings_file in report.settings:
+            for problem in settings_file.problems:
+                print(problem_line(settings_file.source, problem))
         if report.ignored:
             print(f"not posts (no YYYY-MM-DD- date in the name), left alone: {shown_names(report.ignored)}")
         if not pdf:

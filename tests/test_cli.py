@@ -262,6 +262,36 @@ def test_check_reports_two_posts_with_one_video_as_an_error(tmp_path: Path) -> N
     assert f"is also the video of {OTHER}" in done.stdout
 
 
+def test_check_of_a_folder_names_each_boilerplate_rule_that_matched_nothing(tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for folder, prefix in (("imported", "2025-07-01-lukas"), ("older-imports", "2023-02-24-nils")):
+        source = next((CORPUS / folder).glob(f"{prefix}*.markdown"))
+        shutil.copy(source, posts / source.name)
+    (tmp_path / "episode.toml").write_text(
+        'boilerplate_paragraphs = ["A machine learning podcast that explores", "Sponsored by nobody"]\n'
+        "boilerplate_sections = [\n"
+        '  "Resources to learn more about Learning from Machine Learning",\n'
+        '  "Resources to learn more about Another Show",\n'
+        "]\n"
+    )
+    done = _episode(tmp_path, "check", "--src", "posts", "--no-pdf")
+    unmatched = [line for line in done.stdout.splitlines() if "matched nothing" in line]
+    assert unmatched == [
+        'episode.toml: warning: boilerplate_paragraphs: "Sponsored by nobody" matched nothing '
+        "in the 2 post(s) checked",
+        'episode.toml: warning: boilerplate_sections: "Resources to learn more about Another Show" '
+        "matched nothing in the 2 post(s) checked",
+    ], done.stdout
+    report = json.loads(_episode(tmp_path, "check", "--src", "posts", "--no-pdf", "--json").stdout)
+    records = [r for r in report["records"] if r["post"] == "episode.toml"]
+    assert [r["rule"] for r in records] == ["boilerplate_paragraphs", "boilerplate_sections"]
+    assert all(r["severity"] == "warning" for r in records)
+    # One post is no archive: a rule that drops nothing from it is no news.
+    one = _episode(tmp_path, "check", "--src", str(next(posts.glob("2023-02-24-*"))), "--no-pdf")
+    assert "matched nothing" not in one.stdout
+
+
 # --- --prune within --src --------------------------------------------------------------------
 
 
