@@ -216,6 +216,32 @@ class Settings:
         options = self.options.get(name)
         return options if isinstance(options, kind) else None
 
+    def written_table(self, name: str) -> tuple[str | None, str]:
+        """`(file, table)` naming table `name` as the user writes it: `("episode.toml",
+        "[newsletter]")`, `("pyproject.toml", "[tool.pipeline.newsletter]")`, the file relative
+        to the current folder when under it. Without a settings file of the tool's own (the
+        defaults, or a Jekyll site's `_config.yml` alone): `(None, "[newsletter]")`."""
+        source = Path(self.source)
+        if self.source == "defaults" or source.name == "_config.yml":
+            return None, f"[{name}]"
+        shown = self.source
+        if source.is_absolute() and not os.path.relpath(source).startswith(".."):
+            shown = os.path.relpath(source)
+        return shown, f"[tool.pipeline.{name}]" if source.name == "pyproject.toml" else f"[{name}]"
+
+    def table_line(self, name: str, severity: str = "") -> str:
+        """`episode.toml: warning: [newsletter]: ` to put before a message about table `name`
+        (`severity` may be empty); without a settings file of the tool's own, `warning:
+        [newsletter] (no episode.toml: episode init writes one): `."""
+        path, table = self.written_table(name)
+        if path is None:
+            table += " (no episode.toml: episode init writes one)"
+        return " ".join(
+            part
+            for part in (f"{path}:" if path else "", f"{severity}:" if severity else "", f"{table}: ")
+            if part
+        )
+
     @property
     def state_dir(self) -> Path:
         """`.episode/` beside the settings file in use (the current folder without one): what

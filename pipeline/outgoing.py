@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,9 +48,6 @@ _SELECTOR = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 _MERGE_TAGS = re.compile(
     r"\*\|[A-Z0-9_:]+\|\*|\{\{[^}]*\}\}|\[unsubscribe[\w-]*\]|%[a-z_]*unsubscribe[a-z_]*%", re.IGNORECASE
 )
-
-
-_NEWSLETTER_TABLE = "[tool.pipeline.newsletter]"
 
 
 @dataclass(frozen=True)
@@ -188,7 +184,8 @@ class Newsletter:
                 sending=sending,
             )
         except ValueError as exc:
-            raise PipelineError(str(exc), path=self.settings.source, field=_NEWSLETTER_TABLE) from None
+            path, table = self.settings.written_table("newsletter")
+            raise PipelineError(str(exc), path=path, field=table) from None
         return dkim_sign(self.dkim, data) if self.dkim is not None else data
 
 
@@ -217,10 +214,7 @@ def _unsendable(opts: NewsletterOptions) -> tuple[list[str], bool]:
 def unsendable_settings(settings: Settings) -> list[str]:
     """One warning line per newsletter setting a send would refuse: shown once by `build`."""
     problems, _ = _unsendable(newsletter_options(settings))
-    where = settings.source
-    if os.path.isabs(where) and not os.path.relpath(where).startswith(".."):
-        where = os.path.relpath(where)
-    return [f"{where}: warning: [newsletter]: {problem}" for problem in problems]
+    return [settings.table_line("newsletter", "warning") + problem for problem in problems]
 
 
 def prepare_newsletter(
@@ -245,10 +239,11 @@ def prepare_newsletter(
     settings_problems, usable_url = _unsendable(opts)
     url = opts.unsubscribe_url
     example_from = from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]
-    where = f"{settings.source}: [tool.pipeline.newsletter]: "
+    where = settings.table_line("newsletter")
     stops = "would stop a real send: " if for_list else ""
     if for_list and settings_problems and not dry_run:
-        raise PipelineError("; ".join(settings_problems), path=settings.source, field=_NEWSLETTER_TABLE)
+        path, table = settings.written_table("newsletter")
+        raise PipelineError("; ".join(settings_problems), path=path, field=table)
     warnings += [stops + where + problem for problem in settings_problems]
     secret_text = env.get("PIPELINE_UNSUBSCRIBE_SECRET", "")
     if usable_url and "{token}" in url and not secret_text:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
+import re
+import sys
 from pathlib import Path
 
 from invoke.exceptions import ParseError
@@ -57,6 +60,9 @@ class EpisodeProgram(Program):
 
     def _explained(self, message: str) -> str:
         """Invoke's "No idea what 'x' is!" as one line with a suggestion."""
+        missing = re.fullmatch(r"'([\w-]+)' did not receive required positional arguments: (.*)", message)
+        if missing is not None:
+            return self._missing(missing[1], re.findall(r"'(\w+)'", missing[2]))
         prefix, quote = "No idea what '", "' is!"
         if not (message.startswith(prefix) and message.endswith(quote)):
             return message if message.startswith("error: ") else f"error: {message}"
@@ -74,6 +80,28 @@ class EpisodeProgram(Program):
         if isinstance(help_for, str) and help_for not in self.parser.contexts:
             raise ParseError(self._explained(f"No idea what '{help_for}' is!"))
         super().parse_cleanup()
+
+    def _missing(self, command: str, names: list[str]) -> str:
+        """Invoke's "'send' did not receive required positional arguments: 'src'" as what the
+        user types: `error: send: give --src (the post to send); see episode send --help`."""
+        context = self.parser.contexts.get(command) if getattr(self, "parser", None) else None
+        wanted = []
+        for name in names:
+            # Invoke moves each help text from the task onto its parser argument.
+            argument = context.args.get(name) if context is not None else None
+            said = argument.help if argument is not None and argument.help else ""
+            wanted.append(f"--{name.replace('_', '-')}" + (f" ({said})" if said else ""))
+        return f"error: {command}: give {', '.join(wanted)}; see {self.binary} {command} --help"
+
+    def run(self, argv: list[str] | None = None, exit: bool = True) -> None:
+        """Invoke's run; output cut short by its reader (`episode check | head`) ends quietly."""
+        try:
+            super().run(argv, exit)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # Python's own advice: point stdout at devnull so the exit flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
 
     def print_help(self) -> None:
         print(f"Usage: {self.binary} <command> [--options]")

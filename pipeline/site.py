@@ -212,7 +212,10 @@ def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
         if key in top and top[key][0].strip():
             values[setting] = (top[key][0].strip(), top[key][1], key)
     # Themes name the author a mapping's `name` (minima, jekyll-seo-tag) or a top-level `name`.
-    for key, (value, line) in (("author.name", author.get("name", ("", 0))), ("name", top.get("name", ("", 0)))):
+    for key, (value, line) in (
+        ("author.name", author.get("name", ("", 0))),
+        ("name", top.get("name", ("", 0))),
+    ):
         if "author" not in values and value.strip():
             values["author"] = (value.strip(), line, key)
     return values

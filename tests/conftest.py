@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -62,3 +65,30 @@ def ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+EPISODE = [sys.executable, "-c", "from pipeline.commands import program; program.run()"]
+"""The installed `episode` command's Program, as a process, from this checkout."""
+
+
+def run_episode(
+    cwd: Path,
+    *args: str | Path,
+    timeout: float = 300,
+    merged: bool = True,
+    env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], object] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`episode ARGS` run from `cwd` with no PIPELINE_CONFIG; `merged`: stderr after stdout, in
+    one (`.stdout`), as a terminal shows them."""
+    return subprocess.run(
+        [*EPISODE, *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PIPELINE_CONFIG": "", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+        text=True,
+        check=False,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pipeline.config import Settings
 from pipeline.errors import SourceError
 from pipeline.results import Diagnostic, PostResult, error_diagnostic
 
-from .conftest import CORPUS, FIXTURES, ROOT
+from .conftest import CORPUS, FIXTURES, ROOT, run_episode
 
 SITE_TODAY = CORPUS / "site-today"
 # Its site-relative link cannot go into an email, a PDF or Apple's HTML without `site_url`:
@@ -47,18 +46,7 @@ def _folder(tmp_path: Path, *, bad: bool = False) -> Path:
 
 
 def _episode(cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """The installed `episode` command's Program, run from `cwd` (stderr after stdout, in one)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIPELINE_CONFIG": ""}
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.commands import program; program.run()", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
+    return run_episode(cwd, *args, timeout=timeout)
 
 
 def _invoke(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -6,10 +6,8 @@ installed `episode` program.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from pipeline.build import build
@@ -17,7 +15,7 @@ from pipeline.check import check_archive
 from pipeline.config import Settings
 from pipeline.discovery import discover_all
 
-from .conftest import CORPUS, ROOT
+from .conftest import CORPUS, run_episode
 
 SITE_TODAY = CORPUS / "site-today"
 WELCOME = SITE_TODAY / "2023-01-07-welcome-to-learning-from-machine-learning.markdown"
@@ -45,12 +43,7 @@ def _site(tmp_path: Path) -> Path:
 
 
 def _episode(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed `episode` command's Program, run from `cwd` (stderr after stdout, in one)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIPELINE_CONFIG": ""}
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.commands import program; program.run()", *args],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=300,
-    )  # fmt: skip
+    return run_episode(cwd, *args)
 
 
 def test_posts_in_sub_folders_of_posts_are_built_and_checked(tmp_path: Path, settings: Settings) -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline.commands import namespace
 
-from .conftest import ROOT
+from .conftest import EPISODE, ROOT, run_episode
 
 RUNNER_OPTIONS = (
     "--pty", "--dry", "--echo", "--hide", "--prompt-for-sudo-password", "--write-pyc",
@@ -22,15 +21,7 @@ RUNNER_OPTIONS = (
 
 
 def _episode(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIPELINE_CONFIG": ""}
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.commands import program; program.run()", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_episode(cwd, *args, timeout=120, merged=False)
 
 
 def test_the_help_shows_no_runner_option(tmp_path: Path) -> None:
@@ -94,3 +85,44 @@ def test_a_post_s_path_as_an_argument_says_to_give_src(tmp_path: Path) -> None:
         "error: '_posts/2024-01-01-x.markdown' is no command: to name posts, give"
         " --src _posts/2024-01-01-x.markdown after the command"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["send", "--to", "a@example.org"],
+            "error: send: give --src (the post to send); see episode send --help",
+        ),
+        (
+            ["publish"],
+            "error: publish: give --platform (the platform to publish to: youtube); see episode publish --help",
+        ),
+    ],
+)
+def test_a_missing_argument_is_named_as_the_flag_to_type(tmp_path: Path, args: list[str], line: str) -> None:
+    done = _episode(tmp_path, *args)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [line]
+
+
+def test_output_cut_short_by_its_reader_ends_without_a_traceback(tmp_path: Path) -> None:
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for number in range(40):
+        (posts / f"2024-01-{number % 28 + 1:02d}-post-{number}.md").write_text(
+            f"---\ntitle: Post {number}\n---\nA [link](http://plain.example/{number}).\n"
+        )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIPELINE_CONFIG": ""}
+    reader = subprocess.Popen(
+        [*EPISODE, "check", "--src", "posts",
+         "--no-pdf"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert reader.stdout is not None and reader.stderr is not None
+    first = reader.stdout.readline()  # the `head -1` of a shell
+    reader.stdout.close()
+    errors = reader.stderr.read()
+    assert reader.wait(timeout=120) == 1
+    assert first.startswith("settings:")
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors

@@ -186,8 +186,7 @@ def test_build_with_a_typo_fails_once_before_any_post(tmp_path: Path) -> None:
     done = subprocess.run([*command, "--config", str(config)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode != 0
     assert (done.stdout + done.stderr).splitlines() == [
-        f"error: {config}: [newsletter]: from_adress: unknown setting "
-        "(did you mean from_address?)"
+        f"error: {config}: [newsletter]: from_adress: unknown setting (did you mean from_address?)"
     ]
     assert not out.exists() or not [p for p in out.iterdir() if p.is_dir()]
 

@@ -13,7 +13,7 @@ import pytest
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.site import find_settings, init_site, locate
 
-from .conftest import CORPUS, ROOT
+from .conftest import CORPUS, ROOT, run_episode
 
 CONFIG = CORPUS / "site-today" / "_config.yml"
 
@@ -121,6 +121,27 @@ def test_the_author_is_author_then_author_name_then_name(
     init_site(tmp_path)
     expected = f'# author = "{author}"  # from _config.yml {key}' if author else '# author = ""'
     assert expected in (tmp_path / "episode.toml").read_text().splitlines()
+
+
+def test_newsletter_warnings_name_the_table_where_the_user_writes_it(site: Path) -> None:
+    # Without a settings file of the tool's own, no warning blames _config.yml for a table it cannot have.
+    alone = run_episode(site, "check", "--no-pdf")
+    warned = [line for line in alone.stdout.splitlines() if "from_address is the example" in line]
+    assert warned == [
+        "warning: [newsletter] (no episode.toml: episode init writes one): from_address is the example "
+        "newsletter@example.com: set your own sending address"
+    ], alone.stdout
+    (site / "episode.toml").write_text('[newsletter]\nfooter_text = "Bye."\n')
+    own = run_episode(site, "check", "--no-pdf")
+    assert "episode.toml: warning: [newsletter]: from_address is the example" in own.stdout
+    post = next((site / "_posts").glob("2023-01-07-*"))
+    sent = run_episode(site, "send", "--src", post, "--to", "a@example.org", "--dry-run")
+    assert "warning: episode.toml: [newsletter]: message_id_domain is the example" in sent.stdout
+    assert "tool.pipeline" not in own.stdout + sent.stdout
+    (site / "episode.toml").unlink()
+    (site / "pyproject.toml").write_text('[tool.pipeline.newsletter]\nfooter_text = "Bye."\n')
+    project = run_episode(site, "check", "--no-pdf")
+    assert "pyproject.toml: warning: [tool.pipeline.newsletter]: from_address is the example" in project.stdout
 
 
 def test_init_through_the_command_line(site: Path) -> None:

@@ -15,11 +15,9 @@ two small ones pin `errors.printable` and the front-matter key error.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from pipeline.errors import SourceError
 from pipeline.results import Diagnostic
 from pipeline.source import read_post
 
-from .conftest import FIXTURES, ROOT, write_post
+from .conftest import FIXTURES, run_episode, write_post
 
 HEAD = "---\ntitle: 'Escapes'\ndate: 2024-01-01 10:00:00 +0000\n---\n"
 # A post that fails: its youtubeID holds an ESC sequence and an RLO (line 4 of the file), and the
@@ -45,18 +43,7 @@ UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e
 
 
 def _episode(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed `episode` command's Program, run from `cwd` (stderr after stdout, in one)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PIPELINE_CONFIG": ""}
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.commands import program; program.run()", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_episode(cwd, *args)
 
 
 def _unsafe(text: str) -> list[str]:
