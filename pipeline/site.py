@@ -206,7 +206,11 @@ def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
         # Where the construct left open starts (an unclosed `[` or quote), else where it broke.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=config, line=line) from None
+        problem = str(getattr(exc, "problem", exc))
+        if "maximum nesting depth" in problem:  # libyaml's own limit (1,000), met while scanning ahead
+            deep = f"nested more than {MAX_YAML_DEPTH} levels deep: not read"
+            raise ConfigError(deep, path=config, line=line) from None
+        raise ConfigError(f"invalid YAML: {problem}", path=config, line=line) from None
     values: dict[str, tuple[str, int, str]] = {}
     for key, setting in JEKYLL_KEYS.items():
         if key in top and top[key][0].strip():
