@@ -11,25 +11,21 @@ theirs (`errors.printable`), and a file name is shown through `shown_path` or `s
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from . import places
 from .errors import printable
 from .results import BuildSummary, Diagnostic, PostResult, Reporter
 
 
 def shown_path(path: str | Path, cwd: str | Path | None = None) -> str:
-    """A post's path as the user reads it: relative to the current folder when it is below it,
-    otherwise as it was given; a control character in a file name escaped (`\\x1b`)."""
-    here = os.path.abspath(cwd if cwd is not None else os.getcwd())
-    relative = os.path.relpath(os.path.abspath(path), here)
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return printable(str(path))
-    return printable(relative)
+    """A post's path as the user reads it (`places.shown_path`); a control character in a file
+    name escaped (`\\x1b`)."""
+    return printable(places.shown_path(path, cwd))
 
 
 def shown_names(names: list[str]) -> str:

@@ -170,7 +170,7 @@ def normalize(
     config: str | None = None,
 ) -> None:
     """Show which posts would change when normalized; --check for CI, --write to clean sources."""
-    from .errors import printable
+    from .cli import shown_path
     from .rewrite import normalize_sources
 
     if check and write:
@@ -179,8 +179,8 @@ def normalize(
         place = place_for(src, "", config)
         statuses = normalize_sources(place.posts, place.settings, write=write, diff=diff)
     for status in statuses:
-        kept = f" (old text kept in {status.backup})" if status.backup else ""
-        print(f"{status.status:<12} {printable(f'{status.error or status.path}{kept}')}")
+        kept = f" (old text kept in {shown_path(status.backup)})" if status.backup else ""
+        print(f"{status.status:<12} {status.error or shown_path(status.path)}{kept}")
     for status in statuses:
         if status.diff:
             sys.stdout.write(status.diff)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .places import shown_path
+
 # What a message never holds as it is: C0 controls but tab, newline and CR (white space, folded),
 # DEL, C1 controls, bidi controls, the line and paragraph separators, BOM and zero-width space,
 # and lone surrogates (a file name that is not UTF-8). A soft hyphen, ZWJ and ZWNJ are text.
@@ -52,7 +54,8 @@ class PipelineError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.path:
-            where = self.path + (f":{self.line}" if self.line else "") + ": "
+            # Relative to the current folder, as every message shows a path (`places.shown_path`).
+            where = shown_path(self.path) + (f":{self.line}" if self.line else "") + ": "
         what = f"{self.field}: " if self.field else ""
         # One line, whatever the input held; its control characters shown, not acted on.
         return printable(f"{where}{what}{self.message}")

@@ -68,12 +68,28 @@ class EpisodeProgram(Program):
             return message if message.startswith("error: ") else f"error: {message}"
         word = message[len(prefix) : -len(quote)]
         names = sorted(self.namespace.task_names) if self.namespace is not None else []
+        if word.startswith("-"):
+            return self._unknown_option(word, names)
         close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
         if close:
             return f"error: unknown command '{word}': did you mean {close[0]}?"
         if Path(word).exists() or word.endswith((".md", ".markdown")):
             return f"error: '{word}' is no command: to name posts, give --src {word} after the command"
         return f"error: unknown command '{word}'; commands: {', '.join(names)}"
+
+    def _unknown_option(self, flag: str, names: list[str]) -> str:
+        """`episode build --no-pdf`: the command's options, the closest one suggested."""
+        args = self.argv[1:]
+        before = args[: args.index(flag)] if flag in args else args
+        command = next((a for a in reversed(before) if a in names), None)
+        if command is None:
+            return f"error: {flag}: not an option of {self.binary}; see {self.binary} --help"
+        context = self.parser.contexts.get(command) if getattr(self, "parser", None) else None
+        known = [*context.flags, *context.inverse_flags] if context is not None else []
+        flags = sorted(f for f in known if f.startswith("--"))
+        close = difflib.get_close_matches(flag.split("=")[0], flags, n=1, cutoff=0.6)
+        hint = f": did you mean {close[0]}?" if close else f"; see {self.binary} {command} --help"
+        return f"error: {command}: no option {flag}{hint}"
 
     def parse_cleanup(self) -> None:
         help_for = self.args.help.value

@@ -36,6 +36,7 @@ from .build import build
 from .chapters import parse_time
 from .config import Settings
 from .errors import PipelineError
+from .places import shown_path
 from .platform_limits import YOUTUBE_MAX_BYTES, YOUTUBE_MIN_CHAPTER_SECONDS
 from .results import PostResult, Reporter
 from .source import read_post
@@ -259,14 +260,6 @@ def save_backup(folder: Path, video_id: str, description: str, moment: dt.dateti
 # --- one run -----------------------------------------------------------------------------------
 
 
-def _shown(path: Path) -> str:
-    """A path relative to the current folder when it is below it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 @dataclass
 class VideoResult:
     """What happened to one post's video: `updated`, `unchanged`, `would update`, `refused`, `failed`,
@@ -286,7 +279,7 @@ class VideoResult:
     def line(self) -> str:
         where = f"{self.post}: {self.video_id}" if self.video_id else self.post
         tail = f": {self.message}" if self.message else ""
-        kept = f" (previous description kept in {_shown(self.backup)})" if self.backup else ""
+        kept = f" (previous description kept in {shown_path(self.backup)})" if self.backup else ""
         return f"{self.status:<12} {where}{tail}{kept}"
 
 

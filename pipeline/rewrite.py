@@ -78,7 +78,7 @@ def _normalize_one(path: Path, src: Path, settings: Settings, *, write: bool, di
         old = path.read_bytes()
         canonical = in_authors_layout(old, episode, path)
     except OSError as exc:
-        return SourceStatus(path, "failed", f"{path}: cannot read the file: {_cause(exc)}")
+        return SourceStatus(path, "failed", str(PipelineError(f"cannot read the file: {_cause(exc)}", path)))
     except PipelineError as exc:  # the file changed since it was normalized
         return SourceStatus(path, "failed", str(exc))
     if old == canonical:
@@ -89,7 +89,7 @@ def _normalize_one(path: Path, src: Path, settings: Settings, *, write: bool, di
     try:
         backup = rewrite_post(path, old, canonical)
     except WriteRefused as exc:
-        return SourceStatus(path, "failed", f"{path}: {exc}")
+        return SourceStatus(path, "failed", str(PipelineError(str(exc), path)))
     return SourceStatus(path, "rewritten", diff=text, backup=backup)
 
 

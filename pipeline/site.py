@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from .config import (
 )
 from .errors import ConfigError, PipelineError
 from .options import read_table
+from .places import jekyll_site, shown_path, upwards
 
 SETTINGS_FILES = ("episode.toml", "pyproject.toml")
 SAMPLES = Path("samples")
@@ -54,33 +55,9 @@ class Place:
         return "settings: " + (", ".join(self.settings.sources) or "defaults (no settings file found)")
 
 
-def _upwards(start: Path) -> Iterator[Path]:
-    folder = start.resolve()
-    if not folder.is_dir():
-        folder = folder.parent
-    yield folder
-    yield from folder.parents
-
-
-def jekyll_site(start: Path) -> Path | None:
-    """The nearest folder from `start` upwards with `_config.yml` and `_posts/`."""
-    for folder in _upwards(start):
-        if (folder / "_config.yml").is_file() and (folder / "_posts").is_dir():
-            return folder
-    return None
-
-
-def _shown(path: Path, cwd: Path) -> str:
-    """A path as a user reads it: relative to the current folder when it is below it."""
-    try:
-        return str(path.resolve().relative_to(cwd.resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _settings_file(starts: list[Path]) -> tuple[Path, dict[str, Any]] | None:
     for start in starts:
-        for folder in _upwards(start):
+        for folder in upwards(start):
             for name in SETTINGS_FILES:
                 candidate = folder / name
                 if candidate.is_file():
@@ -305,12 +282,12 @@ def find_settings(
     origin = "defaults"
     if site is not None:
         values.update(_checked_jekyll_values(site / "_config.yml", found[1] if found is not None else {}))
-        sources.append(_shown(site / "_config.yml", cwd))
+        sources.append(shown_path(site / "_config.yml", cwd))
         origin = str(site / "_config.yml")
     if found is not None:
         path, table = found
         values.update(table)
-        sources.append(_shown(path, cwd))
+        sources.append(shown_path(path, cwd))
         origin = str(path)
     home = Path(origin).resolve().parent if origin != "defaults" else None
     overrides = _template_folder(home, cwd) if home is not None else None
@@ -318,7 +295,7 @@ def find_settings(
     return settings_from_table(
         values,
         origin if values else "defaults",
-        sources=tuple(sources) + ((_shown(overrides, cwd) + "/",) if overrides else ()),
+        sources=tuple(sources) + ((shown_path(overrides, cwd) + "/",) if overrides else ()),
         template_overrides=str(overrides) if overrides else "",
     )
 
@@ -332,7 +309,7 @@ def _template_folder(home: Path, cwd: Path) -> Path | None:
     if not folder.resolve().is_relative_to(home):
         raise ConfigError(
             f"a symbolic link to {folder.resolve()}, outside {home}: site templates must be in the site",
-            path=str(Path(_shown(home, cwd)) / "templates") + "/",
+            path=str(Path(shown_path(home, cwd)) / "templates") + "/",
         )
     return folder
 

@@ -20,7 +20,6 @@ import stat
 import traceback
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 import jinja2
 from jinja2.loaders import split_template_path
@@ -33,14 +32,6 @@ from .errors import PipelineError, RenderError
 def _autoescape(name: str | None) -> bool:
     # select_autoescape() looks only at the last suffix, so `x.html.j2` would not be escaped.
     return name is not None and (".html" in name or ".xml" in name)
-
-
-def _shown(path: str) -> str:
-    """A template's path as a user reads it: relative to the current folder when below it."""
-    try:
-        return str(Path(path).relative_to(Path.cwd()))
-    except ValueError:
-        return path
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -68,10 +59,10 @@ class FolderLoader(jinja2.BaseLoader):
                     continue  # a folder of that name is no template: as Jinja's own loader does
             except (FileNotFoundError, NotADirectoryError):
                 if os.path.islink(path):
-                    raise RenderError("a symbolic link to nothing: not read", path=_shown(path)) from None
+                    raise RenderError("a symbolic link to nothing: not read", path=path) from None
                 continue
             except OSError as exc:
-                raise RenderError(f"cannot read the template: {exc.strerror}", path=_shown(path)) from None
+                raise RenderError(f"cannot read the template: {exc.strerror}", path=path) from None
             return self._read(folder, path)
         raise jinja2.TemplateNotFound(template)
 
@@ -79,23 +70,21 @@ class FolderLoader(jinja2.BaseLoader):
     def _read(folder: str, path: str) -> tuple[str, str, Callable[[], bool]]:
         real = os.path.realpath(path)
         if not _inside(real, os.path.realpath(folder)):
-            raise RenderError(
-                "a symbolic link to a file outside the templates folder: not read", path=_shown(path)
-            )
+            raise RenderError("a symbolic link to a file outside the templates folder: not read", path=path)
         try:
             # O_NONBLOCK: a pipe put in the template's place does not hang the build before fstat.
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
-            raise RenderError(f"cannot read the template: {exc.strerror}", path=_shown(path)) from None
+            raise RenderError(f"cannot read the template: {exc.strerror}", path=path) from None
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
-                raise RenderError("not a regular file: not read", path=_shown(path))
+                raise RenderError("not a regular file: not read", path=path)
             data = handle.read()
         try:
             source = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise RenderError(f"not UTF-8 (byte {exc.start})", path=_shown(path)) from None
+            raise RenderError(f"not UTF-8 (byte {exc.start})", path=path) from None
         mtime = info.st_mtime_ns
 
         def uptodate() -> bool:
@@ -161,7 +150,7 @@ def template_error(exc: Exception, overrides: str) -> RenderError | None:
     if not frames:
         return RenderError(message)
     name, line = frames[-1]  # the innermost template: where the error is
-    return RenderError(message, path=_shown(name), line=line)
+    return RenderError(message, path=name, line=line)
 
 
 def render_template(name: str, overrides: str = "", **context: object) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.build import build
+from pipeline.cli import shown_path
 from pipeline.config import Settings
 from pipeline.errors import PipelineError
 from pipeline.source import read_post
@@ -30,7 +31,7 @@ def test_bad_post_error_names_file_line_and_field(name: str) -> None:
     error = caught.value
     message = str(error)
     assert "\n" not in message
-    assert message.startswith(str(path))
+    assert message.startswith(shown_path(path))  # relative to the current folder, as every message
     assert str(expected["contains"]) in message
     if expected["line"] is not None:
         assert error.line == expected["line"], message

@@ -126,3 +126,17 @@ def test_output_cut_short_by_its_reader_ends_without_a_traceback(tmp_path: Path)
     assert reader.wait(timeout=120) == 1
     assert first.startswith("settings:")
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["check", "--no-pfd"], "error: check: no option --no-pfd: did you mean --no-pdf?"),
+        (["build", "--forse"], "error: build: no option --forse: did you mean --force?"),
+        (["build", "--no-pdf"], "error: build: no option --no-pdf; see episode build --help"),
+    ],
+)
+def test_an_unknown_option_is_named_with_its_command(tmp_path: Path, args: list[str], line: str) -> None:
+    done = _episode(tmp_path, *args)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [line]

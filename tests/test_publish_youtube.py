@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from pipeline.auth import SCOPES, load_credentials, run_auth_flow, token_path
+from pipeline.cli import shown_path
 from pipeline.config import Settings, load_settings
 from pipeline.errors import PipelineError
 from pipeline.publish import (
@@ -873,7 +874,7 @@ def test_a_ledger_that_is_a_fifo_is_one_line(site: Path, env: dict[str, str], fa
     os.mkfifo(folder / "ledger.jsonl")
     done = run_command(["publish", "youtube", "--src", "posts"], env, site, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
-    assert done.stderr.strip() == f"error: {folder / 'ledger.jsonl'}: is a FIFO, not a regular file"
+    assert done.stderr.strip() == "error: .episode/youtube/ledger.jsonl: is a FIFO, not a regular file"
 
 
 def test_ledger_lines_that_are_not_utf8_or_too_long_are_unreadable(tmp_path: Path) -> None:
@@ -902,7 +903,10 @@ def test_client_secrets_that_are_a_fifo_or_a_device_are_one_line(tmp_path: Path,
     )
     what = "a FIFO" if kind == "fifo" else "a device"
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-    assert done.stderr.strip() == f"error: {secrets}: --client-secrets: is {what}, not a regular file"
+    assert (
+        done.stderr.strip()
+        == f"error: {shown_path(secrets, tmp_path)}: --client-secrets: is {what}, not a regular file"
+    )
     assert not (tmp_path / "config").exists()
 
 
@@ -913,7 +917,7 @@ def test_client_secrets_over_64_kb_or_of_the_wrong_shape_are_one_line(tmp_path: 
     done = run_command(["auth", "youtube", "--client-secrets", str(big), "--no-browser"], env, tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.strip() == (
-        f"error: {big}: --client-secrets: is 68.4 KB; client secrets files are at most 64 KB"
+        "error: big.json: --client-secrets: is 68.4 KB; client secrets files are at most 64 KB"
     )
     odd = tmp_path / "odd.json"
     odd.write_text(json.dumps({"installed": {"client_id": "a\r\nb", "client_secret": "s"}}))

@@ -141,7 +141,26 @@ def test_newsletter_warnings_name_the_table_where_the_user_writes_it(site: Path)
     (site / "episode.toml").unlink()
     (site / "pyproject.toml").write_text('[tool.pipeline.newsletter]\nfooter_text = "Bye."\n')
     project = run_episode(site, "check", "--no-pdf")
-    assert "pyproject.toml: warning: [tool.pipeline.newsletter]: from_address is the example" in project.stdout
+    assert (
+        "pyproject.toml: warning: [tool.pipeline.newsletter]: from_address is the example" in project.stdout
+    )
+
+
+def test_paths_are_shown_relative_to_the_current_folder_within_the_site(site: Path) -> None:
+    (site / "_posts" / "2024-01-01-bad.md").write_text('---\ntitle: "open\n---\nBody.\n')
+    at_top = run_episode(site, "normalize")
+    assert at_top.stdout.splitlines()[:2] == [
+        "settings: _config.yml",
+        "unchanged    _posts/2023-01-07-welcome-to-learning-from-machine-learning.markdown",
+    ]
+    assert "failed       _posts/2024-01-01-bad.md:2: invalid YAML" in at_top.stdout
+    inside = run_episode(site / "_posts", "normalize")
+    assert inside.stdout.splitlines()[:2] == [
+        "settings: ../_config.yml",
+        "unchanged    2023-01-07-welcome-to-learning-from-machine-learning.markdown",
+    ]
+    assert "failed       2024-01-01-bad.md:2: invalid YAML" in inside.stdout
+    assert str(site) not in at_top.stdout + inside.stdout
 
 
 def test_init_through_the_command_line(site: Path) -> None:
