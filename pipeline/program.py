@@ -16,7 +16,9 @@ import re
 import sys
 from pathlib import Path
 
+from invoke.completion.complete import complete
 from invoke.exceptions import ParseError
+from invoke.parser import Parser, ParserContext
 from invoke.program import Program
 
 # The core options `episode` keeps: help, version, and shell completion (hidden from the help).
@@ -95,6 +97,19 @@ class EpisodeProgram(Program):
         help_for = self.args.help.value
         if isinstance(help_for, str) and help_for not in self.parser.contexts:
             raise ParseError(self._explained(f"No idea what '{help_for}' is!"))
+        if self.args.complete.value:
+            # Shell completion offers `episode`'s own options, not the runner's.
+            own = ParserContext(
+                args=[a for a in self.initial_context.args.values() if a.name in _SHOWN_NAMES]
+            )
+            contexts = self.collection.to_contexts(ignore_unknown_help=self.config.tasks.ignore_unknown_help)
+            complete(
+                names=self.binary_names,
+                core=self.core,
+                initial_context=own,
+                collection=self.collection,
+                parser=Parser(initial=own, contexts=contexts),
+            )
         super().parse_cleanup()
 
     def _missing(self, command: str, names: list[str]) -> str:
@@ -147,3 +162,4 @@ class EpisodeProgram(Program):
 
 
 _SHOWN = ("--help[=STRING]", "--version")
+_SHOWN_NAMES = ("help", "version")

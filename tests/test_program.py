@@ -140,3 +140,15 @@ def test_an_unknown_option_is_named_with_its_command(tmp_path: Path, args: list[
     done = _episode(tmp_path, *args)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [line]
+
+
+def test_shell_completion_offers_commands_and_only_episode_s_own_options(tmp_path: Path) -> None:
+    script = _episode(tmp_path, "--print-completion-script", "bash")
+    assert script.returncode == 0 and "complete -F" in script.stdout
+    commands = _episode(tmp_path, "--complete", "--", "episode", "ch")
+    assert set(commands.stdout.split()) >= {"build", "check", "send", "publish"}
+    top = _episode(tmp_path, "--complete", "--", "episode", "--")
+    assert top.stdout.split() == ["--help", "--version"]
+    build = _episode(tmp_path, "--complete", "--", "episode", "build", "--f")
+    assert {"--src", "--force", "--only", "--jobs"} <= set(build.stdout.split())
+    assert not set(build.stdout.split()) & set(RUNNER_OPTIONS)
