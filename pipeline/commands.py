@@ -552,4 +552,6 @@ def serve(
 
 
 namespace = Collection(init, build, normalize, send, check, watch, serve, auth, publish)
-program = EpisodeProgram(namespace=namespace, version=__version__, name="episode", binary="episode")
+program = EpisodeProgram(
+    namespace=namespace, version=__version__, name="episode", binary="episode", binary_names=["episode"]
+)
