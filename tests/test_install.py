@@ -6,6 +6,7 @@ from the site folder and from `_posts/`, outside the project's checkout.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -131,7 +132,24 @@ def test_the_installed_command_works_from_posts_and_says_its_version(
 ) -> None:
     done = _run(episode_command, site / "_posts", "build", "--jobs", "1", "--only", "youtube")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines()[0] == f"settings: {site / '_config.yml'}"
+    assert done.stdout.splitlines()[0] == "settings: ../_config.yml"  # relative, within the site
     assert (site / "_out").is_dir() and not (site / "_posts" / "out").exists()
     version = _run(episode_command, site, "--version")
     assert version.stdout.startswith("episode ")
+
+
+def test_the_installed_command_line_is_episode_s_own(episode_command: Path, site: Path) -> None:
+    help_text = _run(episode_command, site, "--help")
+    assert help_text.returncode == 0 and "build" in help_text.stdout
+    assert not re.search(r"--(pty|dry|echo|hide|write-pyc)\b(?!-)", help_text.stdout), help_text.stdout
+    dry = _run(episode_command, site, "--dry", "build")
+    assert dry.returncode == 1 and dry.stderr.startswith("error: --dry: not an option of episode")
+    assert not (site / "_out").exists()
+    for command in (["send"], ["publish", "youtube"], ["build"]):
+        shown = _run(episode_command, site, *command, "--help")
+        assert shown.returncode == 0 and shown.stdout.startswith(f"Usage: episode {command[0]}"), shown.stderr
+    typo = _run(episode_command, site, "buidl")
+    assert typo.stderr.strip() == "error: unknown command 'buidl': did you mean build?"
+    init = _run(episode_command, site, "init")
+    assert init.returncode == 0, init.stderr
+    assert '# author = "Seth Levine"  # from _config.yml name' in (site / "episode.toml").read_text()
