@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 from .errors import ConfigError
 from .mail_headers import unsafe_characters
 from .options import label, one_error, option, read_table, read_tables, settable, table_option
+from .user_files import UserFileError, read_bytes
 
 T = TypeVar("T")
 
@@ -313,30 +313,12 @@ a few KB; a bigger one would only cost time and memory before any post is read."
 
 def read_settings_file(path: Path, limit: int = MAX_SETTINGS_BYTES) -> bytes:
     """The bytes of a settings file: a regular file (no pipe, device or folder) of at most `limit`
-    bytes, its size checked before anything is read; every other case is one ConfigError."""
+    bytes, its size checked before anything is read (`user_files.read_bytes`); every other case is
+    one ConfigError in the words every user file gets (`is a FIFO, not a regular file`)."""
     try:
-        # O_NONBLOCK: a pipe put in the file's place does not hang the command before fstat.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise ConfigError("file not found", path=path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror}", path=path) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError("not a regular file (a folder, a pipe or a device): not read", path=path)
-        too_big = ConfigError(
-            f"over {limit // 1024 // 1024} MB: not read (a settings file is a few KB)", path=path
-        )
-        if info.st_size > limit:
-            raise too_big
-        try:
-            data = handle.read(limit + 1)
-        except OSError as exc:
-            raise ConfigError(f"cannot read the file: {exc.strerror}", path=path) from None
-    if len(data) > limit:  # it grew since fstat
-        raise too_big
-    return data
+        return read_bytes(path, "settings", limit=limit)
+    except UserFileError as exc:
+        raise ConfigError(exc.message, path=path, field=exc.field) from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -303,7 +303,7 @@ def test_a_config_yml_over_1_mb_is_one_line_before_parsing(site: Path) -> None:
     done = _run("check", "--src", str(site), "--no-pdf")
     assert done.returncode == 1
     assert (done.stdout + done.stderr).splitlines() == [
-        f"error: {site.resolve() / '_config.yml'}: over 1 MB: not read (a settings file is a few KB)"
+        f"error: {site.resolve() / '_config.yml'}: is 2.5 MB; settings files are at most 1 MB"
     ]
 
 
