@@ -483,7 +483,8 @@ def publish(
 @task(help={"site": "the Jekyll site (default: the current folder)"})
 def init(c: Context, site: str = ".") -> None:
     """Set up a Jekyll site: a starter episode.toml; _out/ and .episode/ ignored by git."""
-    from .site import init_site, jekyll_site
+    from .places import jekyll_site
+    from .site import init_site
 
     folder = Path(site)
     with user_errors():

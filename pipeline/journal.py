@@ -202,12 +202,7 @@ class Journal:
                 os.chmod(path, 0o600)
             except OSError as exc:
                 raise PipelineError(f"cannot create the send journal: {exc.strerror}", path=path) from None
-            db = _connect(path, read_only=False)
-            try:
-                columns = _checked(db, path, writable=True)
-            except BaseException:
-                db.close()
-                raise
+            db, columns = _opened(path, read_only=False)
         except BaseException:
             os.close(lock)
             raise
@@ -220,12 +215,7 @@ class Journal:
         if not path.exists():
             return None
         check_regular(path, "journal")
-        db = _connect(path, read_only=True)
-        try:
-            columns = _checked(db, path, writable=False)
-        except BaseException:
-            db.close()
-            raise
+        db, columns = _opened(path, read_only=True)
         return cls(path, db, columns, None)
 
     def close(self) -> None:
@@ -342,6 +332,16 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         db.close()
         raise _damaged(path, exc) from None
     return db
+
+
+def _opened(path: Path, *, read_only: bool) -> tuple[sqlite3.Connection, tuple[str, ...]]:
+    """The journal's database and its columns, checked as `_checked` does; closed on failure."""
+    db = _connect(path, read_only=read_only)
+    try:
+        return db, _checked(db, path, writable=not read_only)
+    except BaseException:
+        db.close()
+        raise
 
 
 def _checked(db: sqlite3.Connection, path: Path, *, writable: bool) -> tuple[str, ...]:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from invoke.completion.complete import complete
 from invoke.exceptions import ParseError
-from invoke.parser import Parser, ParserContext
+from invoke.parser.context import ParserContext
+from invoke.parser.parser import Parser
 from invoke.program import Program
 
 # The core options `episode` keeps: help, version, and shell completion (hidden from the help).

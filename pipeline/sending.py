@@ -138,7 +138,7 @@ _POST_SUFFIXES = (".md", ".markdown")
 
 def post_identity(src: Path) -> PostIdentity:
     """The identity of the post at `src` (see `PostIdentity`)."""
-    from .site import jekyll_site
+    from .places import jekyll_site
 
     # The folder resolved, not a symlinked post itself: a link in `_posts/` is a post there.
     location = src.absolute().parent.resolve() / src.name
