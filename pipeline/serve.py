@@ -39,7 +39,6 @@ import hashlib
 import http.server
 import io
 import itertools
-import json
 import logging
 import os
 import re
@@ -61,7 +60,6 @@ from .cli import note_line, problem_line, shown_path, summary_line
 from .config import TEMPLATES_DIR
 from .errors import PipelineError
 from .formats import FORMATS
-from .output import write_atomic
 from .platform_limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
 from .platform_text import sanitize_podcast_html
 from .results import BuildSummary, Diagnostic, PostResult, Reporter
@@ -72,7 +70,6 @@ from .workers import warm_up
 
 log = logging.getLogger(__name__)
 
-DIAGNOSTICS = ".serve.json"  # in the output folder: the warnings of posts built by an earlier run
 HEARTBEAT_SECONDS = 15.0  # an event stream writes a comment this often when nothing changes
 IDLE_SECONDS = 60.0  # a connection that sends (or reads) nothing for this long is closed
 MAX_CONNECTIONS = 64  # served at once (a browser opens at most 6 to one server); more: 503
@@ -507,12 +504,10 @@ class Preview:
             return _Snapshot(
                 dict(previous.posts), problem, previous.summary, place.settings_line, previous.built_at
             )
-        cache = self._load_diagnostics()
         recorded = manifest.load(self.out).posts
         posts: dict[str, PostView] = {}
         for result in sorted(summary.results, key=lambda r: r.source, reverse=True):
-            posts[result.stem] = self._view(result, cache, recorded.get(result.stem, {}))
-        self._save_diagnostics(summary.results, cache)
+            posts[result.stem] = self._view(result, recorded.get(result.stem, {}))
         return _Snapshot(
             posts,
             problem,
@@ -521,7 +516,7 @@ class Preview:
             dt.datetime.now().strftime("%H:%M:%S"),
         )
 
-    def _view(self, result: PostResult, cache: Mapping[str, Any], recorded: Mapping[str, object]) -> PostView:
+    def _view(self, result: PostResult, recorded: Mapping[str, object]) -> PostView:
         title, date = _title_and_date(Path(result.source), result.stem)
         listed = (str(f) for f in manifest.listed_files(recorded))
         files = tuple(sorted(set(result.files) | set(listed)))
@@ -531,12 +526,8 @@ class Preview:
         if result.status == "skipped" and outputs:  # what the build that made them found, any build
             warnings = _stored(outputs, "warnings", lambda d: d.text)
             notes = _stored(outputs, "notes", note_line)
-        elif result.status == "skipped":  # a manifest from before it kept diagnostics
-            entry = cache.get(result.stem)
-            known = isinstance(entry, dict) and entry.get("digest") == result.digest
-            if known and isinstance(entry, dict):
-                warnings = tuple(str(w) for w in entry.get("warnings", ()))
-                notes = tuple(str(n) for n in entry.get("notes", ()))
+        elif result.status == "skipped":  # a manifest from before it kept each output's record
+            known = False
         error = None
         if result.status == "failed":
             failure = result.failure or Diagnostic("error", result.error or "failed")
@@ -544,26 +535,6 @@ class Preview:
         status = "failed" if error else ("warnings" if warnings else "built")
         source = shown_path(result.source)
         return PostView(result.stem, source, title, date, status, error, warnings, notes, files, known)
-
-    def _load_diagnostics(self) -> dict[str, Any]:
-        try:
-            data = json.loads((self.out / DIAGNOSTICS).read_text("utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _save_diagnostics(self, results: Iterable[PostResult], cache: dict[str, Any]) -> None:
-        new = dict(cache)
-        for result in results:
-            if result.status == "built":
-                new[result.stem] = {
-                    "digest": result.digest,
-                    "warnings": [w.text for w in result.warnings],
-                    "notes": [note_line(n) for n in result.notes],
-                }
-        if new != cache:
-            with contextlib.suppress(OSError):
-                write_atomic(self.out / DIAGNOSTICS, json.dumps(new, indent=1, sort_keys=True).encode())
 
     # -- watching --
 

@@ -12,9 +12,10 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,25 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _open_gate() -> threading.Event:
+    gate = threading.Event()
+    gate.set()
+    return gate
+
+
 @dataclass
 class Slow(Mailbox):
-    """A Mailbox that takes `delay` seconds to accept each message."""
+    """A Mailbox that takes `delay` seconds to accept each message, and holds every message while
+    its `gate` is closed: a test decides when a send may go on, whatever the machine's load."""
 
     delay: float = 0.5
+    gate: threading.Event = field(default_factory=_open_gate)
+    arrived: int = 0  # messages whose data came in, accepted or held
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.arrived += 1
+        while not self.gate.is_set():
+            await asyncio.sleep(0.01)
         await asyncio.sleep(self.delay)
         return await super().handle_DATA(server, session, envelope)
 
@@ -114,14 +127,18 @@ def wait_for(condition: Any, timeout: float = 30.0) -> None:
 
 
 def test_two_concurrent_list_sends_mail_each_reader_once(project: Path, slow_server: Server) -> None:
-    """Started 0.3 s apart against a server taking 0.5 s a message: one sends, the other stops."""
+    """Started 0.3 s apart, the server holding every message until one of them has stopped: one
+    sends, the other stops."""
     readers = [f"reader{i}@example.org" for i in range(10)]
     list_path = write_list(project, readers)
     env = full_env(slow_server)
     post, config = project / POST_NAME, project / "pyproject.toml"
+    slow_server.mailbox.gate.clear()
     first = cli_send(post, list_path, config, env, "--yes")
     time.sleep(0.3)
     second = cli_send(post, list_path, config, env, "--yes")
+    wait_for(lambda: first.poll() is not None or second.poll() is not None, timeout=120)
+    slow_server.mailbox.gate.set()
     outputs = [process.communicate(timeout=120)[0] for process in (first, second)]
     codes = [first.returncode, second.returncode]
     assert sorted(received_by(slow_server)) == readers, outputs  # every reader exactly once
@@ -138,8 +155,9 @@ def test_with_wait_a_second_send_waits_then_sends_nothing_new(project: Path, slo
     list_path = write_list(project, readers)
     env = full_env(slow_server)
     post, config = project / POST_NAME, project / "pyproject.toml"
+    slow_server.mailbox.gate.clear()  # the first send holds the journal until the second waits
     first = cli_send(post, list_path, config, env, "--yes")
-    wait_for(lambda: len(slow_server.mailbox.received) >= 1)  # the first holds the journal
+    wait_for(lambda: slow_server.mailbox.arrived >= 1, timeout=120)
     # A dry run takes no lock: it runs while the first one sends.
     dry = cli_send(post, list_path, config, env, "--dry-run")
     dry_output, _ = dry.communicate(timeout=60)
@@ -148,8 +166,16 @@ def test_with_wait_a_second_send_waits_then_sends_nothing_new(project: Path, slo
     assert "would send 'Episode 5' to " in dry_output
     assert "in doubt" not in dry_output  # the reader being sent now is not one a run left behind
     second = cli_send(post, list_path, config, env, "--yes", "--wait")
+    assert second.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(second.stdout or ()), daemon=True)
+    reader.start()
+    wait_for(lambda: any(line.startswith("waiting: ") for line in lines) or second.poll() is not None, 120)
+    slow_server.mailbox.gate.set()
     first_output, _ = first.communicate(timeout=120)
-    second_output, _ = second.communicate(timeout=120)
+    second.wait(timeout=120)
+    reader.join(timeout=60)
+    second_output = "".join(lines)
     assert first.returncode == 0, first_output
     assert second.returncode == 0, second_output
     assert re.search(r"^waiting: another send \(process \d+\) is using .*send-journal\.sqlite3$",
