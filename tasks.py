@@ -6,6 +6,8 @@ The user's commands live in `pipeline/commands.py` (installed as `episode`); `te
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -71,11 +73,21 @@ def bench(
         print(line)
 
 
-@task(help={"k": "only tests matching this pytest -k expression", "x": "stop at the first failure"})
-def test(c: Context, k: str = "", x: bool = False) -> None:
+@task(
+    help={
+        "k": "only tests matching this pytest -k expression",
+        "x": "stop at the first failure",
+        "all": "the whole suite: the slow tests too (kills, the benchmark, the wheel install) and every "
+        "property test's full count of examples; on by default when CI=true",
+        "workers": "test processes (default: one a CPU core)",
+    }
+)
+def test(c: Context, k: str = "", x: bool = False, all: bool = False, workers: str = "auto") -> None:
     """Run the test suite (real pandoc, WeasyPrint, SMTP server and headless Chromium)."""
-    args = ["-q"] + (["-k", k] if k else []) + (["-x"] if x else [])
-    c.run(f"{sys.executable} -m pytest " + " ".join(args), pty=False)
+    full = all or os.environ.get("CI", "").lower() == "true"
+    args = ["-q", "-n", shlex.quote(workers)] + (["-k", shlex.quote(k)] if k else []) + (["-x"] if x else [])
+    env = {"PIPELINE_TESTS": "all" if full else "default"}
+    c.run(f"{sys.executable} -m pytest " + " ".join(args), pty=False, env=env)
 
 
 @task

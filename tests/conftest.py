@@ -20,6 +20,28 @@ from pipeline.config import Settings, load_settings
 hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
 hypothesis_settings.load_profile("repeatable")
 
+FULL = os.environ.get("PIPELINE_TESTS") == "all"
+"""The whole suite (`invoke test --all`, and CI): the `slow` tests too, and every property test
+with its full count of examples."""
+
+
+def examples(full: int) -> int:
+    """A property test's number of examples: `full` in the whole suite, a tenth of it (at least
+    10) by default. The examples are drawn in the same order, so the default ones are the first
+    of the full run's."""
+    return full if FULL else max(10, full // 10)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The `slow` tests (many processes, long searches, a wheel install) run in the whole suite."""
+    if FULL or config.getoption("-m"):
+        return
+    skip = pytest.mark.skip(reason="slow: runs with `invoke test --all` (and in CI)")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 CORPUS = FIXTURES / "corpus"

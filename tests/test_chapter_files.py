@@ -17,6 +17,7 @@ from pipeline.model import Chapter
 from pipeline.normalize import normalize_file
 
 from .chapter_parsers import chapters_from_json, parse_media_time, parse_psc, parse_vtt
+from .conftest import examples
 from .sample_episode import SEED_CHAPTERS, sample_episode
 from .test_platform_rules import CORPUS_CASES, CORPUS_IDS, chapter_lists, check_golden
 
@@ -87,7 +88,7 @@ chapter_lists_with_titles = chapter_lists(max_size=60)
 
 
 @given(chapters=chapter_lists_with_titles)
-@hypothesis_settings(max_examples=200, deadline=None)
+@hypothesis_settings(max_examples=examples(200), deadline=None)
 def test_every_format_round_trips(chapters: tuple[Chapter, ...]) -> None:
     assert chapters_from_json(chapters_to_json(chapters)) == chapters
     assert parse_psc(chapters_to_psc(chapters)) == chapters
@@ -99,7 +100,7 @@ def test_every_format_round_trips(chapters: tuple[Chapter, ...]) -> None:
     chapters=chapter_lists_with_titles.filter(bool),
     extra=st.integers(1, 3600),
 )
-@hypothesis_settings(max_examples=100, deadline=None)
+@hypothesis_settings(max_examples=examples(100), deadline=None)
 def test_the_files_agree_with_chapters_json(chapters: tuple[Chapter, ...], extra: int) -> None:
     episode = sample_episode(chapters=chapters, duration=chapters[-1].start + extra)
     files = chapter_files.render(episode, Settings()).files

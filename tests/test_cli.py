@@ -347,6 +347,7 @@ def test_bench_flags_that_are_no_numbers_are_one_line() -> None:
 # --- invoke bench ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bench_reports_every_figure_and_names_the_readme_s_run() -> None:
     """What the report holds; how long it takes is the benchmark's business, not a test's (a
     timed test fails on a busy machine). The time limit only stops a hang."""

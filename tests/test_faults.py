@@ -276,6 +276,7 @@ def _temp_folders(root: Path) -> set[str]:
     return {p.name for p in root.glob("pipeline-pandoc-*")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("sig", "point"),
     [(signal.SIGKILL, "post(s)"), (signal.SIGKILL, "  2/200]"), (signal.SIGTERM, "  2/200]")],
@@ -331,6 +332,7 @@ def test_a_killed_build_leaves_no_process_and_no_temporary_folder(
 # --- 4. a killed build is resumed -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_killed_build_is_resumed_where_it_stopped(tmp_path: Path) -> None:
     src, out = tmp_path / "posts", tmp_path / "out"
     src.mkdir()

@@ -33,6 +33,8 @@ from pipeline.mail_headers import header_text
 from tests.sample_episode import sample_episode
 from tests.test_send import Server, start_server
 
+from .conftest import examples
+
 ROOT = Path(__file__).resolve().parent.parent
 HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"]
 
@@ -236,7 +238,7 @@ def _settings_or_refusal(table: dict[str, Any], newsletter: dict[str, Any]) -> S
     )
 
 
-@hypothesis_settings(max_examples=300, deadline=None)
+@hypothesis_settings(max_examples=examples(300), deadline=None)
 @given(
     title=HOSTILE,
     description=HOSTILE,

@@ -18,6 +18,8 @@ import pytest
 
 from .conftest import CORPUS, ROOT
 
+pytestmark = pytest.mark.slow  # builds a wheel and a virtual environment
+
 SITE_TITLE = "Learning from Machine Learning"
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pipeline.inventory import Piece, fold, split_sentences, take_inventory, unaccounted
 from pipeline.source import read_post
 
-from .conftest import CORPUS, SEED
+from .conftest import CORPUS, SEED, examples
 
 TRUNCATED = CORPUS / "imported-truncated" / SEED.name
 CLEANED_SEED = CORPUS / "cleaned" / SEED.name
@@ -382,14 +382,14 @@ PARAGRAPH = st.lists(WORD, min_size=1, max_size=20).map(" ".join)
 MARKDOWN = st.lists(PARAGRAPH, min_size=1, max_size=5).map("\n\n".join)
 
 
-@hypothesis_settings(max_examples=300, deadline=None)
+@hypothesis_settings(max_examples=examples(300), deadline=None)
 @given(MARKDOWN)
 def test_random_markdown_is_kept_by_itself(md: str) -> None:
     pieces = take_inventory(md)
     assert unaccounted(pieces, "---\n---\n\n" + md, report="") == []
 
 
-@hypothesis_settings(max_examples=100, deadline=None)
+@hypothesis_settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.lists(WORD, min_size=3, max_size=12).map(" ".join), min_size=2, max_size=4))
 def test_random_markdown_without_a_paragraph_misses_that_paragraph(paragraphs: list[str]) -> None:
     marker = "Zyxwvq unique paragraph here."

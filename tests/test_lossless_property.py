@@ -16,6 +16,8 @@ from pipeline.canonical import canonical_markdown
 from pipeline.config import Settings
 from pipeline.normalize import normalize_file
 
+from .conftest import examples
+
 TAGLINE = "A show that explores more than just algorithms and data"
 SETTINGS = dataclasses.replace(
     Settings(),
@@ -116,7 +118,9 @@ def post_body(draw: st.DrawFn) -> str:
 
 
 @hypothesis_settings(
-    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=examples(500),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(post_body())
 def test_every_piece_of_a_generated_post_is_kept_or_reported(body: str) -> None:

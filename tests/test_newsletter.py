@@ -35,6 +35,8 @@ from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Se
 from tests.browser import with_newsletter_options
 from tests.sample_episode import SEED_CHAPTERS, sample_episode
 
+from .conftest import examples
+
 PYPROJECT = Path(__file__).resolve().parent.parent / "samples" / "episode.toml"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 WATCH = "https://www.youtube.com/watch?v=IOC2k5k8oto"
@@ -458,7 +460,7 @@ def test_a_title_with_line_breaks_cannot_add_a_header(project_settings: Settings
     assert b"\x00" not in data
 
 
-@hypothesis_settings(max_examples=60, deadline=None)
+@hypothesis_settings(max_examples=examples(60), deadline=None)
 @given(st.text(min_size=1, max_size=200))
 @example("00000000 00¡¡¡ࠀࠀ𐀀𐀀𐀀𐀀𐀀 ¡")  # the stdlib folder dropped this space between encoded-words
 def test_any_title_gives_one_subject_line(title: str) -> None:
@@ -549,7 +551,7 @@ def test_nested_lists_render(project_settings: Settings) -> None:
         max_size=400,
     )
 )
-@hypothesis_settings(max_examples=150, deadline=None)
+@hypothesis_settings(max_examples=examples(150), deadline=None)
 def test_any_text_survives_the_quoted_printable_body(text: str) -> None:
     """Long lines, trailing spaces, tabs, `=`, emoji: a mail reader decodes what was written."""
     parts = NewsletterParts(html=f"<p>{text}</p>\n", text=text, warnings=[])
@@ -594,7 +596,7 @@ def _written_by_the_email_package(episode: Episode, settings: Settings, parts: N
     return msg.as_bytes()
 
 
-@hypothesis_settings(max_examples=80, deadline=None)
+@hypothesis_settings(max_examples=examples(80), deadline=None)
 @given(
     title=st.text(min_size=1, max_size=150),
     show=st.sampled_from(["", "Learning from ML", "Ünïcode Show", 'A "quoted", show']),

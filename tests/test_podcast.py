@@ -16,6 +16,7 @@ from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Se
 from pipeline.normalize import normalize_file
 from pipeline.platform_text import sanitize_podcast_html
 
+from .conftest import examples
 from .sample_episode import sample_episode
 from .test_platform_rules import CORPUS_CASES, CORPUS_IDS, check_golden, episodes, with_tables
 
@@ -170,7 +171,7 @@ def test_output_is_deterministic() -> None:
 
 
 @given(episode=episodes())
-@hypothesis_settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hypothesis_settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_always_within_the_tag_set_and_4000_bytes(episode: Episode) -> None:
     assert_podcast_valid(_html(episode))
 

@@ -16,6 +16,8 @@ from pipeline.formats.post import canonical_markdown
 from pipeline.matching import sentence_key
 from pipeline.normalize import normalize_file
 
+from .conftest import examples
+
 WORDS = st.sampled_from(
     [
         "alpha",
@@ -43,7 +45,7 @@ WORDS = st.sampled_from(
 SENTENCE = st.lists(WORDS, min_size=4, max_size=12, unique=True).map(lambda w: " ".join(w).capitalize() + ".")
 PARAGRAPH = st.lists(SENTENCE, min_size=1, max_size=3).map(" ".join)
 SLOW = hyp_settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
@@ -95,7 +97,9 @@ def test_normalization_is_idempotent(markdown: list[str], html: list[str], setti
     assert _normalize_text(first, settings) == first
 
 
-@hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hyp_settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     data=st.binary(max_size=400)
     | st.text(max_size=300).map(lambda t: ("---\n" + t).encode("utf-8", "surrogatepass"))

@@ -17,7 +17,7 @@ from pipeline.normalize import normalize_file
 from pipeline.sanitize import is_allowed_url, sanitize_html, unlink_disallowed
 from pipeline.source import BIDI_CONTROLS
 
-from .conftest import CORPUS, FIXTURES, ROOT
+from .conftest import CORPUS, FIXTURES, ROOT, examples
 from .sample_episode import sample_episode
 from .test_platform_rules import bullet_lists, spans
 
@@ -36,7 +36,7 @@ _PIECES = [
 html_text = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=8)), max_size=40).map("".join)
 
 
-@hyp_settings(max_examples=400, deadline=None)
+@hyp_settings(max_examples=examples(400), deadline=None)
 @given(html_text)
 def test_sanitizing_twice_changes_nothing(text: str) -> None:
     once = sanitize_html(text)
@@ -44,7 +44,7 @@ def test_sanitizing_twice_changes_nothing(text: str) -> None:
     assert not BIDI_CONTROLS.search(once)
 
 
-@hyp_settings(max_examples=200, deadline=None)
+@hyp_settings(max_examples=examples(200), deadline=None)
 @given(st.text())
 def test_sanitizing_any_text_twice_changes_nothing(text: str) -> None:
     once = sanitize_html(text)
@@ -102,7 +102,7 @@ def test_allowed_urls() -> None:
 # --- our own HTML passes unchanged -------------------------------------------------------------
 
 
-@hyp_settings(max_examples=150, deadline=None)
+@hyp_settings(max_examples=examples(150), deadline=None)
 @given(st.lists(st.one_of(spans().map(Paragraph), bullet_lists()), max_size=4))
 def test_blocks_with_allowed_links_pass_unchanged(blocks: list[Block]) -> None:
     fragment = blocks_to_html(unlink_disallowed(blocks, []))

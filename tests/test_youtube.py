@@ -17,6 +17,7 @@ from pipeline.formats import youtube
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
 from pipeline.normalize import normalize_file
 
+from .conftest import examples
 from .sample_episode import sample_episode
 from .test_platform_rules import (
     CORPUS_CASES,
@@ -173,7 +174,7 @@ def test_output_is_deterministic() -> None:
 
 
 @given(episode=episodes(), settings=hashtag_settings)
-@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hypothesis_settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_always_within_5000_bytes_and_free_of_angle_brackets(episode: Episode, settings: Settings) -> None:
     text = _text(episode, settings)
     assert_youtube_valid(text)
