@@ -1,7 +1,8 @@
 """What each output of a post depends on besides the post's own bytes, as hashes.
 
 Two layers. The shared fingerprint covers what every output goes through: the code that reads,
-converts and normalizes (every module outside the format modules, the Lua filters), the settings
+converts and normalizes (every module but the format modules and `NOT_OUTPUT_CODE`, the Lua
+filters), the settings
 that are not a format's table, template files no format claims, and the renderers' versions.
 Each format then adds its own: its module's code, its templates (bundled, and a site's overrides
 of the same names) and its settings tables, as `formats.FORMATS` declares them. So restyling the
@@ -27,6 +28,17 @@ from .formats import FORMATS, Format
 PACKAGE_DIR = Path(__file__).resolve().parent
 RENDERERS = ("pypandoc-binary", "weasyprint", "pydyf", "fonttools", "jinja2", "css-inline", "nh3", "segno")
 PREVIEW_TEMPLATES = "serve"  # the preview server's own pages: no output depends on them
+# The modules around the build that no output is made with: the command line, the check, the
+# preview, `normalize --write`, sending and publishing. Editing one rebuilds nothing. Every other
+# module is hashed, a new one too; `tests/test_incremental.py` checks that none of these is
+# imported by the code that reads, normalizes and renders a post.
+NOT_OUTPUT_CODE = frozenset(
+    {
+        "auth.py", "check.py", "cli.py", "commands.py", "journal.py", "mailing_list.py", "outgoing.py",
+        "program.py", "publish.py", "rewrite.py", "sending.py", "serve.py", "site.py", "watch.py",
+        "youtube_api.py",
+    }
+)  # fmt: skip
 # Settings that belong to one format's fingerprint (its tables) or to none (where they came from,
 # and `options`: the tables again, as checked).
 _NOT_SHARED = ("formats", "template_overrides", "source", "sources", "options")
@@ -106,7 +118,8 @@ def fingerprints(settings: Settings) -> Fingerprints:
     overrides = _files(Path(settings.template_overrides)) if settings.template_overrides else {}
     claimed = list(FORMATS.values())
     module_files = [_module_file(f) for f in claimed]
-    code = _files(PACKAGE_DIR, skip=[*module_files, TEMPLATES_DIR])
+    skipped = [*module_files, TEMPLATES_DIR, *(PACKAGE_DIR / name for name in NOT_OUTPUT_CODE)]
+    code = _files(PACKAGE_DIR, skip=skipped)
     core = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name not in _NOT_SHARED}
     shared = _digest(
         _hash_files(code),

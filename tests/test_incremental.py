@@ -3,13 +3,14 @@ remembered, the posts asked for come first, and worker processes are recycled.""
 
 from __future__ import annotations
 
+import ast
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pipeline import workers
+from pipeline import fingerprints, workers
 from pipeline.build import build
 from pipeline.config import TEMPLATES_DIR, Settings
 from pipeline.discovery import safe_stem
@@ -202,3 +203,61 @@ def test_a_forced_build_of_one_post_keeps_the_records_of_the_others(
     assert forced.count("built") == 1
     again = build(src, out, settings, jobs=1, only=["post", "chapters"])
     assert again.count("skipped") == 3 and again.count("built") == 0
+
+
+# --- the code outputs are made with ------------------------------------------------------------
+
+
+def _local_imports(path: Path, module: str, known: set[str]) -> set[str]:
+    """The package's modules `path` (the module `module`) imports, from its syntax tree."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(max(node.level - 1, 0)):
+                base = base.rsplit(".", 1)[0]
+            target = (
+                (base + ("." + node.module if node.module else "")) if node.level else (node.module or "")
+            )
+            found |= {name for name in (target, *(f"{target}.{a.name}" for a in node.names)) if name in known}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name in known}
+    return found
+
+
+def test_no_module_outputs_are_made_with_is_left_out_of_the_fingerprint() -> None:
+    """Every module that reading, normalizing, rendering or writing a post imports, at any depth,
+    is hashed: the modules left out (`NOT_OUTPUT_CODE`) must be none of them."""
+    package = Path(fingerprints.__file__).parent
+    files = {
+        "pipeline." + ".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in package.rglob("*.py")
+    }
+    starts = ["pipeline.normalize", "pipeline.workers", "pipeline.build"]
+    starts += [name for name in files if name.startswith("pipeline.formats.")]
+    seen: set[str] = set()
+    todo = list(starts)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(_local_imports(files[module], module, set(files)))
+    used = {files[name].relative_to(package).as_posix() for name in seen}
+    assert used & fingerprints.NOT_OUTPUT_CODE == set()
+    assert "normalize.py" in used and "formats/newsletter.py" in used  # the walk follows imports
+
+
+def test_editing_the_preview_or_sending_changes_no_fingerprint(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "pipeline"
+    shutil.copytree(Path(fingerprints.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(fingerprints, "PACKAGE_DIR", copy)
+    before = fingerprints.fingerprints(settings)
+    for name in ("serve.py", "sending.py", "publish.py"):
+        (copy / name).write_text((copy / name).read_text() + "\n# an edit\n")
+    assert fingerprints.fingerprints(settings) == before
+    (copy / "normalize.py").write_text((copy / "normalize.py").read_text() + "\n# an edit\n")
+    after = fingerprints.fingerprints(settings)
+    assert after.shared != before.shared
