@@ -1,22 +1,37 @@
-"""Publish one podcast episode everywhere: canonical post, newsletter, PDF, platform text."""
+"""Publish one podcast episode everywhere: canonical post, newsletter, PDF, platform text.
+
+The names below are loaded when first used, so importing one module of the package
+(`pipeline.errors`) loads that module alone, not the build.
+"""
 
 from __future__ import annotations
 
-from .build import build
-from .config import Settings, load_settings
-from .errors import PipelineError
-from .model import Episode
-from .normalize import normalize_file
-from .results import BuildSummary
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .build import build
+    from .config import Settings, load_settings
+    from .errors import PipelineError
+    from .model import Episode
+    from .normalize import normalize_file
+    from .results import BuildSummary
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BuildSummary",
-    "Episode",
-    "PipelineError",
-    "Settings",
-    "build",
-    "load_settings",
-    "normalize_file",
-]
+_PUBLIC = {
+    "BuildSummary": "results",
+    "Episode": "model",
+    "PipelineError": "errors",
+    "Settings": "config",
+    "build": "build",
+    "load_settings": "config",
+    "normalize_file": "normalize",
+}
+__all__ = ["BuildSummary", "Episode", "PipelineError", "Settings", "build", "load_settings", "normalize_file"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)

@@ -80,7 +80,6 @@ TURN_AWAY_WAIT = 0.05  # seconds a refused connection's request may take to arri
 WATCH_START_SECONDS = 10.0  # `start` waits this long at most for the watcher to run
 QUICK_FORMATS = tuple(f for f in FORMATS if f != "pdf")  # what a page shows before the PDF is laid out
 PAGE_WIDTH_PX = 900  # of the picture of the PDF's first page
-DATE_IN_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 _REFUSED_ENCODINGS = re.compile(r"%(?:2e|2f|5c|00)", re.IGNORECASE)
 _CHAPTER_LINE = re.compile(r"^(?:(\d{1,2}):)?(\d{1,2}):(\d{2})\s+(.*\S)")
 
@@ -190,14 +189,14 @@ def youtube_chapters(text: str) -> Chapters:
 
 def _title_and_date(source: Path, stem: str) -> tuple[str, str]:
     """The post's title and date from its front matter; from its file name when it cannot be read."""
-    from .source import read_post
+    from .source import DATE_IN_NAME, read_post
 
     try:
         front = read_post(source).front_matter
         return front.title, front.date.date().isoformat()
     except Exception:  # a broken post: its page says why, from the build's error
         match = DATE_IN_NAME.match(source.name)
-        return stem, match.group(1) if match else ""
+        return stem, "-".join(match.groups()) if match else ""
 
 
 def open_regular(path: Path) -> io.BufferedReader | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from pipeline.config import TEMPLATES_DIR, Settings
 from pipeline.discovery import safe_stem
 from pipeline.results import PostResult, Reporter
 
-from .conftest import CORPUS
+from .conftest import CORPUS, ROOT
 
 LIGHT = ["post", "chapters", "newsletter", "youtube", "podcast"]
 
@@ -261,3 +263,12 @@ def test_editing_the_preview_or_sending_changes_no_fingerprint(
     (copy / "normalize.py").write_text((copy / "normalize.py").read_text() + "\n# an edit\n")
     after = fingerprints.fingerprints(settings)
     assert after.shared != before.shared
+
+
+def test_importing_one_module_of_the_package_loads_that_module_alone() -> None:
+    code = (
+        "import sys, pipeline.errors, pipeline.places; "
+        "print(sorted(m for m in sys.modules if m.startswith('pipeline')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "['pipeline', 'pipeline.errors', 'pipeline.places']"
