@@ -10,11 +10,12 @@ that does not is printed as plain timestamps. Also how each platform writes a ti
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .block_writers import plain_text
-from .chapters import format_time
+from .chapters import format_time, parse_time
 from .model import Chapter, Episode
 from .platform_limits import MIN_CHAPTERS, YOUTUBE_MIN_CHAPTER_SECONDS, RuleResult
 from .platform_text import one_line, short_label
@@ -106,6 +107,36 @@ def chapter_problems(chapters: Sequence[Chapter], rules: ChapterRules, duration:
             problems.append(f"{short_label(last.title)} at {clock(last.start)} lasts {lasts} s, "
                             f"at least {rules.min_seconds} s needed")  # fmt: skip
     return problems
+
+
+# A line of written text YouTube reads as a chapter: a time at its start, then a title.
+CHAPTER_LINE = re.compile(r"^((?:\d{1,2}:)?\d{1,2}:\d{2})\s+(.*\S)")
+
+
+@dataclass(frozen=True)
+class WrittenChapters:
+    """The chapter lines of a written description, and why the platform makes no chapters of them."""
+
+    lines: tuple[tuple[str, str], ...]  # (the time as written, the title)
+    problems: tuple[str, ...]  # empty: the platform makes chapters of `lines`
+
+
+def written_chapters(text: str, rules: ChapterRules = YOUTUBE_RULES) -> WrittenChapters:
+    """The one check of a description as written (`youtube.txt`, or what a video has now), by
+    the rules the build plans chapters with (`chapter_problems`): `check`, the preview and
+    `publish` all ask it."""
+    lines: list[tuple[str, str]] = []
+    chapters: list[Chapter] = []
+    for line in text.splitlines():
+        match = CHAPTER_LINE.match(line.strip())
+        seconds = parse_time(match.group(1)) if match else None
+        if match and seconds is not None:
+            lines.append((match.group(1), match.group(2)))
+            chapters.append(Chapter(seconds, match.group(2)))
+    if not chapters:
+        return WrittenChapters((), ())
+    problems = [] if chapters[0].start == 0 else [f"the first time is {lines[0][0]}, not 0:00"]
+    return WrittenChapters(tuple(lines), tuple(problems + chapter_problems(chapters, rules, None)))
 
 
 def plan_chapters(episode: Episode, rules: ChapterRules, intro_title: str) -> ChapterPlan:

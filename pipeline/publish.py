@@ -24,7 +24,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,11 +32,11 @@ from typing import IO, Any
 
 from .auth import AuthError, load_credentials, save_credentials, token_path
 from .build import build
-from .chapters import parse_time
 from .config import Settings
 from .errors import PipelineError
 from .places import shown_path
-from .platform_limits import YOUTUBE_MAX_BYTES, YOUTUBE_MIN_CHAPTER_SECONDS
+from .platform_chapters import written_chapters
+from .platform_limits import YOUTUBE_MAX_BYTES
 from .results import PostResult, Reporter
 from .source import read_post
 from .user_files import KB, open_regular
@@ -59,7 +58,6 @@ MAX_LEDGER_LINE = 256 * KB
 """The longest ledger line read (a `sent` entry holds two descriptions of at most 5,000 bytes,
 each JSON-escaped at worst to 30 KB); a longer one is unreadable, skipped without being held."""
 BUILD_FOLDER = "build"
-CHAPTER_LINE = re.compile(r"^(\d{1,2}:\d{2}(?::\d{2})?) ")
 
 Emit = Callable[[str], None]
 Clock = Callable[[], dt.datetime]
@@ -90,19 +88,7 @@ def description_problems(text: str) -> list[str]:
         problems.append(f"{size} bytes, YouTube takes at most {YOUTUBE_MAX_BYTES}")
     if "<" in text or ">" in text:
         problems.append("it contains < or >, which YouTube refuses")
-    starts: list[int] = []
-    for line in text.split("\n"):
-        match = CHAPTER_LINE.match(line)
-        seconds = parse_time(match.group(1)) if match else None
-        if seconds is not None:
-            starts.append(seconds)
-    if starts:
-        if starts[0] != 0:
-            problems.append("the chapters do not start at 0:00")
-        if len(starts) < 3:
-            problems.append(f"{len(starts)} chapter line(s), YouTube needs at least 3")
-        if any(b - a < YOUTUBE_MIN_CHAPTER_SECONDS for a, b in itertools.pairwise(starts)):
-            problems.append(f"chapters must ascend, each at least {YOUTUBE_MIN_CHAPTER_SECONDS} s long")
+    problems += written_chapters(text).problems
     return problems
 
 

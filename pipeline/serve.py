@@ -38,7 +38,6 @@ import errno
 import hashlib
 import http.server
 import io
-import itertools
 import logging
 import os
 import re
@@ -60,6 +59,7 @@ from .cli import note_line, problem_line, shown_path, summary_line
 from .config import TEMPLATES_DIR
 from .errors import PipelineError
 from .formats import FORMATS
+from .platform_chapters import written_chapters
 from .platform_limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
 from .platform_text import sanitize_podcast_html
 from .results import BuildSummary, Diagnostic, PostResult, Reporter
@@ -81,7 +81,6 @@ WATCH_START_SECONDS = 10.0  # `start` waits this long at most for the watcher to
 QUICK_FORMATS = tuple(f for f in FORMATS if f != "pdf")  # what a page shows before the PDF is laid out
 PAGE_WIDTH_PX = 900  # of the picture of the PDF's first page
 _REFUSED_ENCODINGS = re.compile(r"%(?:2e|2f|5c|00)", re.IGNORECASE)
-_CHAPTER_LINE = re.compile(r"^(?:(\d{1,2}):)?(\d{1,2}):(\d{2})\s+(.*\S)")
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -164,27 +163,10 @@ class Chapters:
 
 
 def youtube_chapters(text: str) -> Chapters:
-    """YouTube's rules: the first at 0:00, at least three, in order, each at least 10 s long."""
-    found: list[tuple[str, str, int]] = []
-    for line in text.splitlines():
-        match = _CHAPTER_LINE.match(line.strip())
-        if match:
-            hours, minutes, seconds, title = match.groups()
-            at = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
-            found.append((line.strip()[: match.start(4)].strip(), title, at))
-    problem = ""
-    if not found:
-        problem = "no line starts with a time: YouTube makes no chapters"
-    elif found[0][2] != 0:
-        problem = f"the first time is {found[0][0]}, not 0:00: YouTube makes no chapters"
-    elif len(found) < 3:
-        problem = f"{len(found)} time(s); YouTube needs at least 3 to make chapters"
-    else:
-        for (_, _, before), (clock, _, at) in itertools.pairwise(found):
-            if at - before < 10:
-                problem = f"{clock} comes less than 10 s after the one before: YouTube makes no chapters"
-                break
-    return Chapters(tuple((clock, title) for clock, title, _ in found), problem)
+    """The chapters YouTube makes of `text`, checked as `check` and `publish` check them."""
+    written = written_chapters(text)
+    problem = "; ".join(written.problems) or ("" if written.lines else "no line starts with a time")
+    return Chapters(written.lines, f"{problem}: YouTube makes no chapters" if problem else "")
 
 
 def _title_and_date(source: Path, stem: str) -> tuple[str, str]:

@@ -430,7 +430,7 @@ def test_description_rules() -> None:
     assert description_problems("0:00 A\n0:30 B\n1:00 C") == []
     assert description_problems("x" * 5001) == ["5001 bytes, YouTube takes at most 5000"]
     assert "it contains < or >, which YouTube refuses" in description_problems("a <b>")
-    assert "the chapters do not start at 0:00" in description_problems("0:10 A\n0:30 B\n1:00 C")
+    assert "the first time is 0:10, not 0:00" in description_problems("0:10 A\n0:30 B\n1:00 C")
     assert any("at least 10 s" in p for p in description_problems("0:00 A\n0:05 B\n1:00 C"))
     assert any("at least 3" in p for p in description_problems("0:00 A\n1:00 B"))
 
@@ -924,3 +924,26 @@ def test_client_secrets_over_64_kb_or_of_the_wrong_shape_are_one_line(tmp_path: 
     done = run_command(["auth", "youtube", "--client-secrets", str(odd), "--no-browser"], env, tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "a client_id with a control or non-ASCII character ('\\r')" in done.stderr.strip()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0:00 A\n0:30 B\n1:00 C",
+        "0:10 A\n0:30 B\n1:00 C",
+        "0:00 A\n1:00 B",
+        "0:00 A\n0:05 B\n1:00 C",
+        "0:00 A\n2:00 B\n1:00 C",
+        "Intro\n\n0:00 Intro\n2:29 Why ML\n1:02:03 The end\nsee 3:00 later\n",
+        "no chapters here",
+    ],
+)
+def test_publish_and_the_preview_judge_chapters_with_one_rule(text: str) -> None:
+    """`publish` refuses a description's chapters exactly when the preview says YouTube makes none."""
+    from pipeline.platform_chapters import written_chapters
+    from pipeline.serve import youtube_chapters
+
+    written = written_chapters(text)
+    chapter_problems = [p for p in description_problems(text) if p in written.problems]
+    assert chapter_problems == list(written.problems)
+    assert (youtube_chapters(text).problem == "") == (bool(written.lines) and not written.problems)

@@ -188,7 +188,7 @@ def test_youtube_chapters() -> None:
     assert chapters.problem == ""
     assert "not 0:00" in youtube_chapters("0:05 a\n1:00 b\n2:00 c\n").problem
     assert "at least 3" in youtube_chapters("0:00 a\n1:00 b\n").problem
-    assert "less than 10 s" in youtube_chapters("0:00 a\n0:05 b\n2:00 c\n").problem
+    assert "lasts 5 s, at least 10 s needed" in youtube_chapters("0:00 a\n0:05 b\n2:00 c\n").problem
     assert "no line" in youtube_chapters("no chapters here").problem
 
 
