@@ -1,4 +1,4 @@
-"""The command line as users know it from Sphinx, MkDocs and Jekyll (issue 15, item 5).
+"""The command line as users know it from Sphinx, MkDocs and Jekyll.
 
 Every warning and error is one line starting with the post's path (relative to the current
 folder) and its line; unchanged posts only with --verbose; --quiet; a summary line last;

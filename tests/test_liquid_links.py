@@ -1,4 +1,4 @@
-"""Liquid in link targets (issue 24): `{{ site.baseurl }}`, `{{ site.url }}` and the
+"""Liquid in link targets: `{{ site.baseurl }}`, `{{ site.url }}` and the
 `relative_url` / `absolute_url` filters resolve from the site's settings wherever they stand (bold
 text, Markdown links, HTML `href`s); what the tool cannot resolve is kept as written with one
 warning, and the post builds."""

@@ -1,5 +1,4 @@
-"""What the tool prints is safe on a terminal and says each thing once (issue "terminal escapes
-in messages").
+"""What the tool prints is safe on a terminal and says each thing once.
 
 - No line the tool prints (errors, warnings, notes, the summary, `episode check` as text and as
   JSON) carries a control or bidi character: each is shown escaped (`\\x1b`, `\\u202e`), so the
