@@ -26,6 +26,7 @@ from pipeline.config import load_settings
 from pipeline.errors import PipelineError
 from pipeline.journal import SENDING, SENT, Journal, journal_path
 from pipeline.sending import send_list
+from tests.terminal import PseudoTerminal
 from tests.test_send import Mailbox, Server, free_port, start_server
 from tests.test_send_list import (
     NEWSLETTER_TABLE,
@@ -187,9 +188,6 @@ def test_with_wait_a_second_send_waits_then_sends_nothing_new(project: Path, slo
 
 def test_a_run_waiting_at_the_question_holds_the_journal(project: Path, server: Server) -> None:
     """While one run asks `[y/N]`, a second with --yes stops; the first then sends to all."""
-    import pty
-    import select
-
     list_path = write_list(project, ["ada@example.org", "bob@example.org"])
     env = full_env(server)
     post, config = project / POST_NAME, project / "pyproject.toml"
@@ -197,37 +195,17 @@ def test_a_run_waiting_at_the_question_holds_the_journal(project: Path, server: 
         sys.executable, "-m", "invoke", "send", "--src", str(post), "--list", str(list_path),
         "--config", str(config), "--rate", "1000",
     ]  # fmt: skip
-    leader, follower = pty.openpty()
-    asking = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **env}, stdin=follower, stdout=follower, stderr=follower
-    )
-    os.close(follower)
-    output = b""
-    try:
-        while b"[y/N]" not in output:
-            ready, _, _ = select.select([leader], [], [], 60)
-            assert ready, output.decode(errors="replace")
-            output += os.read(leader, 4096)
-        other = cli_send(post, list_path, config, env, "--yes")
-        other_output, _ = other.communicate(timeout=60)
-        other_output = _without_settings_line(other_output)
-        assert other.returncode == 1, other_output
-        assert held_line(journal_path(project / ".episode")).fullmatch(other_output.strip()), other_output
-        assert server.mailbox.received == []
-        os.write(leader, b"y\n")
-        while True:
-            ready, _, _ = select.select([leader], [], [], 60)
-            assert ready, output.decode(errors="replace")
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed: the process is done
-                break
-            if not chunk:
-                break
-            output += chunk
-    finally:
-        os.close(leader)
-    assert asking.wait(timeout=30) == 0, output.decode(errors="replace")
+    asking = PseudoTerminal(command, ROOT, env)
+    asking.read_until(b"[y/N]")
+    other = cli_send(post, list_path, config, env, "--yes")
+    other_output, _ = other.communicate(timeout=60)
+    other_output = _without_settings_line(other_output)
+    assert other.returncode == 1, other_output
+    assert held_line(journal_path(project / ".episode")).fullmatch(other_output.strip()), other_output
+    assert server.mailbox.received == []
+    asking.type(b"y\n")
+    code, output = asking.finish(timeout=60)
+    assert code == 0, output
     assert received_by(server) == ["ada@example.org", "bob@example.org"]
 
 

@@ -37,6 +37,7 @@ from pipeline.formats.newsletter import options_from_table
 from pipeline.journal import journal_path
 from pipeline.mailing_list import load_readers
 from pipeline.sending import ListRun, send_list, send_post
+from tests.terminal import PseudoTerminal
 from tests.test_send import Mailbox, Server, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -643,37 +644,14 @@ def test_an_unpublished_or_future_post_is_refused_unless_forced(
 
 def _on_a_terminal(project: Path, list_path: Path, env: dict[str, str], answer: bytes) -> tuple[int, str]:
     """`invoke send --list` with a pseudo-terminal for stdin and stdout; `answer` typed at the question."""
-    import pty
-    import select
-
     command = [
         sys.executable, "-m", "invoke", "send", "--src", str(project / "2025-01-02-episode-5.md"),
         "--list", str(list_path), "--config", str(project / "pyproject.toml"), "--rate", "1000",
     ]  # fmt: skip
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **env}, stdin=follower, stdout=follower, stderr=follower
-    )
-    os.close(follower)
-    output = b""
-    answered = False
-    try:
-        while True:
-            ready, _, _ = select.select([leader], [], [], 30)
-            assert ready, output.decode(errors="replace")
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed: the process is done
-                break
-            if not chunk:
-                break
-            output += chunk
-            if not answered and b"[y/N]" in output:
-                os.write(leader, answer)
-                answered = True
-    finally:
-        os.close(leader)
-    return process.wait(timeout=30), output.decode(errors="replace")
+    terminal = PseudoTerminal(command, ROOT, env)
+    terminal.read_until(b"[y/N]", timeout=30)
+    terminal.type(answer)
+    return terminal.finish()
 
 
 @pytest.mark.parametrize(("answer", "sent"), [(b"y\n", 2), (b"\n", 0)])
