@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote
 
-import html5lib
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .embeds import CONTAINERS, VOID
 from .model import REASONS
+from .readers import MARKDOWN, parse_html
 from .source import INVISIBLE
 from .unseen import find_unseen
 
@@ -198,30 +196,6 @@ _BLOCK = frozenset([
 # fmt: on
 
 
-def _markdown() -> MarkdownIt:
-    # markdown-it drops whatever is nested deeper than maxNesting (20 levels in its presets:
-    # nine lists deep), which read a deep list the post keeps as lost; 200 is well inside
-    # Python's recursion limit (markdown-it recurses once a level).
-    md = MarkdownIt("commonmark", {"maxNesting": 200}).enable("table")
-    # Link targets as written (entities and escapes decoded), every scheme included.
-    md.validateLink = lambda url: True  # type: ignore[method-assign]
-    md.normalizeLink = lambda url: url  # type: ignore[method-assign]
-    md.normalizeLinkText = lambda link: link  # type: ignore[method-assign]
-    return md
-
-
-_MD = _markdown()
-_LOCAL = threading.local()
-
-
-def _parse_html(html: str) -> Any:
-    parser = getattr(_LOCAL, "parser", None)
-    if parser is None:
-        parser = html5lib.HTMLParser(tree=html5lib.getTreeBuilder("etree"), namespaceHTMLElements=False)
-        _LOCAL.parser = parser
-    return parser.parseFragment(html)
-
-
 class _Collector:
     """Walks one body: text items (later split into sentences) and URL pieces."""
 
@@ -264,7 +238,7 @@ class _Collector:
     def markdown(self, body: str) -> None:
         env: dict[str, Any] = {}
         line = 1
-        for tok in _MD.parse(body, env):
+        for tok in MARKDOWN.parse(body, env):
             if tok.map is not None:
                 line = tok.map[0] + 1
             if tok.type == "inline":
@@ -285,7 +259,7 @@ class _Collector:
 
     def inline(self, children: list[Token], line: int) -> None:
         if any(c.type == "html_inline" for c in children):
-            self.html(_MD.renderer.render(children, _MD.options, {}), line)
+            self.html(MARKDOWN.renderer.render(children, MARKDOWN.options, {}), line)
             return
         text: list[str] = []
         newlines = 0
@@ -329,7 +303,7 @@ class _HtmlWalk:
     def run(self) -> None:
         # An explicit stack, not recursion: feed HTML may nest thousands of elements deep.
         self.stack: list[tuple[str, Any]] = []
-        self.children(_parse_html(self.html))
+        self.children(parse_html(self.html))
         while self.stack:
             action, value = self.stack.pop()
             if action == "element":
@@ -395,7 +369,7 @@ class _HtmlWalk:
             self.stack.append(("flush", None))
             if tag in _RAW_TEXT:
                 if el.text and el.text.strip():
-                    self.children(_parse_html(el.text))
+                    self.children(parse_html(el.text))
             else:
                 self.children(el)
             return
@@ -403,7 +377,7 @@ class _HtmlWalk:
             self.flush()
             self.stack.append(("flush", None))
             if el.text and el.text.strip():
-                self.children(_parse_html(el.text))
+                self.children(parse_html(el.text))
             return
         if tag in _BLOCK:
             self.flush()

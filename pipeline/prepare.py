@@ -84,9 +84,9 @@ def _check_nesting(raw: RawPost) -> None:
     body = raw.body
     if body.count("<") <= MAX_DEPTH:
         return
-    from .inventory import _MD
+    from .readers import MARKDOWN
 
-    for token in _MD.parse(body):
+    for token in MARKDOWN.parse(body):
         if token.map is None:
             continue
         if token.type == "html_block":
@@ -127,11 +127,11 @@ def well_formed_html(body: str) -> str:
     """
     if "<" not in body:
         return body
-    from .inventory import _MD
+    from .readers import MARKDOWN
 
-    tokens = _MD.parse(body)
+    tokens = MARKDOWN.parse(body)
     rewritten = _rewrite_blocks(body, tokens, nested=True)
-    if rewritten != body and _shape(_MD.parse(rewritten)) != _shape(tokens):
+    if rewritten != body and _shape(MARKDOWN.parse(rewritten)) != _shape(tokens):
         # a rewrite changed the Markdown around it: top-level blocks as before, end tags elsewhere
         return _rewrite_blocks(body, tokens, nested=False)
     return rewritten
@@ -242,11 +242,11 @@ def _reserialize(html: str) -> str | None:
     """`html` as html5lib writes it, as many lines long; None when it would not stay one block."""
     import html5lib
 
-    from .inventory import _MD, _parse_html
+    from .readers import MARKDOWN, parse_html
 
     try:
         text: str = html5lib.serialize(
-            _parse_html(html), tree="etree", omit_optional_tags=False, quote_attr_values="always"
+            parse_html(html), tree="etree", omit_optional_tags=False, quote_attr_values="always"
         )
     except RecursionError:
         return None
@@ -255,7 +255,7 @@ def _reserialize(html: str) -> str | None:
     if count < 0 or any(not line.strip() for line in text.split("\n")):
         return None
     text += "\n" * count
-    tokens = _MD.parse(text)
+    tokens = MARKDOWN.parse(text)
     if len(tokens) != 1 or tokens[0].type != "html_block":
         return None
     return text
