@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import fcntl
 import json
 import os
@@ -13,7 +11,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 import weakref
@@ -26,7 +23,7 @@ from typing import Any
 
 from .errors import ConversionError, ConversionTimeout
 from .interrupts import deferred
-from .output import pid_alive
+from .processes import die_with_parent, pid_alive
 
 LUA_DIR = Path(str(resources.files("pipeline"))) / "lua"  # package data, in a wheel too
 LUA_FILTER = LUA_DIR / "html_blocks.lua"  # the filters every body goes through
@@ -65,34 +62,8 @@ def pandoc_version() -> str:
     return out.stdout.split("\n", 1)[0].split()[-1]
 
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 TEMP_PREFIX = "pipeline-pandoc-"
 OWNER_FILE = "owner"  # in each temporary folder: the pid of its process, locked while it lives
-
-
-def _load_prctl() -> Any:
-    """libc's prctl, looked up before any fork (a child must not load libraries); None off Linux."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-
-
-def die_with_parent(parent: int) -> None:
-    """Have the kernel kill this process when `parent` exits (Linux; elsewhere nothing).
-
-    Called in pool workers and, through `preexec_fn`, in pandoc: a build killed with
-    `kill -9` leaves neither behind. If the parent is already gone, exit now.
-    """
-    if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 def _claim(folder: Path) -> int:

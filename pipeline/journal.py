@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PipelineError
+from .processes import pid_alive
 from .user_files import check_regular, open_regular
 
 JOURNAL_NAME = "send-journal.sqlite3"
@@ -108,13 +109,7 @@ def running_send(state_dir: Path) -> int | None:
         os.close(fd)
     if not text.isdigit() or int(text) == os.getpid():
         return None
-    try:
-        os.kill(int(text), 0)
-    except PermissionError:
-        return int(text)  # alive, someone else's
-    except (ProcessLookupError, OverflowError):
-        return None  # killed: its lock went with it
-    return int(text)
+    return int(text) if pid_alive(int(text)) else None  # killed: its lock went with it
 
 
 def _holder(fd: int) -> str:

@@ -25,7 +25,8 @@ from typing import TypeGuard
 from .discovery import safe_stem
 from .errors import PipelineError
 from .fingerprints import Fingerprints
-from .output import pid_alive, reason, write_atomic
+from .output import reason, write_atomic
+from .processes import pid_alive
 from .results import Diagnostic, PostResult, Status
 
 MANIFEST = ".manifest.json"

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import PipelineError, WriteError
+from .processes import pid_alive
 
 LEFTOVER = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)\.(?P<kind>new|old)$")
 # A new file only: never an existing one, never through a symbolic link.
@@ -52,19 +53,6 @@ def reason(exc: OSError) -> str:
 def write_error(exc: OSError, post: Path) -> WriteError:
     """One line naming the post and why its outputs could not be written."""
     return WriteError(f"cannot write its outputs: {reason(exc)}; its previous outputs are kept", path=post)
-
-
-def pid_alive(pid: int) -> bool:
-    """True unless no process `pid` exists (a process of another user counts as alive)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 _TEMP_NAMES = itertools.count()

@@ -3,7 +3,7 @@
 The main process reads the posts as a stream (pandoc converting ahead in its own process); each
 converted post is finished (normalized, checked, rendered, written) here with one worker, or in
 a worker process fed one post at a time, at most a few posts ahead, so memory stays flat. Workers
-die with the build (`convert.die_with_parent`) and are replaced, a pool at a time, once one of
+die with the build (`processes.die_with_parent`) and are replaced, a pool at a time, once one of
 them has rendered `RECYCLE_AFTER` posts or holds more than `MAX_WORKER_RSS` bytes: WeasyPrint's
 caches grow with every document.
 """
@@ -216,7 +216,7 @@ def watch_parent(parent: int, every: float = PARENT_CHECK_SECONDS) -> threading.
 
 
 def _start_worker(settings: Settings, formats: tuple[str, ...], parent: int) -> None:
-    from .convert import die_with_parent
+    from .processes import die_with_parent
 
     die_with_parent(parent)  # a build killed with `kill -9` leaves no worker behind
     watch_parent(parent)
