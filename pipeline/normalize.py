@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .accounting import verify
 from .boilerplate import remove_boilerplate
 from .comments import note_comments, place_comments
 from .config import Settings
-from .convert import body_to_ast
+from .convert import body_to_ast, parse_raw
 from .errors import ConversionError
 from .links import absolute_url, is_absolute, strip_tracking, unwrap_redirect
 from .merge import merge_copies
@@ -25,6 +25,9 @@ from .pandoc_ast import Walker
 from .prepare import Prepared, prepare, well_formed_html
 from .source import RawPost, read_post
 from .structure import find_structure
+
+if TYPE_CHECKING:
+    from .stream import Converted
 
 __all__ = [
     "Prepared",
@@ -45,6 +48,19 @@ def normalize_post(raw: RawPost, settings: Settings) -> Episode:
     """Normalize an already-read post."""
     prepared = prepare(raw, settings)
     return normalize_prepared(prepared, body_to_ast(prepared.body, raw.path), settings)
+
+
+def normalize_converted(item: Converted, settings: Settings) -> Episode:
+    """Normalize one post of the conversion stream; raises the post's own error (a PipelineError
+    for the user's mistakes)."""
+    if item.error is not None:
+        raise item.error
+    assert item.prepared is not None
+    assert item.raw is not None
+    ast = parse_raw(item.raw, item.path)
+    if isinstance(ast, Exception):
+        raise ast
+    return normalize_prepared(item.prepared, ast, settings)
 
 
 def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settings) -> Episode:

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Settings
-from .convert import Batch, Raw, parse_raw
-from .model import Episode
-from .normalize import normalize_prepared
+from .convert import Batch, Raw
 from .prepare import Prepared, prepare
 from .source import read_post
 
@@ -37,17 +35,6 @@ class Converted:
     raw: Raw | None = None  # pandoc's JSON, or the error pandoc gave this body
     error: Exception | None = None  # reading or preparing failed
     timings: dict[str, float] = field(default_factory=dict)
-
-    def episode(self, settings: Settings) -> Episode:
-        """The normalized post; raises the post's own error (a PipelineError for the user's mistakes)."""
-        if self.error is not None:
-            raise self.error
-        assert self.prepared is not None
-        assert self.raw is not None
-        ast = parse_raw(self.raw, self.path)
-        if isinstance(ast, Exception):
-            raise ast
-        return normalize_prepared(self.prepared, ast, settings)
 
 
 @dataclass

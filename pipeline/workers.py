@@ -116,6 +116,8 @@ def _strings(value: object) -> list[object]:
 
 def finish_post(item: Converted, job: Job, target: Target) -> PostResult:
     """Normalize, render and write one converted post; never raises for the user's mistakes."""
+    from .normalize import normalize_converted
+
     path = job.path
     result = PostResult(safe_stem(path), str(path), digest=job.digest, timings=dict(item.timings))
     result.worker = os.getpid()
@@ -124,7 +126,7 @@ def finish_post(item: Converted, job: Job, target: Target) -> PostResult:
         if item.prepared is not None:
             result.depends = dependency_digests(path, item.prepared.depends_on)
         started = time.perf_counter()
-        episode = item.episode(target.settings)
+        episode = normalize_converted(item, target.settings)
         result.timings["normalize"] = time.perf_counter() - started
         rendering = render_episode(episode, target.settings, job)
         result.warnings, result.notes = rendering.warnings, rendering.notes

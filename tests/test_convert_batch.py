@@ -12,7 +12,7 @@ from pipeline.build import build
 from pipeline.config import Settings
 from pipeline.convert import Batch, body_to_ast
 from pipeline.errors import ConversionError, SourceError
-from pipeline.normalize import normalize_file, prepare
+from pipeline.normalize import normalize_converted, normalize_file, prepare
 from pipeline.source import read_post
 from pipeline.stream import batch_sizes, converted
 
@@ -89,10 +89,10 @@ def test_the_stream_keeps_order_and_reports_bad_posts_in_place(tmp_path: Path, s
     assert isinstance(items[1].error, SourceError)
     assert "title" in str(items[1].error)
     with pytest.raises(SourceError):
-        items[1].episode(settings)
+        normalize_converted(items[1], settings)
     for item in items[:1] + items[2:]:
         assert item.error is None
-        assert item.episode(settings) == normalize_file(item.path, settings)
+        assert normalize_converted(item, settings) == normalize_file(item.path, settings)
 
 
 def test_a_post_pandoc_cannot_convert_fails_alone_in_a_build(

@@ -16,7 +16,7 @@ import pytest
 from pipeline import convert
 from pipeline.config import Settings
 from pipeline.model import Episode
-from pipeline.normalize import normalize_file
+from pipeline.normalize import normalize_converted, normalize_file
 from pipeline.stream import converted
 
 from .conftest import FIXTURES, ROOT
@@ -36,7 +36,10 @@ def _outcome(make: Callable[[], Episode]) -> Episode | tuple[str, str]:
 
 def test_every_post_gives_the_same_episode_alone_and_in_a_batch(settings: Settings) -> None:
     assert len(POSTS) > 60
-    batched = {item.path: _outcome(partial(item.episode, settings)) for item in converted(POSTS, settings)}
+    batched = {
+        item.path: _outcome(partial(normalize_converted, item, settings))
+        for item in converted(POSTS, settings)
+    }
     assert list(batched) == POSTS
     episodes = 0
     for path in POSTS:
