@@ -8,7 +8,6 @@ still written, with what the rule could not keep dropped or shown as text.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,11 +17,11 @@ from .boilerplate import unmatched_rules
 from .config import Settings
 from .discovery import discover_all
 from .errors import PipelineError, printable
-from .formats import FORMATS, load_format, podcast, youtube
+from .formats import FORMATS, podcast, render_format, youtube
 from .formats.description import Description, PlatformDescription
 from .model import Episode
 from .normalize import normalize_file
-from .results import Diagnostic, error_diagnostic, format_diagnostics, report_diagnostics
+from .results import Diagnostic, error_diagnostic, report_diagnostics
 
 # Every format a build writes warnings for. The PDF is rendered too (WeasyPrint's warnings
 # exist only once it has laid the pages out): ~0.1 s a post, left out with `--no-pdf`.
@@ -118,20 +117,15 @@ def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_
         check.notes += [f"{n.rule}: {n.message}" for n in notes]
         check.boilerplate = [n.message for n in episode.notes if n.kind == "boilerplate"]
         check.normalized = True
-        descriptions = check_platforms(episode, settings)  # written once; rendered from below
+        descriptions = check_platforms(episode, settings)
         rules = [result for description in descriptions.values() for result in description.results]
-        rule_of = {printable(r.message): r.name for r in rules if not r.passed}  # as a Diagnostic has it
         check.passed = [printable(r.message) for r in rules if r.passed]
         for name in formats:
             if name not in FORMATS:
                 continue
             current = name
-            if name in PLATFORMS:
-                rendered = PLATFORMS[name].rendered(descriptions[name])
-            else:
-                rendered = load_format(name).render(episode, settings)
-            for problem in format_diagnostics(name, rendered.warnings):
-                check.problems.append(dataclasses.replace(problem, rule=rule_of.get(problem.message)))
+            rendered = render_format(name, episode, settings)  # as the build renders it
+            check.problems += [d for d in rendered.diagnostics if d.severity == "warning"]
     except PipelineError as exc:
         check.problems.append(error_diagnostic(exc, path, current))
     except Exception as exc:  # a bug, not the user's mistake: still one record, the others go on

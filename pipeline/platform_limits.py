@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .results import Diagnostic
+
 YOUTUBE_MAX_BYTES = 5000
 PODCAST_MAX_BYTES = 4000
 # YouTube ignores every hashtag of a description that has more than 15.
@@ -31,11 +33,11 @@ class RuleResult:
     """The output was changed to pass (a 0:00 Intro added): worth an info line, not a warning."""
 
 
-def warnings_of(results: Sequence[RuleResult]) -> list[str]:
-    """The messages of failed rules: what the user should fix or know was lost."""
-    return [r.message for r in results if not r.passed]
-
-
-def notes_of(results: Sequence[RuleResult]) -> list[str]:
-    """The messages of rules that passed because the output was adjusted."""
-    return [r.message for r in results if r.passed and r.adjusted]
+def diagnostics_of(results: Sequence[RuleResult]) -> list[Diagnostic]:
+    """A warning for each failed rule (what the user should fix or know was lost) and news for
+    each rule that passed because the output was adjusted, each naming its rule."""
+    return [
+        Diagnostic("warning" if not r.passed else "info", r.message, rule=r.name)
+        for r in results
+        if not r.passed or r.adjusted
+    ]

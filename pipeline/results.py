@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import traceback
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -85,11 +84,6 @@ def report_diagnostics(episode: Episode) -> tuple[list[Diagnostic], list[Diagnos
     ]
     notes = [Diagnostic("note", n.message, rule=n.kind) for n in episode.notes if not n.is_warning]
     return warnings, notes
-
-
-def format_diagnostics(name: str, messages: Sequence[str], severity: str = "warning") -> list[Diagnostic]:
-    """What one format said (plain messages), as diagnostics of that format."""
-    return [Diagnostic(severity, m, format=name) for m in messages]
 
 
 def _names_post(where: str | None, post: Path) -> bool:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from .config import Settings
 from .discovery import output_dir, safe_stem
 from .errors import PipelineError, StrictFailure
-from .formats import load_format
+from .formats import render_format
 from .manifest import Job, dependency_digests, failure_key
 from .model import Episode
 from .output import replace_folder, write_error
@@ -36,7 +36,6 @@ from .results import (
     Diagnostic,
     PostResult,
     failed,
-    format_diagnostics,
     internal_error,
     report_diagnostics,
 )
@@ -84,11 +83,11 @@ def render_episode(episode: Episode, settings: Settings, job: Job) -> Rendering:
     for name in job.digests:
         if name in job.render:
             started = time.perf_counter()
-            rendered = load_format(name).render(episode, settings)
+            rendered = render_format(name, episode, settings)
             timings[name] = time.perf_counter() - started
             files.update(rendered.files)
-            own = format_diagnostics(name, rendered.warnings)
-            news = format_diagnostics(name, rendered.notes, "info")
+            own = [d for d in rendered.diagnostics if d.severity == "warning"]
+            news = [d for d in rendered.diagnostics if d.severity == "info"]
             outputs[name] = {
                 "digest": job.digests[name],
                 "files": sorted(rendered.files),

@@ -12,21 +12,40 @@ editing the newsletter template rebuilds newsletters and nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..config import Settings
 from ..model import Episode
+from ..results import Diagnostic
 
 
 @dataclass
 class Rendered:
-    """The files of one format for one episode, and what the user should hear about."""
+    """The files of one format for one episode, and what the user should hear about: warnings
+    and news (`info`: "added 0:00 Intro"), each a Diagnostic with the rule that found it where
+    there is one (`youtube.bytes`). `render_format` adds the format's name."""
 
     files: dict[str, bytes] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # news, not problems: "added 0:00 Intro"
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def warn(self, message: str, rule: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic("warning", message, rule=rule))
+
+    def tell(self, message: str, rule: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic("info", message, rule=rule))
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings' messages."""
+        return [d.message for d in self.diagnostics if d.severity == "warning"]
+
+    @property
+    def notes(self) -> list[str]:
+        """The news' messages."""
+        return [d.message for d in self.diagnostics if d.severity == "info"]
 
 
 class FormatModule(Protocol):
@@ -63,3 +82,11 @@ FORMATS: dict[str, Format] = {
 def load_format(name: str) -> FormatModule:
     """Import the module of one format by its `--only` name."""
     return FORMATS[name].load()
+
+
+def render_format(name: str, episode: Episode, settings: Settings) -> Rendered:
+    """One format's files for one episode, its diagnostics naming it: what the build writes and
+    `check` reports, made by this one function for both."""
+    rendered = load_format(name).render(episode, settings)
+    rendered.diagnostics = [dataclasses.replace(d, format=name) for d in rendered.diagnostics]
+    return rendered

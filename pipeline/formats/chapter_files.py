@@ -91,9 +91,10 @@ def render(episode: Episode, settings: Settings) -> Rendered:
         log.info("%s: chapters.vtt left out: the episode length (duration) is not known",
                  episode.source_name)  # fmt: skip
     elif episode.duration <= last.start:
-        result.warnings.append(
+        result.warn(
             f"chapters.vtt left out: the last chapter starts at {format_time(last.start)}, "
-            f"not before the episode ends ({format_time(episode.duration)})"
+            f"not before the episode ends ({format_time(episode.duration)})",
+            rule="chapters.vtt",
         )
     else:
         result.files["chapters.vtt"] = chapters_to_vtt(chapters, episode.duration).encode()

@@ -31,7 +31,7 @@ from ..platform_budget import (
     fit_to_budget,
 )
 from ..platform_chapters import ChapterPlan, ChapterRules, plan_chapters
-from ..platform_limits import RuleResult, notes_of, warnings_of
+from ..platform_limits import RuleResult, diagnostics_of
 from ..platform_options import DescriptionOptions, description_options
 from ..platform_text import clean_blocks, one_line, short_label
 from . import Rendered
@@ -107,8 +107,7 @@ class PlatformDescription(ABC):
         """The file; warnings for what the user should fix or know was dropped."""
         return Rendered(
             files={self.file_name: description.text.encode("utf-8")},
-            warnings=warnings_of(description.results),
-            notes=notes_of(description.results),
+            diagnostics=diagnostics_of(description.results),
         )
 
     def render(self, episode: Episode, settings: Settings) -> Rendered:

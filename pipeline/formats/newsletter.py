@@ -411,12 +411,15 @@ def render(episode: Episode, settings: Settings) -> Rendered:
     """`newsletter.html`, `newsletter.txt` and `newsletter.eml` for one episode."""
     opts = newsletter_options(settings)
     parts = _parts(episode, settings, opts)
-    result = Rendered(warnings=list(parts.warnings))
+    result = Rendered()
+    for warning in parts.warnings:
+        result.warn(warning)
     html_bytes = parts.html.encode("utf-8")
     if len(html_bytes) > opts.max_html_bytes:
-        result.warnings.append(
+        result.warn(
             f"newsletter.html is {len(html_bytes):,} bytes, over the {opts.max_html_bytes:,} byte "
-            "budget: Gmail clips messages over about 102 KB"
+            "budget: Gmail clips messages over about 102 KB",
+            rule="newsletter.bytes",
         )
     result.files["newsletter.html"] = html_bytes
     result.files["newsletter.txt"] = parts.text.encode("utf-8")

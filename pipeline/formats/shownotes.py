@@ -459,5 +459,9 @@ def render(episode: Episode, settings: Settings) -> Rendered:
         output = html_to_pdf(html, settings, identifier=episode.stem, date=episode.date, options=options)
     except RenderError as exc:  # a time limit stays a RenderTimeout: the build retries it
         raise type(exc)(exc.message, path=episode.source_name) from None
-    warnings = [unlinked_message(url) for url in unlinked] + output.warnings
-    return Rendered({FILENAME: output.pdf}, warnings)  # the build puts "pdf: " in front
+    rendered = Rendered({FILENAME: output.pdf})
+    for url in unlinked:
+        rendered.warn(unlinked_message(url))
+    for warning in output.warnings:
+        rendered.warn(warning)
+    return rendered
