@@ -37,10 +37,10 @@ __all__ = [
 @task(
     klass=NumberTask,
     help={
-        "posts": "number of synthetic posts, 10 to 1000 (default 10; the README's figures: 100 and 1000)",
-        "repeat": "runs of each timed build; medians are reported (default 1; the README's: 3)",
-        "noop_posts": "archive size for the large no-op rebuild; 0 skips it (default 100; README: 1000)",
-        "cli_posts": "time the pandoc+weasyprint CLI loop over N posts, scaled (default 3; README: 100)",
+        "posts": "number of synthetic posts, 10 to 1000 (default 10; the figures in docs/speed.md: 100)",
+        "repeat": "runs of each timed build; medians are reported (default 1; docs/speed.md: 3)",
+        "noop_posts": "archive size for the big no-op rebuild; 0 skips it (default 100; docs/speed.md: 1000)",
+        "cli_posts": "time a pandoc+weasyprint CLI loop over N posts, scaled (default 3; docs/speed.md: 100)",
         "config": "settings file (default: the samples' episode.toml)",
     },
 )
@@ -55,7 +55,7 @@ def bench(
     """Time full, no-op and one-post builds of a synthetic archive against WeasyPrint alone and a CLI loop.
 
     With no flags a quick look, well under a minute; `invoke bench --posts 100 --repeat 3
-    --noop-posts 1000 --cli-posts 100` is the run behind the README's figures (several minutes).
+    --noop-posts 1000 --cli-posts 100` is the run behind the figures in docs/speed.md (several minutes).
     """
     from devtools.bench import SAMPLES_DIR, run_bench
 

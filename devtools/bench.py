@@ -40,7 +40,7 @@ PROJECT_DIR = REPOSITORY  # the fresh interpreters run here, so `devtools` impor
 SAMPLES_DIR = PROJECT_DIR / "samples"
 
 # With no flags `invoke bench` is a quick look (about 20 s on the 2-core development machine,
-# under a minute when it is busy); the README's figures come from the big runs of FULL_RUN.
+# under a minute when it is busy); the figures in docs/speed.md come from the big runs of FULL_RUN.
 DEFAULT_POSTS = 10
 DEFAULT_REPEAT = 1
 DEFAULT_NOOP_POSTS = 100
@@ -568,7 +568,7 @@ def run_bench(
         for measure in measurements:
             measure(run, report)
         if count < 100 or repeat < 3:
-            report.notes.append(f"a quick run: the README's figures come from `invoke bench {FULL_RUN}`")
+            report.notes.append(f"a quick run: docs/speed.md's figures come from `invoke bench {FULL_RUN}`")
     finally:
         if keep is None:
             shutil.rmtree(root, ignore_errors=True)
