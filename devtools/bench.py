@@ -497,7 +497,7 @@ def measure_serve_latency(run: BenchRun, report: BenchReport) -> None:
     """`episode serve`: from saving a post to its open page being told to reload, median of 20
     edits; first with every output but the PDF, then with the PDF."""
     from pipeline.discovery import safe_stem
-    from pipeline.serve import Preview
+    from pipeline.preview.server import Preview
 
     src = run.root / "serve-posts"
     synthetic_archive(src, 5)

@@ -518,7 +518,7 @@ def serve(
 ) -> None:
     """Build, then preview every output of every post in a browser; rebuilt and reloaded on save."""
     from .cli import PlainReporter
-    from .serve import Preview
+    from .preview.server import Preview
 
     def say(line: str) -> None:
         print(line, flush=True)

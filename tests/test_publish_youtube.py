@@ -941,7 +941,7 @@ def test_client_secrets_over_64_kb_or_of_the_wrong_shape_are_one_line(tmp_path: 
 def test_publish_and_the_preview_judge_chapters_with_one_rule(text: str) -> None:
     """`publish` refuses a description's chapters exactly when the preview says YouTube makes none."""
     from pipeline.platform_chapters import written_chapters
-    from pipeline.serve import youtube_chapters
+    from pipeline.preview.pages import youtube_chapters
 
     written = written_chapters(text)
     chapter_problems = [p for p in description_problems(text) if p in written.problems]

@@ -31,7 +31,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.serve import CHUNK_BYTES, Preview, excerpt, inside, request_parts, youtube_chapters
+from pipeline.preview.pages import CHUNK_BYTES, excerpt, youtube_chapters
+from pipeline.preview.server import Preview, inside, request_parts
 from pipeline.watch import Watched
 from tests.browser import CHROMIUM, chromium_available
 

@@ -31,7 +31,6 @@ error is shown on its page (with its previous outputs) and the next save is buil
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import datetime as dt
 import errno
@@ -44,38 +43,43 @@ import re
 import secrets
 import select
 import socket
-import stat
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, unquote
 
-from . import manifest
-from .build import build as run_build
-from .cli import note_line, problem_line, shown_path, summary_line
-from .config import TEMPLATES_DIR
-from .errors import PipelineError
-from .formats import FORMATS
-from .platform_chapters import written_chapters
-from .platform_limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
-from .platform_text import sanitize_podcast_html
-from .results import BuildSummary, Diagnostic, PostResult, Reporter
-from .site import Place, locate
-from .templating import render_template
-from .watch import DEBOUNCE_MS, Watched, paths_shown, settings_files, template_trees, watch_changes
-from .workers import warm_up
+from .. import manifest
+from ..build import build as run_build
+from ..cli import note_line, problem_line, shown_path, summary_line
+from ..config import TEMPLATES_DIR
+from ..errors import PipelineError
+from ..formats import FORMATS
+from ..platform_limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
+from ..platform_text import sanitize_podcast_html
+from ..results import BuildSummary, Diagnostic, PostResult, Reporter
+from ..site import Place, locate
+from ..templating import render_template
+from ..watch import DEBOUNCE_MS, Watched, paths_shown, settings_files, template_trees, watch_changes
+from ..workers import warm_up
+from .pages import (
+    CHUNK_BYTES,
+    Excerpt,
+    PostView,
+    excerpt,
+    open_regular,
+    stored_lines,
+    title_and_date,
+    youtube_chapters,
+)
+from .state import Snapshot, State
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 15.0  # an event stream writes a comment this often when nothing changes
 IDLE_SECONDS = 60.0  # a connection that sends (or reads) nothing for this long is closed
 MAX_CONNECTIONS = 64  # served at once (a browser opens at most 6 to one server); more: 503
-CHUNK_BYTES = 64 * 1024  # a file is sent this much at a time
-INLINE_LINES = 1000  # a post's page shows at most this many lines of a text file...
-INLINE_BYTES = 1024 * 1024  # ...and at most this many bytes of it
 TURN_AWAY_WAIT = 0.05  # seconds a refused connection's request may take to arrive (read, then 503)
 WATCH_START_SECONDS = 10.0  # `start` waits this long at most for the watcher to run
 QUICK_FORMATS = tuple(f for f in FORMATS if f != "pdf")  # what a page shows before the PDF is laid out
@@ -115,217 +119,6 @@ CONTENT_TYPES = {
     ".jpg": "image/jpeg",
 }
 CHAPTER_FILES = ("chapters.json", "chapters.vtt", "chapters.psc.xml")
-
-
-# --- what a page shows ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PostView:
-    """One post as the pages show it, after the latest build."""
-
-    stem: str
-    source: str  # as the user reads it: relative to the current folder when below it
-    title: str
-    date: str
-    status: str  # built | warnings | failed
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()  # the output files the build knows of, now or from before
-    known: bool = True  # False: unchanged since a build this server did not see; warnings unknown
-
-    @property
-    def url(self) -> str:
-        return f"/{quote(self.stem)}/"
-
-
-def _stored(
-    outputs: Mapping[str, Mapping[str, object]], kind: str, line: Callable[[Diagnostic], str]
-) -> tuple[str, ...]:
-    """The diagnostics of `kind` the manifest keeps for a post's outputs, each line once."""
-    lines: dict[str, None] = {}
-    for name in sorted(outputs):
-        stored = outputs[name].get(kind)
-        for data in stored if isinstance(stored, list) else ():
-            diagnostic = Diagnostic.from_json(data)
-            if diagnostic is not None:
-                lines.setdefault(line(diagnostic))
-    return tuple(lines)
-
-
-@dataclass(frozen=True)
-class Chapters:
-    """The chapters YouTube makes of a description: lines that start with a time."""
-
-    lines: tuple[tuple[str, str], ...]
-    problem: str  # why YouTube makes none of them ("" when it makes them)
-
-
-def youtube_chapters(text: str) -> Chapters:
-    """The chapters YouTube makes of `text`, checked as `check` and `publish` check them."""
-    written = written_chapters(text)
-    problem = "; ".join(written.problems) or ("" if written.lines else "no line starts with a time")
-    return Chapters(written.lines, f"{problem}: YouTube makes no chapters" if problem else "")
-
-
-def _title_and_date(source: Path, stem: str) -> tuple[str, str]:
-    """The post's title and date from its front matter; from its file name when it cannot be read."""
-    from .source import DATE_IN_NAME, read_post
-
-    try:
-        front = read_post(source).front_matter
-        return front.title, front.date.date().isoformat()
-    except Exception:  # a broken post: its page says why, from the build's error
-        match = DATE_IN_NAME.match(source.name)
-        return stem, "-".join(match.groups()) if match else ""
-
-
-def open_regular(path: Path) -> io.BufferedReader | None:
-    """`path` opened for reading when it is a regular file; None otherwise. A symbolic link in
-    its place (put there after `inside` looked) is not followed, and a FIFO is not waited on."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            return open(fd, "rb")  # the caller closes it
-    except OSError:
-        pass
-    os.close(fd)
-    return None
-
-
-def _decoded(data: bytes, cut: bool) -> str:
-    """UTF-8 text of `data`; when `cut`, a character split by the cut is left out, not replaced."""
-    return codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data, final=not cut)
-
-
-@dataclass(frozen=True)
-class Excerpt:
-    """The beginning of a text file as a page shows it: at most `INLINE_LINES` lines and
-    `INLINE_BYTES` bytes; the whole file is counted (a chunk at a time), never held."""
-
-    text: str
-    lines: int  # in the whole file (a last line without its newline counts)
-    shown: int  # lines shown, the last of them perhaps in part
-    size: int  # bytes in the whole file
-    cut_line: bool = False  # the last line shown stops before its end (INLINE_BYTES)
-
-    @property
-    def left_out(self) -> int:
-        return self.lines - self.shown
-
-    @property
-    def whole(self) -> bool:
-        return self.left_out == 0 and not self.cut_line
-
-
-def excerpt(file: io.BufferedReader, max_lines: int = INLINE_LINES, max_bytes: int = INLINE_BYTES) -> Excerpt:
-    """The first `max_lines` lines of `file` (at most `max_bytes` of them), and how many lines
-    and bytes the whole file has, read a chunk at a time."""
-    head = file.read(max_bytes)
-    end = newlines = 0
-    while newlines < max_lines:
-        found = head.find(b"\n", end)
-        if found < 0:
-            break
-        end, newlines = found + 1, newlines + 1
-    if newlines < max_lines:  # fewer lines than that in `head`: all of it is shown
-        end = len(head)
-    shown_bytes = head[:end]
-    after, rest, last = len(head) - end, head.count(b"\n", end), head[-1:]
-    while chunk := file.read(CHUNK_BYTES):
-        after, rest, last = after + len(chunk), rest + chunk.count(b"\n"), chunk[-1:]
-    open_line = bool(shown_bytes) and not shown_bytes.endswith(b"\n")
-    cut_line = open_line and after > 0
-    shown = shown_bytes.count(b"\n") + open_line
-    lines = shown_bytes.count(b"\n") + rest + (last not in (b"", b"\n"))
-    return Excerpt(_decoded(shown_bytes, cut_line), lines, shown, file.tell(), cut_line)
-
-
-# --- the state the pages are made from ------------------------------------------------------
-
-
-@dataclass
-class _Snapshot:
-    posts: dict[str, PostView] = field(default_factory=dict)
-    problem: str | None = None  # a build that could not start (settings) or crashed
-    summary: str = "not built yet"
-    settings_line: str = ""
-    built_at: str = ""
-
-
-class State:
-    """The latest build, and which pages it changed; shared by the request threads."""
-
-    def __init__(self) -> None:
-        self.condition = threading.Condition()
-        self.generation = 0
-        self.changed: dict[str, int] = {}  # stem -> generation its page last changed
-        self.everything = 0  # generation at which every page changed (a problem came or went)
-        self.snapshot = _Snapshot()
-        self.stopping = False
-        self.watching: dict[str, int] = {}  # stem -> pages open on it (their event streams)
-
-    def open_stems(self) -> list[str]:
-        """The posts a browser shows right now, most watched first: what a rebuild does first."""
-        with self.condition:
-            return sorted((s for s, n in self.watching.items() if n > 0), key=lambda s: -self.watching[s])
-
-    @contextlib.contextmanager
-    def page_open(self, stem: str | None) -> Iterator[None]:
-        """Count a page's event stream as an open page of `stem` while it lasts."""
-        if stem is None:
-            yield
-            return
-        with self.condition:
-            self.watching[stem] = self.watching.get(stem, 0) + 1
-        try:
-            yield
-        finally:
-            with self.condition:
-                self.watching[stem] -= 1
-                if not self.watching[stem]:
-                    del self.watching[stem]
-
-    def publish(self, snapshot: _Snapshot, rebuilt: Iterable[str] = ()) -> None:
-        """Make `snapshot` current and wake the pages it changes: those whose post shows
-        differently, or whose outputs were written again (`rebuilt`)."""
-        with self.condition:
-            old = self.snapshot
-            changed = set(rebuilt) | {
-                stem
-                for stem in old.posts.keys() | snapshot.posts.keys()
-                if old.posts.get(stem) != snapshot.posts.get(stem)
-            }
-            everything = old.problem != snapshot.problem or old.settings_line != snapshot.settings_line
-            if changed or everything:
-                self.generation += 1
-                for stem in changed:
-                    self.changed[stem] = self.generation
-                if everything:
-                    self.everything = self.generation
-            self.snapshot = snapshot
-            self.condition.notify_all()
-
-    def _changed_since(self, since: int, stem: str | None) -> bool:
-        if stem is None:
-            return self.generation > since
-        return max(self.changed.get(stem, 0), self.everything) > since
-
-    def wait(self, since: int, stem: str | None, timeout: float) -> int | None:
-        """The generation once a page shown at `since` is out of date; None after `timeout`."""
-        with self.condition:
-            self.condition.wait_for(lambda: self.stopping or self._changed_since(since, stem), timeout)
-            return self.generation if self._changed_since(since, stem) else None
-
-    def stop(self) -> None:
-        with self.condition:
-            self.stopping = True
-            self.condition.notify_all()
 
 
 # --- the preview -----------------------------------------------------------------------------
@@ -479,17 +272,17 @@ class Preview:
         thread.start()
         self._threads.append(thread)
 
-    def _snapshot(self, place: Place, summary: BuildSummary | None, problem: str | None) -> _Snapshot:
+    def _snapshot(self, place: Place, summary: BuildSummary | None, problem: str | None) -> Snapshot:
         previous = self.state.snapshot
         if summary is None:  # keep showing the posts as they were
-            return _Snapshot(
+            return Snapshot(
                 dict(previous.posts), problem, previous.summary, place.settings_line, previous.built_at
             )
         recorded = manifest.load(self.out).posts
         posts: dict[str, PostView] = {}
         for result in sorted(summary.results, key=lambda r: r.source, reverse=True):
             posts[result.stem] = self._view(result, recorded.get(result.stem, {}))
-        return _Snapshot(
+        return Snapshot(
             posts,
             problem,
             summary_line(summary).splitlines()[-1],
@@ -498,15 +291,15 @@ class Preview:
         )
 
     def _view(self, result: PostResult, recorded: Mapping[str, object]) -> PostView:
-        title, date = _title_and_date(Path(result.source), result.stem)
+        title, date = title_and_date(Path(result.source), result.stem)
         listed = (str(f) for f in manifest.listed_files(recorded))
         files = tuple(sorted(set(result.files) | set(listed)))
         warnings = tuple(w.text for w in result.warnings)
         notes, known = tuple(note_line(n) for n in result.notes), True
         outputs = manifest.outputs_of(recorded)
         if result.status == "skipped" and outputs:  # what the build that made them found, any build
-            warnings = _stored(outputs, "warnings", lambda d: d.text)
-            notes = _stored(outputs, "notes", note_line)
+            warnings = stored_lines(outputs, "warnings", lambda d: d.text)
+            notes = stored_lines(outputs, "notes", note_line)
         elif result.status == "skipped":  # a manifest from before it kept each output's record
             known = False
         error = None
