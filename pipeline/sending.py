@@ -40,7 +40,7 @@ from .mail_headers import is_plain_address
 from .mailing_list import Recipient, address_problem, load_readers
 from .model import Episode
 from .options import option, table_options
-from .outgoing import prepare_newsletter
+from .outgoing import Newsletter, prepare_newsletter
 from .source import RawPost, read_post
 
 log = logging.getLogger(__name__)
@@ -643,8 +643,42 @@ def _send_list(
     question = f"send {subject!r} to {_plural(len(todo), 'reader')} via {config.where}?"
     if confirm is not None and not confirm(question):
         raise PipelineError("nothing sent (not confirmed)", field="send")
+    failed, deferred, taken = _send_paced(
+        todo, newsletter, journal, config, post=identity.key, rate=rate, run=run, progress=progress, say=say
+    )
+    run.lines += failed + deferred
+    if taken:
+        run.lines.append(
+            f"not sent: {_plural(taken, 'reader')} another run took while this one ran "
+            f"(its lock {journal.path.name} was bypassed)"
+        )
+    run.lines.append(
+        f"sent {subject!r} to {_plural(run.sent, 'reader')} via {config.where}"
+        + (f"; {len(failed):,} failed" if failed else "")
+        + (f"; {len(deferred):,} deferred" if deferred else "")
+    )
+    run.ok = run.ok and not failed and not deferred and not taken
+    return run
+
+
+def _send_paced(
+    todo: list[tuple[Recipient, Record | None]],
+    newsletter: Newsletter,
+    journal: Journal,
+    config: SmtpConfig,
+    *,
+    post: str,
+    rate: float,
+    run: ListRun,
+    progress: Callable[[int, int], None] | None,
+    say: Callable[[str], None],
+) -> tuple[list[str], list[str], int]:
+    """The paced loop of a list send: each reader claimed in the journal, sent to and marked, at
+    most `rate` messages a second, over one SMTP session. Counts `run.sent`; returns the failed
+    and deferred lines and how many readers another run took. A refused sender or a lost
+    connection stops the run with one error saying how many were sent and how many are left."""
     run_id = secrets.token_hex(8)
-    post = identity.key
+    digest = newsletter.digest
     session = SmtpSession(config)
     failed: list[str] = []
     deferred: list[str] = []
@@ -693,16 +727,4 @@ def _send_list(
                 progress(index + 1, len(todo))
     finally:
         session.close()
-    run.lines += failed + deferred
-    if taken:
-        run.lines.append(
-            f"not sent: {_plural(taken, 'reader')} another run took while this one ran "
-            f"(its lock {journal.path.name} was bypassed)"
-        )
-    run.lines.append(
-        f"sent {subject!r} to {_plural(run.sent, 'reader')} via {config.where}"
-        + (f"; {len(failed):,} failed" if failed else "")
-        + (f"; {len(deferred):,} deferred" if deferred else "")
-    )
-    run.ok = run.ok and not failed and not deferred and not taken
-    return run
+    return failed, deferred, taken
