@@ -39,7 +39,7 @@ def settings_warnings(settings: Any, formats: Any) -> list[str]:
     """
     if settings.source == "defaults" or (formats and "newsletter" not in formats):
         return []
-    from .outgoing import unsendable_settings
+    from .mail.outgoing import unsendable_settings
 
     lines: list[str] = unsendable_settings(settings)
     return lines
@@ -273,7 +273,7 @@ def send(
     SMTP: PIPELINE_SMTP_HOST, _PORT, _SECURITY, _USER, _PASSWORD. DKIM: PIPELINE_DKIM_KEY_FILE,
     PIPELINE_DKIM_SELECTOR. Unsubscribe {token}: PIPELINE_UNSUBSCRIBE_SECRET.
     """
-    from .sending import send_list, send_post
+    from .mail.sending import send_list, send_post
 
     if bool(to) == bool(list):
         raise Exit("error: send: give either --to ADDRESS or --list FILE", code=1)
@@ -428,8 +428,8 @@ def auth(
     config: str | None = None,
 ) -> None:
     """Authorize the tool on YouTube (OAuth installed-app flow); the token is kept 0600 in your config."""
-    from .auth import run_auth_flow, token_path
-    from .publish import site_folder
+    from .youtube.auth import run_auth_flow, token_path
+    from .youtube.publish import site_folder
 
     _platform(platform)
     if not client_secrets:
@@ -463,7 +463,7 @@ def publish(
     config: str | None = None,
 ) -> None:
     """Put each post's youtube.txt on its video (YouTube Data API) after a backup; --dry-run: the diff."""
-    from .publish import Options, publish_youtube
+    from .youtube.publish import Options, publish_youtube
 
     _platform(platform)
     with user_errors():

@@ -4,7 +4,7 @@ The order of the headers, the Message-IDs, the headers of a message being sent (
 Message-ID, List-Id, List-Unsubscribe), multipart/alternative with quoted-printable parts and a
 boundary taken from the content. Each header line is written by `pipeline.mail_headers`. The
 bodies and the checked options are given, by the newsletter format for `newsletter.eml` and by
-`pipeline.outgoing` for a message being sent: this module imports no format.
+`pipeline.mail.outgoing` for a message being sent: this module imports no format.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def recipient_message_id(episode: Episode, recipient: str, domain: str, identity
     """A Message-ID that depends on the post and the recipient only: sending the same post to
     the same reader again (a retry) gives the same id, so a mailbox can tell it is a duplicate.
 
-    `identity` is the post's identity in the send journal (`pipeline.sending.post_identity`: its
+    `identity` is the post's identity in the send journal (`pipeline.mail.sending.post_identity`: its
     stem in the site's `_posts/`, else its resolved path; the stem by default), so two posts of
     one stem in different folders give different ids. `recipient` is compared ignoring case.
     """

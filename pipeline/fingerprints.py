@@ -28,15 +28,14 @@ from .formats import FORMATS, Format
 PACKAGE_DIR = Path(__file__).resolve().parent
 RENDERERS = ("pypandoc-binary", "weasyprint", "pydyf", "fonttools", "jinja2", "css-inline", "nh3", "segno")
 PREVIEW_TEMPLATES = "serve"  # the preview server's own pages: no output depends on them
-# The modules (and the `preview/` folder) around the build that no output is made with: the
+# The modules and folders around the build that no output is made with: the
 # command line, the check, the preview, `normalize --write`, sending and publishing. Editing one
 # rebuilds nothing. Every other module is hashed, a new one too; `tests/test_incremental.py`
 # checks that none of these is imported by the code that reads, normalizes and renders a post.
 NOT_OUTPUT_CODE = frozenset(
     {
-        "auth.py", "check.py", "cli.py", "commands.py", "journal.py", "mailing_list.py", "outgoing.py",
-        "preview", "program.py", "publish.py", "rewrite.py", "sending.py", "site.py", "watch.py",
-        "youtube_api.py",
+        "check.py", "cli.py", "commands.py", "mail", "preview", "program.py", "rewrite.py", "site.py",
+        "watch.py", "youtube",
     }
 )  # fmt: skip
 # Settings that belong to one format's fingerprint (its tables) or to none (where they came from,

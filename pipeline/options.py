@@ -286,7 +286,7 @@ READERS: dict[str, str] = {
     "pdf": "pipeline.formats.shownotes:pdf_options",
     "youtube": "pipeline.platform_options:youtube_options",
     "podcast": "pipeline.platform_options:podcast_options",
-    "email": "pipeline.sending:email_options",
+    "email": "pipeline.mail.sending:email_options",
 }
 
 

@@ -23,11 +23,13 @@ from typing import Any
 
 import pytest
 
-from pipeline.auth import SCOPES, load_credentials, run_auth_flow, token_path
 from pipeline.cli import shown_path
 from pipeline.config import Settings, load_settings
 from pipeline.errors import PipelineError
-from pipeline.publish import (
+from pipeline.user_files import MB
+from pipeline.youtube.api import quota_day, quota_reset
+from pipeline.youtube.auth import SCOPES, load_credentials, run_auth_flow, token_path
+from pipeline.youtube.publish import (
     BUILD_FOLDER,
     Ledger,
     Options,
@@ -36,8 +38,6 @@ from pipeline.publish import (
     normalized,
     publish_youtube,
 )
-from pipeline.user_files import MB
-from pipeline.youtube_api import quota_day, quota_reset
 
 from .fake_youtube import (
     CLIENT_ID,

@@ -26,7 +26,7 @@ from pipeline.config import Settings, load_settings
 from pipeline.email_message import build_message, recipient_message_id
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.formats.newsletter import newsletter_options, render, render_parts
-from pipeline.sending import send_episode, send_post, smtp_config
+from pipeline.mail.sending import send_episode, send_post, smtp_config
 from tests.sample_episode import sample_episode
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,8 +24,8 @@ from aiosmtpd.controller import Controller
 
 from pipeline.config import load_settings
 from pipeline.errors import PipelineError
-from pipeline.journal import SENDING, SENT, Journal, journal_path
-from pipeline.sending import send_list
+from pipeline.mail.journal import SENDING, SENT, Journal, journal_path
+from pipeline.mail.sending import send_list
 from tests.terminal import PseudoTerminal
 from tests.test_send import Mailbox, Server, free_port, start_server
 from tests.test_send_list import (
@@ -517,7 +517,7 @@ def test_with_smtputf8_the_envelope_has_the_unicode_domain(project: Path, server
 
 
 def test_a_test_send_takes_a_unicode_domain(project: Path, server: Server) -> None:
-    from pipeline.sending import send_post
+    from pipeline.mail.sending import send_post
 
     summary = send_post(
         project / POST_NAME, "reader@bücher.org", settings=settings_of(project), env=full_env(server)

@@ -34,9 +34,9 @@ from pipeline.config import Settings, load_settings
 from pipeline.email_message import recipient_message_id
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.formats.newsletter import options_from_table
-from pipeline.journal import journal_path
-from pipeline.mailing_list import load_readers
-from pipeline.sending import ListRun, send_list, send_post
+from pipeline.mail.journal import journal_path
+from pipeline.mail.readers import load_readers
+from pipeline.mail.sending import ListRun, send_list, send_post
 from tests.terminal import PseudoTerminal
 from tests.test_send import Mailbox, Server, free_port
 

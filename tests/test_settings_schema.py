@@ -23,8 +23,8 @@ from pipeline.fingerprints import fingerprints
 from pipeline.formats import newsletter
 from pipeline.formats.newsletter import NewsletterOptions, newsletter_options
 from pipeline.formats.shownotes import PdfOptions, pdf_options
+from pipeline.mail.sending import EmailOptions, email_options
 from pipeline.platform_options import DescriptionOptions, PodcastOptions, description_options
-from pipeline.sending import EmailOptions, email_options
 from pipeline.site import find_settings
 
 from .conftest import CORPUS, ROOT

@@ -11,7 +11,7 @@ A list send holds an exclusive `flock` on `send-journal.lock` beside the journal
 question to its end (a killed run's lock goes with its process): a second send stops, or waits
 with `--wait`. A dry run reads the journal without the lock and writes nothing.
 
-A post is known by its identity (`pipeline.sending.post_identity`): its stem for a post in the
+A post is known by its identity (`pipeline.mail.sending.post_identity`): its stem for a post in the
 site's `_posts/`, its resolved path for any other post. Rows written before identities and
 digests were kept have the stem and no digest; they keep working (`records`). The digest of the
 newsletter each reader got is kept with the reader, so a send of a changed post can say how many
@@ -32,9 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PipelineError
-from .processes import pid_alive
-from .user_files import check_regular, open_regular
+from ..errors import PipelineError
+from ..processes import pid_alive
+from ..user_files import check_regular, open_regular
 
 JOURNAL_NAME = "send-journal.sqlite3"
 LOCK_NAME = "send-journal.lock"

@@ -2,12 +2,12 @@
 
 `--to ADDRESS` sends one copy (a test send: the example settings are warnings); `--list FILE`
 sends to every reader of a list, at most once per reader, through the send journal
-(`pipeline.journal`), whose lock it holds from before its question to its end. A post is known
+(`pipeline.mail.journal`), whose lock it holds from before its question to its end. A post is known
 to the journal, and in each reader's Message-ID, by its identity (`post_identity`). A sent
 message differs from `newsletter.eml` by its send-time headers:
 Date (now), a Message-ID per post and recipient, List-Id, List-Unsubscribe (RFC 8058), and a
 DKIM signature over the exact bytes sent (`PIPELINE_DKIM_KEY_FILE`, `PIPELINE_DKIM_SELECTOR`).
-Those bytes are `pipeline.outgoing`'s; this module delivers them and keeps the journal.
+Those bytes are `pipeline.mail.outgoing`'s; this module delivers them and keeps the journal.
 
 Every failure becomes a one-line PipelineError: a person sending a newsletter needs to know
 whether the server, the login or the address was wrong, not where in smtplib it happened.
@@ -31,17 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .email_message import subject_line
-from .errors import PipelineError
+from ..config import Settings
+from ..email_message import subject_line
+from ..errors import PipelineError
+from ..links import is_loopback
+from ..mail_headers import is_plain_address
+from ..model import Episode
+from ..options import option, table_options
+from ..source import RawPost, read_post
 from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, Record, journal_path, running_send
-from .links import is_loopback
-from .mail_headers import is_plain_address
-from .mailing_list import Recipient, address_problem, load_readers
-from .model import Episode
-from .options import option, table_options
 from .outgoing import Newsletter, prepare_newsletter
-from .source import RawPost, read_post
+from .readers import Recipient, address_problem, load_readers
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ _POST_SUFFIXES = (".md", ".markdown")
 
 def post_identity(src: Path) -> PostIdentity:
     """The identity of the post at `src` (see `PostIdentity`)."""
-    from .places import jekyll_site
+    from ..places import jekyll_site
 
     # The folder resolved, not a symlinked post itself: a link in `_posts/` is a post there.
     location = src.absolute().parent.resolve() / src.name
@@ -349,7 +349,7 @@ def send_post(
     notes: list[str] | None = None,
 ) -> str:
     """Send the newsletter of the post at `src` to `to`; a one-line summary of what happened."""
-    from .normalize import normalize_post  # the post-reading half of the pipeline
+    from ..normalize import normalize_post  # the post-reading half of the pipeline
 
     _check_recipient(to)
     raw = read_post(src)
@@ -581,7 +581,7 @@ def _send_list(
     say: Callable[[str], None],
 ) -> ListRun:
     """`send_list` once the journal is held (None: a dry run)."""
-    from .normalize import normalize_post
+    from ..normalize import normalize_post
 
     readers = load_readers(list_path, suppress)
     raw = read_post(src)

@@ -3,7 +3,7 @@
 The settings checked for real readers (no example address, no merge tag), the bodies rendered
 once, each reader's unsubscribe link filled in (`{email}`, `{token}`), the send-time headers
 (`pipeline.email_message.SendHeaders`) and the DKIM signature over the very bytes sent. The
-SMTP conversation, the list and the journal are `pipeline.sending`.
+SMTP conversation, the list and the journal are `pipeline.mail.sending`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from urllib.parse import quote
 import dkim
 from markupsafe import escape
 
-from .config import Settings
-from .email_message import SendHeaders, default_list_id, message_bytes, recipient_message_id
-from .errors import PipelineError
-from .formats.newsletter import (
+from ..config import Settings
+from ..email_message import SendHeaders, default_list_id, message_bytes, recipient_message_id
+from ..errors import PipelineError
+from ..formats.newsletter import (
     EXAMPLE_FROM_ADDRESS,
     EXAMPLE_UNSUBSCRIBE_URL,
     NewsletterOptions,
@@ -33,8 +33,8 @@ from .formats.newsletter import (
     newsletter_options,
     render_parts,
 )
-from .model import Episode
-from .user_files import UserFileError, read_bytes
+from ..model import Episode
+from ..user_files import UserFileError, read_bytes
 
 DKIM_SIGNED = (
     b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
@@ -128,7 +128,7 @@ class Newsletter:
     secret: bytes | None
     dkim: DkimKey | None
     identity: str = ""
-    """The post's identity in the send journal (`pipeline.sending.post_identity`; empty: its
+    """The post's identity in the send journal (`pipeline.mail.sending.post_identity`; empty: its
     stem): what makes each reader's Message-ID its own."""
 
     @property

@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 
 import httplib2
 
+from ..errors import PipelineError
+from ..platform_limits import YOUTUBE_MAX_BYTES
+from ..user_files import MB, size_text
 from .auth import TOKEN_ANSWER_BYTES, AuthError, check_endpoint, json_kind, token_answer_problem
-from .errors import PipelineError
-from .platform_limits import YOUTUBE_MAX_BYTES
-from .user_files import MB, size_text
 
 API_ROOT_ENV = "PIPELINE_YOUTUBE_API_ROOT"
 LIST_COST = 1

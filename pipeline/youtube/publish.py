@@ -30,17 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .auth import AuthError, load_credentials, save_credentials, token_path
-from .build import build
-from .config import Settings
-from .errors import PipelineError
-from .places import shown_path
-from .platform_chapters import written_chapters
-from .platform_limits import YOUTUBE_MAX_BYTES
-from .results import PostResult, Reporter
-from .source import read_post
-from .user_files import KB, open_regular
-from .youtube_api import (
+from ..build import build
+from ..config import Settings
+from ..errors import PipelineError
+from ..places import shown_path
+from ..platform_chapters import written_chapters
+from ..platform_limits import YOUTUBE_MAX_BYTES
+from ..results import PostResult, Reporter
+from ..source import read_post
+from ..user_files import KB, open_regular
+from .api import (
     DAILY_QUOTA,
     LIST_COST,
     UPDATE_COST,
@@ -52,6 +51,7 @@ from .youtube_api import (
     quota_day,
     reset_text,
 )
+from .auth import AuthError, load_credentials, save_credentials, token_path
 
 LEDGER_NAME = "ledger.jsonl"
 MAX_LEDGER_LINE = 256 * KB

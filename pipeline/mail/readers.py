@@ -19,7 +19,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from .mail_headers import is_plain_address
+from ..mail_headers import is_plain_address
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def address_problem(text: str) -> tuple[Recipient | None, str | None]:
 
 def read_entries(path: Path, option: str) -> list[Entry]:
     """The addresses of a list file as written, with their line numbers."""
-    from .user_files import read_text
+    from ..user_files import read_text
 
     # A regular file only (a FIFO or device is one line at once), within the lists' limit.
     text = read_text(path, "list", field=option)

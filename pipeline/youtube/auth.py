@@ -10,7 +10,7 @@ says, so a token file cannot send its refresh token somewhere else. Only
 `PIPELINE_YOUTUBE_TOKEN_URI` (for tests and proxies) changes it.
 
 Nothing from a server reaches the token file unchecked: an answer of the token endpoint is
-refused (`token_answer_problem`, called by the transport in `youtube_api`) before google-auth
+refused (`token_answer_problem`, called by the transport in `youtube.api`) before google-auth
 reads it, and `save_credentials` refuses a token with a character a Bearer token cannot hold.
 """
 
@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import PipelineError
-from .links import is_loopback
-from .user_files import KB, MissingUserFile, UserFileError, read_text, read_with_stat
+from ..errors import PipelineError
+from ..links import is_loopback
+from ..user_files import KB, MissingUserFile, UserFileError, read_text, read_with_stat
 
 SCOPES = ("https://www.googleapis.com/auth/youtube.force-ssl",)
 APP_NAME = "episode-pipeline"
