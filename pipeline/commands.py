@@ -480,18 +480,22 @@ def publish(
         raise Exit(code=1)
 
 
-@task(help={"site": "the Jekyll site (default: the current folder)"})
-def init(c: Context, site: str = ".") -> None:
+@task(help={"site": "the Jekyll site (default: the site of the current folder, or the folder itself)"})
+def init(c: Context, site: str = "") -> None:
     """Set up a Jekyll site: a starter episode.toml; _out/ and .episode/ ignored by git."""
+    from .cli import shown_path
     from .places import jekyll_site
     from .site import init_site
 
-    folder = Path(site)
+    # From inside a site (its `_posts/`), the site: a second settings file there would win over it.
+    folder = Path(site) if site else (jekyll_site(Path.cwd()) or Path("."))
     with user_errors():
         if not folder.is_dir():
             raise Exit(f"error: {folder}: no such folder", code=1)
         if jekyll_site(folder) != folder.resolve():
             print(f"note: {folder} has no _config.yml and _posts/: not a Jekyll site, set up all the same")
+        elif not site and folder.resolve() != Path.cwd().resolve():
+            print(f"site: {shown_path(folder)}")  # found above the current folder
         for line in init_site(folder):
             print(line)
 

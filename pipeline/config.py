@@ -7,7 +7,6 @@ as a regular file of at most 1 MB (`read_settings_file`), its size checked befor
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 from .errors import ConfigError
 from .mail_headers import unsafe_characters
 from .options import label, one_error, option, read_table, read_tables, settable, table_option
+from .places import shown_path
 from .user_files import UserFileError, read_bytes
 
 T = TypeVar("T")
@@ -224,9 +224,7 @@ class Settings:
         source = Path(self.source)
         if self.source == "defaults" or source.name == "_config.yml":
             return None, f"[{name}]"
-        shown = self.source
-        if source.is_absolute() and not os.path.relpath(source).startswith(".."):
-            shown = os.path.relpath(source)
+        shown = shown_path(self.source)  # relative to the current folder, as every path shown
         return shown, f"[tool.pipeline.{name}]" if source.name == "pyproject.toml" else f"[{name}]"
 
     def table_line(self, name: str, severity: str = "") -> str:

@@ -116,6 +116,8 @@ class EpisodeProgram(Program):
     def _missing(self, command: str, names: list[str]) -> str:
         """Invoke's "'send' did not receive required positional arguments: 'src'" as what the
         user types: `error: send: give --src (the post to send); see episode send --help`."""
+        if names == ["platform"]:  # written after the command, as the help and the README show it
+            return f"error: {command}: which platform? {self.binary} {command} youtube"
         context = self.parser.contexts.get(command) if getattr(self, "parser", None) else None
         wanted = []
         for name in names:

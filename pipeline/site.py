@@ -202,6 +202,12 @@ def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
     return values
 
 
+def _description(config: Path) -> str:
+    """`_config.yml`'s `description`, one line (a folded `>-` block is one already)."""
+    top, _ = _top_level(read_settings_file(config).decode("utf-8-sig", "replace"), config)
+    return " ".join(top.get("description", ("", 0))[0].split())
+
+
 def jekyll_values(config: Path) -> dict[str, Any]:
     """What `_config.yml` says that the tool uses: title, author (a string, else a mapping's
     `name`, else a top-level `name`), url, baseurl, permalink, as the settings they give."""
@@ -319,7 +325,7 @@ STARTER = """\
 # a key set here wins over it. Every key: the README's "Configuration".
 {values}
 # Sentences to drop wherever they stand (a recurring tagline), matched on their beginning:
-# boilerplate_paragraphs = ["A podcast that explores more than just algorithms and data"]
+{tagline}
 # Labelled blocks to drop with their items ("Resources to learn more about <show>"):
 # boilerplate_sections = []
 
@@ -333,7 +339,7 @@ STARTER = """\
 IGNORED = ("_out/", ".episode/")
 
 
-def _starter(found: Mapping[str, tuple[str, int, str]]) -> str:
+def _starter(found: Mapping[str, tuple[str, int, str]], description: str = "") -> str:
     """The starter `episode.toml`: each value from `_config.yml` written by a TOML writer (escaped
     as TOML says, on its one commented line) naming the key it came from, with the comments that
     explain it."""
@@ -345,7 +351,12 @@ def _starter(found: Mapping[str, tuple[str, int, str]]) -> str:
         for key in shown
     ]
     keys = ", ".join(found[key][2] for key in shown if key in found) or "nothing found"
-    return STARTER.format(found=keys, values="\n".join(lines))
+    example = description or "A podcast that explores more than just algorithms and data"
+    quoted = tomli_w.dumps({"x": example}).rstrip().removeprefix("x = ")  # escaped as TOML says
+    tagline = f"# boilerplate_paragraphs = [{quoted}]"
+    if description:  # the site's own tagline, which feeds often repeat in every episode
+        tagline += "  # from _config.yml description"
+    return STARTER.format(found=keys, values="\n".join(lines), tagline=tagline)
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -425,7 +436,7 @@ def init_site(folder: Path) -> list[str]:
     config = folder / "_config.yml"
     found = _jekyll_lines(config) if config.is_file() else {}
     target = folder / "episode.toml"
-    if _create(target, _starter(found)):
+    if _create(target, _starter(found, _description(config) if config.is_file() else "")):
         done.append(f"wrote {target.name}")
     else:
         done.append(f"{target.name} exists: left as it is")

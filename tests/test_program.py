@@ -94,10 +94,7 @@ def test_a_post_s_path_as_an_argument_says_to_give_src(tmp_path: Path) -> None:
             ["send", "--to", "a@example.org"],
             "error: send: give --src (the post to send); see episode send --help",
         ),
-        (
-            ["publish"],
-            "error: publish: give --platform (the platform to publish to: youtube); see episode publish --help",
-        ),
+        (["publish"], "error: publish: which platform? episode publish youtube"),
     ],
 )
 def test_a_missing_argument_is_named_as_the_flag_to_type(tmp_path: Path, args: list[str], line: str) -> None:

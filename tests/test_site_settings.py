@@ -163,6 +163,26 @@ def test_paths_are_shown_relative_to_the_current_folder_within_the_site(site: Pa
     assert str(site) not in at_top.stdout + inside.stdout
 
 
+def test_init_from_inside_posts_sets_up_the_site_not_a_second_settings_file(site: Path) -> None:
+    done = run_episode(site / "_posts", "init")
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines() == [
+        "site: ..",
+        "wrote episode.toml",
+        "added _out/, .episode/ to .gitignore",
+    ]
+    assert (site / "episode.toml").is_file() and not (site / "_posts" / "episode.toml").exists()
+    starter = (site / "episode.toml").read_text()
+    # The site's own tagline is the example of a sentence to drop (feeds repeat it in every episode).
+    assert (
+        '# boilerplate_paragraphs = ["A machine learning podcast that explores more than just algorithms and '
+        'data: Life lessons from the experts."]  # from _config.yml description'
+    ) in starter.splitlines()
+    checked = run_episode(site / "_posts", "check", "--no-pdf")
+    assert "../episode.toml: warning: [newsletter]: from_address is the example" in checked.stdout
+    assert str(site) not in checked.stdout
+
+
 def test_init_through_the_command_line(site: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "invoke", "init", "--site", str(site)],
