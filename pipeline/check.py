@@ -52,11 +52,12 @@ class ArchiveCheck:
     ignored: list[str] = field(default_factory=list)
     settings: list[PostCheck] = field(default_factory=list)
     """Problems of the settings file that only the whole archive shows (a rule matching nothing)."""
+    settings_warnings: list[PostCheck] = field(default_factory=list)
+    """The settings' own warnings (an example From address), shown before the posts."""
 
     def count(self, severity: str) -> int:
-        return sum(
-            1 for p in self.posts + self.settings for problem in p.problems if problem.severity == severity
-        )
+        checked = self.posts + self.settings + self.settings_warnings
+        return sum(1 for p in checked for problem in p.problems if problem.severity == severity)
 
     def ok(self, strict: bool = False) -> bool:
         """No error, and under `--strict` no warning either."""
@@ -66,14 +67,14 @@ class ArchiveCheck:
         """One record per problem: `post`, `line`, `format`, `rule`, `severity`, `message`."""
         return [
             {
-                "post": shown(post.source),
+                "post": shown(post.source) if post.source else None,
                 "line": problem.line,
                 "format": problem.format,
                 "rule": problem.rule,
                 "severity": problem.severity,
                 "message": problem.message,
             }
-            for post in self.posts + self.settings
+            for post in self.settings_warnings + self.posts + self.settings
             for problem in post.problems
         ]
 
@@ -133,9 +134,15 @@ def check_post(path: Path, settings: Settings, formats: Sequence[str] = CHECKED_
     return check
 
 
-def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKED_FORMATS) -> ArchiveCheck:
+def check_archive(
+    src: Path,
+    settings: Settings,
+    formats: Sequence[str] = CHECKED_FORMATS,
+    settings_warnings: Sequence[Diagnostic] = (),
+) -> ArchiveCheck:
     """Every post under `src`, checked as `check_post` does, and what only the archive shows:
-    two posts with the same YouTube video."""
+    two posts with the same YouTube video, boilerplate rules that matched nothing. The settings'
+    own warnings (`settings_warnings`, shown before the posts) are counted and recorded too."""
     posts, rejected, ignored = discover_all(src)
     checks = [
         PostCheck(r.source, [r.failure or Diagnostic("error", r.error or "cannot be built")])
@@ -163,6 +170,7 @@ def check_archive(src: Path, settings: Settings, formats: Sequence[str] = CHECKE
         tuple(formats),
         ignored,
         _unmatched_rules(checks, settings) if src.is_dir() and posts else [],
+        [PostCheck(d.post or "", [d]) for d in settings_warnings],
     )
 
 

@@ -32,8 +32,8 @@ def settings_for(config: str | None, near: str | None = None) -> Any:
     return find_settings(config, Path(near) if near else None)
 
 
-def settings_warnings(settings: Any, formats: Any) -> list[str]:
-    """Newsletter settings no reader should get, one line each, from the settings file in use.
+def settings_warnings(settings: Any, formats: Any) -> list[Any]:
+    """Newsletter settings no reader should get, a Diagnostic each, from the settings file in use.
 
     Without a settings file the defaults are the user's known starting point: nothing to say.
     """
@@ -41,8 +41,16 @@ def settings_warnings(settings: Any, formats: Any) -> list[str]:
         return []
     from .mail.outgoing import unsendable_settings
 
-    lines: list[str] = unsendable_settings(settings)
-    return lines
+    warnings: list[Any] = unsendable_settings(settings)
+    return warnings
+
+
+def settings_line(problem: Any) -> str:
+    """`episode.toml: warning: [newsletter]: …`; without a settings file, `warning: …`."""
+    from .cli import problem_line
+
+    line: str = problem_line(problem.post, problem) if problem.post else f"{problem.severity}: {problem.text}"
+    return line
 
 
 def place_for(src: str, out: str, config: str | None) -> Any:
@@ -129,8 +137,8 @@ def build(
         formats = [f.strip() for f in only.split(",") if f.strip()]
         if not quiet:
             print(place.settings_line)
-            for line in settings_warnings(place.settings, formats):  # once, not once a post
-                print(line)
+            for warning in settings_warnings(place.settings, formats):  # once, not once a post
+                print(settings_line(warning))
         try:
             summary = run_build(
                 place.posts,
@@ -341,9 +349,10 @@ def check(
         place = locate(src or None, None, config)
         if not json:
             print(place.settings_line, flush=True)
-            for line in settings_warnings(place.settings, formats):
-                print(line)
-        report = check_archive(place.posts, place.settings, formats)
+        warned = settings_warnings(place.settings, formats)
+        for warning in [] if json else warned:
+            print(settings_line(warning))
+        report = check_archive(place.posts, place.settings, formats, warned)
     if json:
         document = {
             "settings": list(place.settings.sources),

@@ -273,7 +273,13 @@ def test_check_of_a_folder_names_each_boilerplate_rule_that_matched_nothing(tmp_
     ], done.stdout
     report = json.loads(_episode(tmp_path, "check", "--src", "posts", "--no-pdf", "--json").stdout)
     records = [r for r in report["records"] if r["post"] == "episode.toml"]
-    assert [r["rule"] for r in records] == ["boilerplate_paragraphs", "boilerplate_sections"]
+    assert [r["rule"] for r in records] == [
+        "newsletter.settings",  # the example From address and unsubscribe URL, counted too
+        "newsletter.settings",
+        "boilerplate_paragraphs",
+        "boilerplate_sections",
+    ]
+    assert report["summary"]["warnings"] == len(report["records"])
     assert all(r["severity"] == "warning" for r in records)
     # One post is no archive: a rule that drops nothing from it is no news.
     one = _episode(tmp_path, "check", "--src", str(next(posts.glob("2023-02-24-*"))), "--no-pdf")

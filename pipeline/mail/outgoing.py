@@ -34,6 +34,7 @@ from ..formats.newsletter import (
     render_parts,
 )
 from ..model import Episode
+from ..results import Diagnostic
 from ..user_files import UserFileError, read_bytes
 
 DKIM_SIGNED = (
@@ -211,10 +212,15 @@ def _unsendable(opts: NewsletterOptions) -> tuple[list[str], bool]:
     return problems, True
 
 
-def unsendable_settings(settings: Settings) -> list[str]:
-    """One warning line per newsletter setting a send would refuse: shown once by `build`."""
+def unsendable_settings(settings: Settings) -> list[Diagnostic]:
+    """A warning per newsletter setting a send would refuse (an example address, a merge tag),
+    its message naming the table as written; `post` is the settings file (None without one of
+    the tool's own). Shown once by `build`, counted by `check`."""
     problems, _ = _unsendable(newsletter_options(settings))
-    return [settings.table_line("newsletter", "warning") + problem for problem in problems]
+    path, table = settings.written_table("newsletter")
+    if path is None:
+        table += " (no episode.toml: episode init writes one)"
+    return [Diagnostic("warning", f"{table}: {p}", rule="newsletter.settings", post=path) for p in problems]
 
 
 def prepare_newsletter(
