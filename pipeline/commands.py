@@ -70,7 +70,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except PipelineError as exc:
-        raise Exit(f"error: {exc}", code=1) from None
+        raise Exit(exc.line_text(), code=1) from None
 
 
 class _NumberArgument(Argument):

@@ -211,7 +211,7 @@ def test_src_a_fifo_or_a_device_is_one_line(tmp_path: Path, kind: str) -> None:
     _no_traceback(done)
     assert done.returncode == 1
     lines = (done.stdout + done.stderr).strip().splitlines()
-    assert lines[-1].startswith("error: ") and "not a post file or a folder" in lines[-1], lines
+    assert ": error: not a post file or a folder" in lines[-1], lines
 
 
 # --- 3. pandoc's exponential HTML reader ---------------------------------------------------

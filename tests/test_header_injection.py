@@ -129,7 +129,7 @@ def test_a_bad_setting_stops_the_build_once_before_any_post(tmp_path: Path) -> N
     assert done.returncode == 1
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert lines == [
-        f"error: {config}: [tool.pipeline]: show_name: must not contain control or bidi characters "
+        f"{config}: error: [tool.pipeline]: show_name: must not contain control or bidi characters "
         "(U+000D, U+000A)"
     ]
     assert not out.exists()

@@ -286,7 +286,7 @@ def test_a_deeply_nested_config_yml_is_one_line(site: Path) -> None:
     done = _run("check", "--src", str(site), "--no-pdf")
     assert done.returncode == 1
     assert (done.stdout + done.stderr).splitlines() == [
-        f"error: {site.resolve() / '_config.yml'}:1: nested more than {MAX_YAML_DEPTH} levels deep: not read"
+        f"{site.resolve() / '_config.yml'}:1: error: nested more than {MAX_YAML_DEPTH} levels deep: not read"
     ]
 
 
@@ -303,7 +303,7 @@ def test_a_config_yml_over_1_mb_is_one_line_before_parsing(site: Path) -> None:
     done = _run("check", "--src", str(site), "--no-pdf")
     assert done.returncode == 1
     assert (done.stdout + done.stderr).splitlines() == [
-        f"error: {site.resolve() / '_config.yml'}: is 2.5 MB; settings files are at most 1 MB"
+        f"{site.resolve() / '_config.yml'}: error: is 2.5 MB; settings files are at most 1 MB"
     ]
 
 

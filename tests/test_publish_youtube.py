@@ -612,7 +612,7 @@ def test_auth_command_mistakes_are_one_line(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "--client-secrets FILE is required" in missing.stderr
     absent = run_command(["auth", "youtube", "--client-secrets", "nope.json", "--no-browser"], env, tmp_path)
     assert (
-        absent.returncode == 1 and absent.stderr.strip() == "error: nope.json: --client-secrets: no such file"
+        absent.returncode == 1 and absent.stderr.strip() == "nope.json: error: --client-secrets: no such file"
     )
     assert not (tmp_path / "config").exists()
 
@@ -863,7 +863,7 @@ def test_a_token_file_that_is_a_fifo_or_a_device_is_one_line(
     assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
     what = "a FIFO" if kind == "fifo" else "a device"
     assert (
-        done.stderr.strip() == f"error: {token}: cannot read the YouTube token: is {what}, not a regular file"
+        done.stderr.strip() == f"{token}: error: cannot read the YouTube token: is {what}, not a regular file"
     )
     assert fake.requests == []
 
@@ -874,7 +874,7 @@ def test_a_ledger_that_is_a_fifo_is_one_line(site: Path, env: dict[str, str], fa
     os.mkfifo(folder / "ledger.jsonl")
     done = run_command(["publish", "youtube", "--src", "posts"], env, site, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
-    assert done.stderr.strip() == "error: .episode/youtube/ledger.jsonl: is a FIFO, not a regular file"
+    assert done.stderr.strip() == ".episode/youtube/ledger.jsonl: error: is a FIFO, not a regular file"
 
 
 def test_ledger_lines_that_are_not_utf8_or_too_long_are_unreadable(tmp_path: Path) -> None:
@@ -905,7 +905,7 @@ def test_client_secrets_that_are_a_fifo_or_a_device_are_one_line(tmp_path: Path,
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert (
         done.stderr.strip()
-        == f"error: {shown_path(secrets, tmp_path)}: --client-secrets: is {what}, not a regular file"
+        == f"{shown_path(secrets, tmp_path)}: error: --client-secrets: is {what}, not a regular file"
     )
     assert not (tmp_path / "config").exists()
 
@@ -917,7 +917,7 @@ def test_client_secrets_over_64_kb_or_of_the_wrong_shape_are_one_line(tmp_path: 
     done = run_command(["auth", "youtube", "--client-secrets", str(big), "--no-browser"], env, tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.strip() == (
-        "error: big.json: --client-secrets: is 68.4 KB; client secrets files are at most 64 KB"
+        "big.json: error: --client-secrets: is 68.4 KB; client secrets files are at most 64 KB"
     )
     odd = tmp_path / "odd.json"
     odd.write_text(json.dumps({"installed": {"client_id": "a\r\nb", "client_secret": "s"}}))

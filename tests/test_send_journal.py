@@ -112,7 +112,7 @@ def cli_send(
 
 def held_line(journal: Path) -> re.Pattern[str]:
     return re.compile(
-        rf"error: {re.escape(str(journal))}: another send \(process \d+\) is using this send journal: "
+        rf"{re.escape(str(journal))}: error: another send \(process \d+\) is using this send journal: "
         r"wait for it to finish, or pass --wait to start when it does"
     )
 
@@ -449,9 +449,11 @@ def test_a_damaged_journal_is_one_line_and_nothing_is_sent(
     assert process.returncode == 1, output
     assert "Traceback" not in output
     last = output.splitlines()[-1]
-    assert last.startswith(f"error: {journal}: "), output
+    assert last.startswith(f"{journal}: error: "), output
     assert ("damaged" in last) or ("not a send journal of this tool" in last), output
-    assert len([line for line in output.splitlines() if line.startswith("error:")]) == 1
+    assert (
+        len([line for line in output.splitlines() if ": error: " in line or line.startswith("error:")]) == 1
+    )
     assert server.mailbox.received == []
     assert journal.read_bytes() == before  # left as it was, for whoever repairs it
 

@@ -186,7 +186,7 @@ def test_build_with_a_typo_fails_once_before_any_post(tmp_path: Path) -> None:
     done = subprocess.run([*command, "--config", str(config)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode != 0
     assert (done.stdout + done.stderr).splitlines() == [
-        f"error: {config}: [newsletter]: from_adress: unknown setting (did you mean from_address?)"
+        f"{config}: error: [newsletter]: from_adress: unknown setting (did you mean from_address?)"
     ]
     assert not out.exists() or not [p for p in out.iterdir() if p.is_dir()]
 
@@ -333,7 +333,7 @@ def test_a_bad_number_stops_the_command_in_one_line(tmp_path: Path) -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 1
     assert (done.stdout + done.stderr).splitlines() == [
-        f"error: {config}: [pdf]: timeout: expected a positive number of at most 1,000,000,000, got nan"
+        f"{config}: error: [pdf]: timeout: expected a positive number of at most 1,000,000,000, got nan"
     ]
 
 

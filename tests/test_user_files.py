@@ -240,7 +240,7 @@ def test_send_src_a_fifo_or_a_device_is_one_line(tmp_path: Path, kind: str) -> N
     what = "a FIFO" if kind == "fifo" else "a device"
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
-    assert done.stderr.strip() == f"error: {shown_path(src, tmp_path)}: is {what}, not a regular file"
+    assert done.stderr.strip() == f"{shown_path(src, tmp_path)}: error: is {what}, not a regular file"
 
 
 def test_a_fifo_post_with_a_writer_that_never_writes_does_not_hang(tmp_path: Path) -> None:

@@ -251,7 +251,7 @@ class Preview:
                 first=self.state.open_stems(),
             )
         except PipelineError as exc:
-            problem = f"error: {exc}"
+            problem = exc.line_text()
             self.say(problem)
         except Exception as exc:  # a bug: shown, and the server goes on
             problem = " ".join(f"internal error: {type(exc).__name__}: {exc}".split())
