@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from pipeline.config import Settings, settings_from_table
 from pipeline.email_message import message_bytes
 from pipeline.errors import ConfigError
-from pipeline.formats.newsletter import newsletter_options, options_from_table, render, render_parts
+from pipeline.formats.newsletter import render, render_parts
+from pipeline.formats.newsletter_options import newsletter_options, options_from_table
 from pipeline.mail_headers import header_text
 from tests.sample_episode import sample_episode
 from tests.test_send import Server, start_server

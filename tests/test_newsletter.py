@@ -23,14 +23,8 @@ from pipeline.config import Settings, load_settings
 from pipeline.email_message import build_message, message_bytes, subject_line
 from pipeline.errors import ConfigError, RenderError
 from pipeline.formats import load_format
-from pipeline.formats.newsletter import (
-    DEFAULT_MAX_HTML_BYTES,
-    NewsletterParts,
-    newsletter_options,
-    options_from_table,
-    render,
-    render_parts,
-)
+from pipeline.formats.newsletter import NewsletterParts, render, render_parts
+from pipeline.formats.newsletter_options import DEFAULT_MAX_HTML_BYTES, newsletter_options, options_from_table
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
 from tests.browser import with_newsletter_options
 from tests.sample_episode import SEED_CHAPTERS, sample_episode

@@ -25,7 +25,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from pipeline.config import Settings, load_settings
 from pipeline.email_message import build_message, recipient_message_id
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.formats.newsletter import newsletter_options, render, render_parts
+from pipeline.formats.newsletter import render, render_parts
+from pipeline.formats.newsletter_options import newsletter_options
 from pipeline.mail.sending import send_episode, send_post, smtp_config
 from tests.sample_episode import sample_episode
 

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pipeline.config import Settings, load_settings
 from pipeline.email_message import recipient_message_id
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.formats.newsletter import options_from_table
+from pipeline.formats.newsletter_options import options_from_table
 from pipeline.mail.journal import journal_path
 from pipeline.mail.readers import load_readers
 from pipeline.mail.sending import ListRun, send_list, send_post

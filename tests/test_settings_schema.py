@@ -20,8 +20,8 @@ from pipeline.build import build
 from pipeline.config import PipelineTable, Settings, load_settings, settings_from_table
 from pipeline.errors import ConfigError
 from pipeline.fingerprints import fingerprints
-from pipeline.formats import newsletter
-from pipeline.formats.newsletter import NewsletterOptions, newsletter_options
+from pipeline.formats import newsletter_options as newsletter
+from pipeline.formats.newsletter_options import NewsletterOptions, newsletter_options
 from pipeline.formats.shownotes import PdfOptions, pdf_options
 from pipeline.mail.sending import EmailOptions, email_options
 from pipeline.platform_options import DescriptionOptions, PodcastOptions, description_options

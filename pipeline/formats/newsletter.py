@@ -10,11 +10,8 @@ import dataclasses
 import logging
 import re
 import textwrap
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from email.utils import getaddresses
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import css_inline
@@ -23,165 +20,19 @@ from ..block_writers import blocks_to_html, blocks_to_text, first_sentence, map_
 from ..config import Settings
 from ..email_message import message_bytes
 from ..errors import RenderError
-from ..links import is_loopback
-from ..mail_headers import LIST_HEADER_ITEM, is_plain_address, unsafe_characters
 from ..model import Block, Episode, Span
-from ..options import option, options_of
 from ..sanitize import is_allowed_url, sanitize_html, unlinked_message
 from ..source import BIDI_CONTROLS
 from ..templating import render_template
 from . import Rendered
 from .html_parts import ChapterRow, chapter_rows, date_text
+from .newsletter_options import NewsletterOptions, https_url_problem, newsletter_options
 
 log = logging.getLogger(__name__)
 
-# Gmail clips a message whose HTML passes about 102 KB; keep a margin below it.
-DEFAULT_MAX_HTML_BYTES = 90 * 1024
 THUMBNAIL_WIDTH = 536  # the 600 px column minus 2 x 32 px padding
 THUMBNAIL_HEIGHT = 402  # hqdefault.jpg is 480 x 360 (4:3)
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
-_HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+$")
-# Merge tags that email services put in place of a per-subscriber link: Mailchimp `*|UNSUB|*`,
-# Buttondown/Kit/Brevo `{{ unsubscribe_url }}`, Sendy `[unsubscribe]`, `%unsubscribe%`.
-_MERGE_TAG = re.compile(r"^(\*\|[A-Z0-9_:]+\|\*|\{\{\s*[\w.]+\s*\}\}|\[[\w-]+\]|%[\w-]+%)$")
-
-
-_LIST_ID = re.compile(rf"^(?=.{{1,200}}$){_LABEL}(?:\.{_LABEL})+$")
-# Placeholders an unsubscribe URL may carry, filled per recipient when sending.
-UNSUBSCRIBE_PLACEHOLDERS = ("{email}", "{token}")
-
-
-def _web_url_problem(value: str, *, allow_loopback_http: bool = False) -> str | None:
-    """Why `value` is not an absolute https URL (None when it is)."""
-    if any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
-        return "must not contain spaces or control characters"
-    parts = urlsplit(value)
-    if parts.scheme == "https" and parts.hostname:
-        return None
-    if allow_loopback_http and parts.scheme == "http" and is_loopback(parts.hostname or ""):
-        return None
-    return "expected an absolute https:// URL"
-
-
-def _address_problem(value: str) -> str | None:
-    """Why `value` is not one email address (`a@b.c` or `Name <a@b.c>`)."""
-    if unsafe := unsafe_characters(value):
-        return f"must not contain control or bidi characters ({', '.join(unsafe)})"
-    parsed = getaddresses([value])
-    if len(parsed) != 1 or not is_plain_address(parsed[0][1]):
-        return "expected one email address such as 'Show <news@example.com>'"
-    return None
-
-
-def _thumbnail_url_problem(value: str) -> str | None:
-    try:
-        sample = value.format(youtube_id="IOC2k5k8oto")
-    except (KeyError, IndexError, ValueError):
-        return "only the placeholder {youtube_id} is allowed"
-    return _web_url_problem(sample, allow_loopback_http=True)
-
-
-def _unsubscribe_url_problem(value: str) -> str | None:
-    if _MERGE_TAG.match(value):
-        return None
-    if value.startswith("mailto:"):
-        return _address_problem(value.removeprefix("mailto:").split("?")[0])
-    sample = value
-    for placeholder in UNSUBSCRIBE_PLACEHOLDERS:
-        sample = sample.replace(placeholder, "x")
-    if "{" in sample or "}" in sample:
-        return "only the placeholders {email} and {token} are allowed"
-    if (problem := _web_url_problem(value)) is not None:
-        return problem
-    if not LIST_HEADER_ITEM.match(sample):
-        return "must be printable ASCII without quotes, commas or angle brackets (List-Unsubscribe)"
-    return None
-
-
-def _unsubscribe_mailto_problem(value: str) -> str | None:
-    address = value.removeprefix("mailto:")
-    problem = _address_problem(address.split("?")[0])
-    if problem is None and "<" in address:
-        return "expected a plain address or mailto: URL such as 'unsubscribe@example.org'"
-    if problem is None and not LIST_HEADER_ITEM.match(address):
-        return "must be printable ASCII without spaces, quotes, commas or angle brackets"
-    return problem
-
-
-def _list_id_problem(value: str) -> str | None:
-    if _LIST_ID.match(value):
-        return None
-    return "expected a list id such as 'my-show.example.org' (letters, digits, '-', dots)"
-
-
-def _envelope_from_problem(value: str) -> str | None:
-    return None if is_plain_address(value) else "expected a plain address such as 'bounces@example.org'"
-
-
-def _postal_address_problem(value: str) -> str | None:
-    if unsafe := [c for c in unsafe_characters(value) if not c.startswith("U+000A")]:
-        return f"must not contain control or bidi characters ({', '.join(unsafe)})"
-    return None
-
-
-def _domain_problem(value: str) -> str | None:
-    return None if _DOMAIN.match(value) else "expected a domain name such as 'newsletter.example.com'"
-
-
-def _colour_problem(value: str) -> str | None:
-    return None if _HEX_COLOUR.match(value) else "expected a colour such as '#1a56db'"
-
-
-def _footer_text_problem(value: str) -> str | None:
-    if any(unicodedata.category(c) == "Cc" and c != "\n" for c in value):
-        return "must not contain control characters"
-    return None
-
-
-@dataclass(frozen=True)
-class NewsletterOptions:
-    """The `[tool.pipeline.newsletter]` table, checked (`pipeline.options` reads it)."""
-
-    thumbnail_url: str = option(
-        "https://i.ytimg.com/vi/{youtube_id}/hqdefault.jpg", check=_thumbnail_url_problem
-    )
-    unsubscribe_url: str = option(
-        "https://example.com/unsubscribe?id=*|UNIQID|*", check=_unsubscribe_url_problem
-    )
-    from_address: str = option("newsletter@example.com", check=_address_problem)
-    to_address: str = option("subscribers@example.com", check=_address_problem)
-    message_id_domain: str = option("newsletter.example.com", check=_domain_problem)
-    footer_text: str = option("", check=_footer_text_problem)
-    accent_color: str = option("#1a56db", check=_colour_problem)
-    max_html_bytes: int = option(DEFAULT_MAX_HTML_BYTES, minimum=1024)
-    text_width: int = option(72, minimum=40, maximum=200)
-    """Columns of the plain-text part."""
-    unsubscribe_mailto: str = option("", check=_unsubscribe_mailto_problem)
-    """An address (or `mailto:` URL) for the `<mailto:…>` of `List-Unsubscribe`; empty: none."""
-    list_id: str = option("", check=_list_id_problem)
-    """The `List-Id` (`name.example.org`); empty: `<show-name-slug>.<From domain>`."""
-    postal_address: str = option("", check=_postal_address_problem)
-    """The sender's postal address for the footer (CAN-SPAM); a list send without it warns."""
-    envelope_from: str = option("", check=_envelope_from_problem)
-    """The bounce address (SMTP `MAIL FROM`); empty: the From address."""
-
-
-# The example values of a fresh project: fine for a look at the build, never for readers.
-EXAMPLE_FROM_ADDRESS = NewsletterOptions.from_address
-EXAMPLE_UNSUBSCRIBE_URL = NewsletterOptions.unsubscribe_url
-
-
-def options_from_table(table: Mapping[str, Any], source: str = "settings") -> NewsletterOptions:
-    """Check `[tool.pipeline.newsletter]`: every unknown key and bad value reported at once."""
-    return options_of(NewsletterOptions, table, "newsletter", source)
-
-
-def newsletter_options(settings: Settings) -> NewsletterOptions:
-    """The newsletter options of these settings: those checked at load, else checked now."""
-    kept = settings.kept("newsletter", NewsletterOptions)
-    return kept if kept is not None else options_from_table(settings.table("newsletter"), settings.source)
 
 
 # --- content, converted in Python before the templates ------------------------------------
@@ -242,7 +93,7 @@ def _content(episode: Episode, settings: Settings, opts: NewsletterOptions, warn
         video_url = episode.video_url
         thumbnail = opts.thumbnail_url.format(youtube_id=quote(episode.youtube_id, safe=""))
     substack = episode.substack_url
-    if substack is not None and _web_url_problem(substack) is not None:
+    if substack is not None and https_url_problem(substack) is not None:
         warnings.append(f"substack_url {substack!r} left out: not an https URL")
         substack = None
     summary = _safe_blocks(episode.summary, warnings)

@@ -25,13 +25,12 @@ from markupsafe import escape
 from ..config import Settings
 from ..email_message import SendHeaders, default_list_id, message_bytes, recipient_message_id
 from ..errors import PipelineError
-from ..formats.newsletter import (
+from ..formats.newsletter import NewsletterParts, render_parts
+from ..formats.newsletter_options import (
     EXAMPLE_FROM_ADDRESS,
     EXAMPLE_UNSUBSCRIBE_URL,
     NewsletterOptions,
-    NewsletterParts,
     newsletter_options,
-    render_parts,
 )
 from ..model import Episode
 from ..results import Diagnostic
