@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, make_dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .formats import FORMATS
+from .mail.options import email_options
 from .mail_headers import unsafe_characters
 from .options import label, one_error, option, read_table, read_tables, settable, table_option
 from .places import shown_path
@@ -154,47 +156,45 @@ def web_url_problem(value: str) -> str | None:
     return None
 
 
-# Sub-tables owned by one output format each; the format module validates its own keys.
-FORMAT_TABLES = ("newsletter", "pdf", "youtube", "podcast", "email")
-
-
 @dataclass(frozen=True)
-class PipelineTable:
-    """The `[tool.pipeline]` table itself, checked: its keys, and its format tables kept raw
-    (each format's reader checks its own, see `pipeline.options.READERS`). The defaults are
-    `Settings`' (a test holds them equal)."""
+class CoreSettings:
+    """The settings' top-level keys, each checked as it is read (`options.read_table`)."""
 
     show_name: str = option("", check=_plain_text)
     author: str = option("", check=_plain_text)
     language: str = option("en", check=_plain_text)
     chapters_heading: str = option("Chapters", check=_plain_text)
+    boilerplate_paragraphs: tuple[str, ...] = ()
+    boilerplate_sections: tuple[str, ...] = ()
+    tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
     site_url: str = option("", check=web_url_problem)
     baseurl: str = option("", check=_plain_text)
     permalink: str = option("date", check=_permalink)
-    boilerplate_paragraphs: tuple[str, ...] = ()
-    boilerplate_sections: tuple[str, ...] = ()
-    tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
-    newsletter: Mapping[str, Any] = table_option()
-    pdf: Mapping[str, Any] = table_option()
-    youtube: Mapping[str, Any] = table_option()
-    podcast: Mapping[str, Any] = table_option()
-    email: Mapping[str, Any] = table_option()
+    """A named style of PERMALINK_STYLES or a pattern starting with '/'."""
+
+
+# The settings' tables, each with the reader that checks it: the formats' (`formats.FORMATS`
+# declares them) and sending's `[email]`.
+TABLE_READERS: dict[str, Callable[[Settings], Any]] = {
+    **{f.table: f.options for f in FORMATS.values() if f.table and f.options},
+    "email": email_options,
+}
+FORMAT_TABLES = tuple(TABLE_READERS)
+
+PipelineTable = make_dataclass(
+    "PipelineTable",
+    [(name, Mapping[str, Any], table_option()) for name in FORMAT_TABLES],
+    bases=(CoreSettings,),
+    frozen=True,
+)
+PipelineTable.__doc__ = """The `[tool.pipeline]` table itself, checked: its top-level keys, and each
+table kept raw (its reader in TABLE_READERS checks it)."""
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(CoreSettings):
     """Everything configurable about a build. Frozen: passed to worker processes as is."""
 
-    show_name: str = ""
-    author: str = ""
-    language: str = "en"
-    chapters_heading: str = "Chapters"
-    boilerplate_paragraphs: tuple[str, ...] = ()
-    boilerplate_sections: tuple[str, ...] = ()
-    tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
-    site_url: str = ""
-    baseurl: str = ""
-    permalink: str = "date"  # a named style of PERMALINK_STYLES or a pattern starting with '/'
     formats: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
     sources: tuple[str, ...] = ()
@@ -260,15 +260,19 @@ def settings_from_table(
     template_overrides: str = "",
 ) -> Settings:
     """Settings from a `[tool.pipeline]` table, every table in it checked (`PipelineTable` and
-    each format's, `pipeline.options.READERS`): one ConfigError names every problem of every
+    each table's reader, TABLE_READERS): one ConfigError names every problem of every
     table, before any post is read. The checked options are kept on the Settings."""
     core, problems = read_table(PipelineTable, table)
     formats = {name: dict(value) for name in FORMAT_TABLES if isinstance(value := table.get(name), dict)}
-    values = {key: getattr(core, key) for key in table if key in _CORE_KEYS} if core is not None else {}
+    values: dict[str, Any] = {}
+    if core is not None:
+        values = {key: getattr(core, key) for key in table if key in _CORE_KEYS}
     settings = Settings(
         **values, formats=formats, source=source, sources=sources, template_overrides=template_overrides
     )
-    checked, table_problems = read_tables(settings)  # the format tables, even when the core has problems
+    checked, table_problems = read_tables(
+        settings, TABLE_READERS
+    )  # the format tables, even when the core has problems
     every = ({label(None): "; ".join(problems)} if problems else {}) | table_problems
     if every:
         raise one_error(_as_written(every, table, source), source)

@@ -34,8 +34,8 @@ PREVIEW_TEMPLATES = "serve"  # the preview server's own pages: no output depends
 # checks that none of these is imported by the code that reads, normalizes and renders a post.
 NOT_OUTPUT_CODE = frozenset(
     {
-        "check.py", "cli.py", "commands.py", "mail", "preview", "program.py", "rewrite.py", "site.py",
-        "watch.py", "youtube",
+        "check.py", "cli.py", "commands.py", "mail/journal.py", "mail/outgoing.py", "mail/readers.py",
+        "mail/sending.py", "preview", "program.py", "rewrite.py", "site.py", "watch.py", "youtube",
     }
 )  # fmt: skip
 # Settings that belong to one format's fingerprint (its tables) or to none (where they came from,

@@ -12,7 +12,7 @@ Every number is finite (`nan` and `inf` are refused) and within a stated range: 
 `minimum`/`maximum`, and where an option states none, ±`LARGEST`. The range is in the wording of
 every refusal, so the error says what would pass.
 
-`read_tables` reads every table a build, a send or a publish will use (`READERS`); the settings
+`read_tables` reads every table a build, a send or a publish will use (`config.TABLE_READERS`); the settings
 loader (`pipeline.config.settings_from_table`) calls it before any post is read, raises one
 ConfigError for every problem of every table, and keeps the results on the Settings
 (`Settings.options`), so no format checks its table again per post.
@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import importlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -278,31 +277,17 @@ def one_error(problems: Mapping[str, str], source: str) -> ConfigError:
 
 # --- every table, checked at load ------------------------------------------------------------------
 
-# table -> "module:function", each function `(settings) -> options` raising ConfigError. Each
-# returns the options kept on the Settings when there are some, and reads its table otherwise:
-# the loader asks before it keeps any.
-READERS: dict[str, str] = {
-    "newsletter": "pipeline.formats.newsletter:newsletter_options",
-    "pdf": "pipeline.formats.shownotes:pdf_options",
-    "youtube": "pipeline.platform_options:youtube_options",
-    "podcast": "pipeline.platform_options:podcast_options",
-    "email": "pipeline.mail.sending:email_options",
-}
 
-
-def reader(table: str) -> Callable[[Any], Any]:
-    module, _, name = READERS[table].partition(":")
-    function: Callable[[Any], Any] = getattr(importlib.import_module(module), name)
-    return function
-
-
-def read_tables(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
-    """Every table's options, and the problems of each table that has some (`{label: problems}`)."""
+def read_tables(
+    settings: Settings, readers: Mapping[str, Callable[[Settings], Any]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every table's options, read by its reader (`config.TABLE_READERS`), and the problems of
+    each table that has some (`{label: problems}`)."""
     checked: dict[str, Any] = {}
     problems: dict[str, str] = {}
-    for table in READERS:
+    for table, reader in readers.items():
         try:
-            checked[table] = reader(table)(settings)
+            checked[table] = reader(settings)
         except ConfigError as exc:
             problems[exc.field or label(table)] = exc.message
     return checked, problems

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .config import Settings
 from .options import fixed, option, table_options
 from .platform_limits import MAX_HASHTAGS, PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
 from .platform_text import one_line
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 # The smallest `max_bytes` a table may set.
 MIN_MAX_BYTES = 200

@@ -17,13 +17,22 @@ import pytest
 
 from pipeline import options as schema
 from pipeline.build import build
-from pipeline.config import PipelineTable, Settings, load_settings, settings_from_table
+from pipeline.config import (
+    FORMAT_TABLES,
+    TABLE_READERS,
+    CoreSettings,
+    PipelineTable,
+    Settings,
+    load_settings,
+    settings_from_table,
+)
 from pipeline.errors import ConfigError
 from pipeline.fingerprints import fingerprints
+from pipeline.formats import FORMATS
 from pipeline.formats import newsletter_options as newsletter
 from pipeline.formats.newsletter_options import NewsletterOptions, newsletter_options
-from pipeline.formats.shownotes import PdfOptions, pdf_options
-from pipeline.mail.sending import EmailOptions, email_options
+from pipeline.formats.pdf_options import PdfOptions, pdf_options
+from pipeline.mail.options import EmailOptions, email_options
 from pipeline.platform_options import DescriptionOptions, PodcastOptions, description_options
 from pipeline.site import find_settings
 
@@ -135,13 +144,13 @@ def test_messages_name_the_tables_as_the_file_writes_them() -> None:
 
 def test_loaded_settings_keep_every_table_checked_and_pickle() -> None:
     settings = load_settings(ROOT / "samples" / "episode.toml")
-    assert set(settings.options) == set(schema.READERS)
+    assert set(settings.options) == set(TABLE_READERS)
     assert newsletter_options(settings) is settings.options["newsletter"]
     assert pdf_options(settings) is settings.options["pdf"]
     assert description_options(settings, "youtube") is settings.options["youtube"]
     assert description_options(settings, "podcast") is settings.options["podcast"]
     assert email_options(settings) is settings.options["email"]
-    assert [type(settings.options[t]) for t in schema.READERS] == [
+    assert [type(settings.options[t]) for t in TABLE_READERS] == [
         NewsletterOptions,
         PdfOptions,
         DescriptionOptions,
@@ -164,11 +173,16 @@ def test_changed_settings_check_their_tables_again() -> None:
         email_options(dataclasses.replace(settings, formats={"email": {"timout": 5}}))
 
 
-def test_the_table_defaults_are_the_settings_defaults() -> None:
-    table, settings = PipelineTable(), Settings()
-    for name in schema.settable(PipelineTable):
-        if hasattr(settings, name):
-            assert getattr(table, name) == getattr(settings, name), name
+def test_each_settings_table_is_the_one_its_format_declares() -> None:
+    """One declaration per format: its table and reader come from `FORMATS`, and the settings
+    read every key of the top level once (the Settings inherit them, defaults included)."""
+    declared = {f.table: f.options for f in FORMATS.values() if f.table}
+    assert {**declared, "email": email_options} == TABLE_READERS
+    assert set(FORMAT_TABLES) == set(declared) | {"email"}
+    top = {f.name for f in dataclasses.fields(CoreSettings)}
+    assert {f.name for f in dataclasses.fields(PipelineTable)} == top | set(FORMAT_TABLES)
+    assert issubclass(Settings, CoreSettings)
+    assert all(getattr(PipelineTable(), name) == getattr(Settings(), name) for name in top)
 
 
 def _posts(tmp_path: Path, count: int) -> Path:

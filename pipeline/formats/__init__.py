@@ -5,8 +5,9 @@ post and never calls another format. Modules are imported lazily so that a build
 no PDF never imports WeasyPrint.
 
 `FORMATS` declares, per format, what its bytes depend on besides the Episode: its module, the
-bundled templates it renders with (a site's overrides of the same names count too) and the
-settings tables it reads. The build gives each output its own fingerprint from these, so that
+bundled templates it renders with (a site's overrides of the same names count too), the
+settings table it reads and the reader that checks it (the settings loader takes both from
+here). The build gives each output its own fingerprint from these, so that
 editing the newsletter template rebuilds newsletters and nothing else.
 """
 
@@ -14,12 +15,20 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..config import Settings
 from ..model import Episode
+from ..platform_options import podcast_options, youtube_options
 from ..results import Diagnostic
+
+# Aliased: the package's attributes `newsletter_options` and `pdf_options` stay the modules.
+from .newsletter_options import newsletter_options as _newsletter_options
+from .pdf_options import pdf_options as _pdf_options
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 @dataclass
@@ -59,7 +68,14 @@ class Format:
     name: str  # the `--only` name
     module: str  # under pipeline.formats
     templates: tuple[str, ...] = ()  # files or folders of the templates folder it renders with
-    tables: tuple[str, ...] = ()  # the `[tool.pipeline.<table>]` settings it reads
+    table: str | None = None  # the settings table it reads (`[newsletter]`)
+    options: Callable[[Settings], Any] | None = None
+    """Its table, checked into its options (`NewsletterOptions`): the settings loader calls it
+    once, before any post is read, and keeps the result."""
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return (self.table,) if self.table else ()
 
     def load(self) -> FormatModule:
         module: FormatModule = importlib.import_module(f"{__name__}.{self.module}")
@@ -71,10 +87,16 @@ FORMATS: dict[str, Format] = {
     for f in (
         Format("post", "post"),
         Format("chapters", "chapter_files"),
-        Format("newsletter", "newsletter", ("newsletter.html.j2", "newsletter.txt.j2"), ("newsletter",)),
-        Format("pdf", "shownotes", ("show-notes.html.j2", "show-notes.css", "assets"), ("pdf",)),
-        Format("youtube", "youtube", (), ("youtube",)),
-        Format("podcast", "podcast", (), ("podcast",)),
+        Format(
+            "newsletter",
+            "newsletter",
+            ("newsletter.html.j2", "newsletter.txt.j2"),
+            "newsletter",
+            _newsletter_options,
+        ),
+        Format("pdf", "shownotes", ("show-notes.html.j2", "show-notes.css", "assets"), "pdf", _pdf_options),
+        Format("youtube", "youtube", (), "youtube", youtube_options),
+        Format("podcast", "podcast", (), "podcast", podcast_options),
     )
 }
 

@@ -37,9 +37,9 @@ from ..errors import PipelineError
 from ..links import is_loopback
 from ..mail_headers import is_plain_address
 from ..model import Episode
-from ..options import option, table_options
 from ..source import RawPost, read_post
 from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, Record, journal_path, running_send
+from .options import DEFAULT_TIMEOUT, email_options
 from .outgoing import Newsletter, prepare_newsletter
 from .readers import Recipient, address_problem, load_readers
 
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
-DEFAULT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -64,19 +63,6 @@ class SmtpConfig:
     @property
     def where(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class EmailOptions:
-    """The `[tool.pipeline.email]` table, checked (`pipeline.options` reads it)."""
-
-    timeout: float = option(DEFAULT_TIMEOUT, positive=True)
-    """Seconds the SMTP server has to answer."""
-
-
-def email_options(settings: Settings) -> EmailOptions:
-    """The `[tool.pipeline.email]` options: those checked at load, else checked now."""
-    return table_options(settings, "email", EmailOptions)
 
 
 def smtp_config(env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> SmtpConfig:
