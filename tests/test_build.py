@@ -141,6 +141,7 @@ def test_write_atomic_leaves_no_temporary_file_on_failure(tmp_path: Path) -> Non
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_pdf_over_its_time_limit_fails_only_that_post(
     tmp_path: Path, settings: Settings, jobs: int

@@ -51,6 +51,7 @@ def test_a_body_over_the_time_limit_fails_alone() -> None:
     assert results[2]["blocks"][0]["c"][0]["c"] == "Third."
 
 
+@pytest.mark.slow
 def test_a_body_over_the_memory_cap_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     # Under `pandoc lua` the RTS may thrash near the cap instead of exiting: the time limit
     # catches that, so either message is this body's own failure.

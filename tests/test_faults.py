@@ -98,6 +98,7 @@ def test_a_full_disk_keeps_the_previous_outputs_and_is_one_line(
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [MANIFEST]
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_fails_posts_in_one_line_each_and_keeps_their_outputs(tmp_path: Path) -> None:
     """RLIMIT_FSIZE stands in for a tiny disk: the PDF does not fit, everything smaller does."""
     src, out = _posts(tmp_path, 2), tmp_path / "out"  # pandoc's JSON of these two is under 16 KB

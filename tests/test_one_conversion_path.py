@@ -34,6 +34,7 @@ def _outcome(make: Callable[[], Episode]) -> Episode | tuple[str, str]:
         return type(exc).__name__, str(exc)
 
 
+@pytest.mark.slow
 def test_every_post_gives_the_same_episode_alone_and_in_a_batch(settings: Settings) -> None:
     assert len(POSTS) > 60
     batched = {

@@ -127,6 +127,7 @@ def wait_for(condition: Any, timeout: float = 30.0) -> None:
 # --- two sends at once ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_concurrent_list_sends_mail_each_reader_once(project: Path, slow_server: Server) -> None:
     """Started 0.3 s apart, the server holding every message until one of them has stopped: one
     sends, the other stops."""
@@ -151,6 +152,7 @@ def test_two_concurrent_list_sends_mail_each_reader_once(project: Path, slow_ser
     assert "sent 'Episode 5' to 10 readers" in outputs[codes.index(0)]
 
 
+@pytest.mark.slow
 def test_with_wait_a_second_send_waits_then_sends_nothing_new(project: Path, slow_server: Server) -> None:
     readers = [f"reader{i}@example.org" for i in range(6)]
     list_path = write_list(project, readers)

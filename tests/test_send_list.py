@@ -535,6 +535,7 @@ def _invoke_send(project: Path, list_path: Path, env: dict[str, str], *extra: st
     )
 
 
+@pytest.mark.slow
 def test_a_killed_run_then_a_second_run_mails_each_reader_once(
     project: Path, server: Server, dkim_files: DkimFiles
 ) -> None:

@@ -548,6 +548,7 @@ def _next_event(response: http.client.HTTPResponse) -> str:
     return "".join(lines)
 
 
+@pytest.mark.slow
 def test_an_event_stream_outlives_the_idle_timeout(tmp_path: Path) -> None:
     """An open page's event stream sends nothing for 3 s (its heartbeat here), three times the
     idle timeout, and is not cut: the keep-alive comment comes, then the reload."""

@@ -190,6 +190,7 @@ def test_two_renders_are_byte_identical(seed_pdf: bytes) -> None:
     assert _pdf() == seed_pdf
 
 
+@pytest.mark.slow
 def test_renders_are_identical_across_processes(seed_pdf: bytes) -> None:
     code = (
         "import sys; from types import MappingProxyType; from pipeline.config import Settings; "

@@ -148,6 +148,7 @@ def test_a_key_error_keeps_the_key_as_written_for_the_program_and_escaped_for_th
 # --- one severity word ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_line_says_its_severity_twice(tmp_path: Path) -> None:
     src = tmp_path / "posts"
     shutil.copytree(FIXTURES / "bad", src, ignore=shutil.ignore_patterns("*.json"))
