@@ -77,8 +77,8 @@ def bench(
     help={
         "k": "only tests matching this pytest -k expression",
         "x": "stop at the first failure",
-        "all": "the whole suite: the slow tests too (kills, concurrent sends, limits, the wheel install) and every "
-        "property test's full count of examples; on by default when CI=true",
+        "all": "the whole suite: the slow tests too (kills, concurrent sends, limits, the wheel install) "
+        "and every property test's full count of examples; on by default when CI=true",
         "workers": "test processes (default: one a CPU core)",
     }
 )
