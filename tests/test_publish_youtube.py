@@ -29,9 +29,9 @@ from pipeline.errors import PipelineError
 from pipeline.user_files import MB
 from pipeline.youtube.api import quota_day, quota_reset
 from pipeline.youtube.auth import SCOPES, load_credentials, run_auth_flow, token_path
+from pipeline.youtube.ledger import Ledger
 from pipeline.youtube.publish import (
     BUILD_FOLDER,
-    Ledger,
     Options,
     PublishSummary,
     description_problems,
