@@ -208,16 +208,16 @@ def render_alone(html: str, settings: Settings, identifier: str = "show-notes") 
     """One PDF by WeasyPrint alone: its own URL fetcher, none of the build's checks around it.
 
     The same HTML, stylesheets, font configuration and `write_pdf` options as the build's
-    `shownotes.html_to_pdf`, so the same PDF; without the locked-down fetcher, the warning
+    `pdf_engine.html_to_pdf`, so the same PDF; without the locked-down fetcher, the warning
     capture and the time limit, whose cost belongs to the build, not to the floor.
     """
     import weasyprint
 
-    from pipeline.formats import shownotes
+    from pipeline.formats import pdf_engine, shownotes
 
     options = shownotes.pdf_options(settings)
-    document = weasyprint.HTML(string=html, base_url=shownotes.BASE_URL)
-    pdf: bytes = document.write_pdf(**shownotes.write_pdf_options(options, identifier))
+    document = weasyprint.HTML(string=html, base_url=pdf_engine.BASE_URL)
+    pdf: bytes = document.write_pdf(**pdf_engine.write_pdf_options(options, identifier))
     return pdf
 
 
@@ -251,16 +251,16 @@ def child_startup(config: str = "") -> None:
     settings = load_settings(Path(config) if config else None)
     documents = _pdf_documents(SAMPLES_DIR, settings)
     started = time.perf_counter()
-    from pipeline.formats import shownotes
+    from pipeline.formats import pdf_engine
 
-    shownotes.warm_up(settings)  # the import and the stylesheets: what any first render pays
+    pdf_engine.warm_up(settings)  # the import and the stylesheets: what any first render pays
     imported = time.perf_counter()
-    shownotes.html_to_pdf(documents[0][0], settings)
+    pdf_engine.html_to_pdf(documents[0][0], settings)
     first = time.perf_counter()
     again = []
     for _ in range(3):
         begin = time.perf_counter()
-        shownotes.html_to_pdf(documents[0][0], settings)
+        pdf_engine.html_to_pdf(documents[0][0], settings)
         again.append(time.perf_counter() - begin)
     extra = (first - imported) - statistics.median(again)
     sys.stdout.write(json.dumps((imported - started) + extra) + "\n")

@@ -75,8 +75,9 @@ def _claims(fmt: Format, name: str) -> bool:
     return any(name == t or name.startswith(t + "/") for t in fmt.templates)
 
 
-def _module_file(fmt: Format) -> Path:
-    return PACKAGE_DIR / "formats" / f"{fmt.module}.py"
+def _module_files(fmt: Format) -> list[Path]:
+    """The format's own modules (its renderer and the helpers only it uses)."""
+    return [PACKAGE_DIR / "formats" / f"{name}.py" for name in (fmt.module, *fmt.helpers)]
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +117,7 @@ def fingerprints(settings: Settings) -> Fingerprints:
     }
     overrides = _files(Path(settings.template_overrides)) if settings.template_overrides else {}
     claimed = list(FORMATS.values())
-    module_files = [_module_file(f) for f in claimed]
+    module_files = [path for f in claimed for path in _module_files(f)]
     skipped = [*module_files, TEMPLATES_DIR, *(PACKAGE_DIR / name for name in NOT_OUTPUT_CODE)]
     code = _files(PACKAGE_DIR, skip=skipped)
     core = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name not in _NOT_SHARED}
@@ -129,11 +130,10 @@ def fingerprints(settings: Settings) -> Fingerprints:
     )
     per_format: dict[str, str] = {}
     for fmt in claimed:
-        module = _module_file(fmt)
         tables = {t: dict(settings.table(t)) for t in fmt.tables}
         per_format[fmt.name] = _digest(
             fmt.name,
-            module.read_bytes() if module.is_file() else b"",
+            *(module.read_bytes() if module.is_file() else b"" for module in _module_files(fmt)),
             _hash_files({n: d for n, d in templates.items() if _claims(fmt, n)}),
             _hash_files({n: d for n, d in overrides.items() if _claims(fmt, n)}),
             json.dumps(tables, sort_keys=True, default=list),

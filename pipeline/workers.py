@@ -183,9 +183,9 @@ def warm_up(settings: Settings, formats: Sequence[str]) -> None:
     if "pdf" not in formats:
         return
     try:
-        from .formats import shownotes
+        from .formats import pdf_engine
 
-        shownotes.warm_up(settings)
+        pdf_engine.warm_up(settings)
     except Exception as exc:  # reported by the renders that follow
         log.debug("warming up the PDF renderer failed: %s", exc)
 

@@ -236,12 +236,12 @@ def test_a_failed_warm_up_is_only_a_lost_head_start(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     """Importing WeasyPrint early is an optimisation: its failure must not stop the build."""
-    from pipeline.formats import shownotes
+    from pipeline.formats import pdf_engine
 
     def fails(settings: Settings) -> None:
         raise OSError("cannot load library 'pango-1.0-0'")
 
-    monkeypatch.setattr(shownotes, "warm_up", fails)  # the workers fork with it
+    monkeypatch.setattr(pdf_engine, "warm_up", fails)  # the workers fork with it
     summary = build(_posts(tmp_path), tmp_path / "out", settings, jobs=jobs, only=["pdf"])
     assert (summary.count("built"), len(summary.failed)) == (5, 0)
 

@@ -276,3 +276,17 @@ def test_importing_one_module_of_the_package_loads_that_module_alone() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "['pipeline', 'pipeline.errors', 'pipeline.places']"
+
+
+def test_editing_a_formats_own_helper_changes_that_formats_fingerprint_only(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "pipeline"
+    shutil.copytree(Path(fingerprints.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(fingerprints, "PACKAGE_DIR", copy)
+    before = fingerprints.fingerprints(settings)
+    engine = copy / "formats" / "pdf_engine.py"
+    engine.write_text(engine.read_text() + "\n# an edit\n")
+    after = fingerprints.fingerprints(settings)
+    assert after.shared == before.shared
+    assert {name for name in after.formats if after.formats[name] != before.formats[name]} == {"pdf"}

@@ -22,7 +22,9 @@ from pypdf.generic import StreamObject
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, RenderError
 from pipeline.formats import shownotes
-from pipeline.formats.shownotes import html_to_pdf, parse_title, pdf_options
+from pipeline.formats.pdf_engine import html_to_pdf
+from pipeline.formats.pdf_options import pdf_options
+from pipeline.formats.shownotes import parse_title
 from pipeline.model import Paragraph, Section, Span
 from tests.sample_episode import SEED_CHAPTERS, sample_episode
 

@@ -72,6 +72,9 @@ class Format:
     options: Callable[[Settings], Any] | None = None
     """Its table, checked into its options (`NewsletterOptions`): the settings loader calls it
     once, before any post is read, and keeps the result."""
+    helpers: tuple[str, ...] = ()
+    """Modules under pipeline.formats that only this format's output depends on: hashed into
+    its fingerprint, not the one every output shares."""
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -93,8 +96,16 @@ FORMATS: dict[str, Format] = {
             ("newsletter.html.j2", "newsletter.txt.j2"),
             "newsletter",
             _newsletter_options,
+            ("newsletter_options",),
         ),
-        Format("pdf", "shownotes", ("show-notes.html.j2", "show-notes.css", "assets"), "pdf", _pdf_options),
+        Format(
+            "pdf",
+            "shownotes",
+            ("show-notes.html.j2", "show-notes.css", "assets"),
+            "pdf",
+            _pdf_options,
+            ("pdf_engine", "pdf_options"),
+        ),
         Format("youtube", "youtube", (), "youtube", youtube_options),
         Format("podcast", "podcast", (), "podcast", podcast_options),
     )
