@@ -1,7 +1,8 @@
 """Publish one podcast episode everywhere: canonical post, newsletter, PDF, platform text.
 
 The names below are loaded when first used, so importing one module of the package
-(`pipeline.errors`) loads that module alone, not the build.
+(`pipeline.errors`) loads that module alone, not the build. The build itself is
+`pipeline.build.build` (`pipeline.build` is its module).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .build import build
     from .config import Settings, load_settings
     from .errors import PipelineError
     from .model import Episode
@@ -24,11 +24,10 @@ _PUBLIC = {
     "Episode": "model",
     "PipelineError": "errors",
     "Settings": "config",
-    "build": "build",
     "load_settings": "config",
     "normalize_file": "normalize",
 }
-__all__ = ["BuildSummary", "Episode", "PipelineError", "Settings", "build", "load_settings", "normalize_file"]
+__all__ = ["BuildSummary", "Episode", "PipelineError", "Settings", "load_settings", "normalize_file"]
 
 
 def __getattr__(name: str) -> Any:

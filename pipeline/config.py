@@ -187,6 +187,7 @@ PipelineTable = make_dataclass(
     bases=(CoreSettings,),
     frozen=True,
 )
+PipelineTable.__module__ = __name__  # make_dataclass gives `types` (it takes no module= before 3.12)
 PipelineTable.__doc__ = """The `[tool.pipeline]` table itself, checked: its top-level keys, and each
 table kept raw (its reader in TABLE_READERS checks it)."""
 

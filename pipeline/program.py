@@ -128,10 +128,13 @@ class EpisodeProgram(Program):
         return f"error: {command}: give {', '.join(wanted)}; see {self.binary} {command} --help"
 
     def run(self, argv: list[str] | None = None, exit: bool = True) -> None:
-        """Invoke's run; output cut short by its reader (`episode check | head`) ends quietly."""
+        """Invoke's run; output cut short by its reader (`episode check | head`) ends quietly,
+        whether the command returned or exited (`--version`, an error's exit code)."""
         try:
-            super().run(argv, exit)
-            sys.stdout.flush()
+            try:
+                super().run(argv, exit)
+            finally:
+                sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe is a traceback
         except BrokenPipeError:
             # Python's own advice: point stdout at devnull so the exit flush cannot fail again.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

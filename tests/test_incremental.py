@@ -290,3 +290,13 @@ def test_editing_a_formats_own_helper_changes_that_formats_fingerprint_only(
     after = fingerprints.fingerprints(settings)
     assert after.shared == before.shared
     assert {name for name in after.formats if after.formats[name] != before.formats[name]} == {"pdf"}
+
+
+def test_the_package_names_stay_what_they_are_once_every_module_is_loaded() -> None:
+    code = (
+        "import inspect, pipeline; first = {n: getattr(pipeline, n) for n in pipeline.__all__}; "
+        "import pipeline.build, pipeline.config, pipeline.normalize, pipeline.results; "
+        "print(all(getattr(pipeline, n) is v and not inspect.ismodule(v) for n, v in first.items()))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "True"

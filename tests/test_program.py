@@ -149,3 +149,19 @@ def test_shell_completion_offers_commands_and_only_episode_s_own_options(tmp_pat
     build = _episode(tmp_path, "--complete", "--", "episode", "build", "--f")
     assert {"--src", "--force", "--only", "--jobs"} <= set(build.stdout.split())
     assert not set(build.stdout.split()) & set(RUNNER_OPTIONS)
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["buidl"]])
+def test_a_reader_gone_before_the_output_ends_it_quietly_on_every_exit(
+    tmp_path: Path, args: list[str]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as in a shell
+    env.update(PYTHONPATH=str(ROOT), PIPELINE_CONFIG="")
+    process = subprocess.Popen(
+        [*EPISODE, *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # `| true`: the reader is gone before anything is written
+    errors = process.stderr.read()
+    process.wait(timeout=60)
+    assert "Traceback" not in errors and "Exception ignored" not in errors, errors
