@@ -56,11 +56,16 @@ class ArchiveCheck:
     """The settings' own warnings (an example From address), shown before the posts."""
 
     def count(self, severity: str) -> int:
-        checked = self.posts + self.settings + self.settings_warnings
-        return sum(1 for p in checked for problem in p.problems if problem.severity == severity)
+        """The posts' problems of `severity`: what fails a check, as it fails a build."""
+        return sum(1 for p in self.posts for problem in p.problems if problem.severity == severity)
+
+    def settings_count(self) -> int:
+        """The warnings about the settings (an example From address, a rule matching nothing):
+        shown and counted apart, and like a build's, they never fail `--strict`."""
+        return sum(len(p.problems) for p in self.settings + self.settings_warnings)
 
     def ok(self, strict: bool = False) -> bool:
-        """No error, and under `--strict` no warning either."""
+        """No error, and under `--strict` no warning about a post either."""
         return not self.count("error") and not (strict and self.count("warning"))
 
     def records(self, shown: Callable[[str], str] = str) -> list[dict[str, object]]:
@@ -83,6 +88,7 @@ class ArchiveCheck:
             "posts": len(self.posts),
             "errors": self.count("error"),
             "warnings": self.count("warning"),
+            "settings_warnings": self.settings_count(),
             "strict": strict,
             "ok": self.ok(strict),
             "formats": list(self.formats),
@@ -96,6 +102,8 @@ class ArchiveCheck:
             f"checked {len(self.posts)} post(s): {errors} error{'' if errors == 1 else 's'}, "
             f"{warnings} warning{'' if warnings == 1 else 's'}"
         )
+        if settings := self.settings_count():
+            text += f"; {settings} about the settings"
         if strict and warnings:
             text += " (--strict: warnings fail the check)"
         return text
@@ -179,6 +187,8 @@ def _unmatched_rules(checks: list[PostCheck], settings: Settings) -> list[PostCh
     mistyped, or one the show stopped needing. Named against the settings file that has it."""
     dropped = [text for check in checks for text in check.boilerplate]
     checked = sum(1 for check in checks if check.normalized)
+    if not checked:  # no post was read: a rule matching nothing says nothing
+        return []
     problems = [
         Diagnostic(
             "warning",

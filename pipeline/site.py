@@ -192,14 +192,18 @@ def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
     for key, setting in JEKYLL_KEYS.items():
         if key in top and top[key][0].strip():
             values[setting] = (top[key][0].strip(), top[key][1], key)
-    # Themes name the author a mapping's `name` (minima, jekyll-seo-tag) or a top-level `name`.
-    for key, (value, line) in (
-        ("author.name", author.get("name", ("", 0))),
-        ("name", top.get("name", ("", 0))),
-    ):
-        if "author" not in values and value.strip():
-            values["author"] = (value.strip(), line, key)
+    # Themes name the author a mapping's `name` (minima, jekyll-seo-tag). A top-level `name` is
+    # the site's name in some themes: `episode init` proposes it, the settings never take it.
+    value, line = author.get("name", ("", 0))
+    if "author" not in values and value.strip():
+        values["author"] = (value.strip(), line, "author.name")
     return values
+
+
+def _top_level_name(config: Path) -> str:
+    """`_config.yml`'s top-level `name` (a person in some sites, the site in other themes)."""
+    top, _ = _top_level(read_settings_file(config).decode("utf-8-sig", "replace"), config)
+    return top.get("name", ("", 0))[0].strip()
 
 
 def _description(config: Path) -> str:
@@ -210,7 +214,7 @@ def _description(config: Path) -> str:
 
 def jekyll_values(config: Path) -> dict[str, Any]:
     """What `_config.yml` says that the tool uses: title, author (a string, else a mapping's
-    `name`, else a top-level `name`), url, baseurl, permalink, as the settings they give."""
+    `name`), url, baseurl, permalink, as the settings they give."""
     return {setting: value for setting, (value, _, _) in _jekyll_lines(config).items()}
 
 
@@ -339,7 +343,7 @@ STARTER = """\
 IGNORED = ("_out/", ".episode/")
 
 
-def _starter(found: Mapping[str, tuple[str, int, str]], description: str = "") -> str:
+def _starter(found: Mapping[str, tuple[str, int, str]], description: str = "", name: str = "") -> str:
     """The starter `episode.toml`: each value from `_config.yml` written by a TOML writer (escaped
     as TOML says, on its one commented line) naming the key it came from, with the comments that
     explain it."""
@@ -350,6 +354,11 @@ def _starter(found: Mapping[str, tuple[str, int, str]], description: str = "") -
         else f'# {key} = ""'
         for key in shown
     ]
+    if "author" not in found and name:  # set here, where the user sees it: `name` may be the site's
+        author = tomli_w.dumps({"author": name}).rstrip()
+        lines[shown.index("author")] = (
+            f"{author}  # from _config.yml name (in some themes the site's: check it)"
+        )
     keys = ", ".join(found[key][2] for key in shown if key in found) or "nothing found"
     example = description or "A podcast that explores more than just algorithms and data"
     quoted = tomli_w.dumps({"x": example}).rstrip().removeprefix("x = ")  # escaped as TOML says
@@ -436,7 +445,9 @@ def init_site(folder: Path) -> list[str]:
     config = folder / "_config.yml"
     found = _jekyll_lines(config) if config.is_file() else {}
     target = folder / "episode.toml"
-    if _create(target, _starter(found, _description(config) if config.is_file() else "")):
+    description = _description(config) if config.is_file() else ""
+    name = _top_level_name(config) if config.is_file() else ""
+    if _create(target, _starter(found, description, name)):
         done.append(f"wrote {target.name}")
     else:
         done.append(f"{target.name} exists: left as it is")

@@ -279,7 +279,23 @@ def test_check_of_a_folder_names_each_boilerplate_rule_that_matched_nothing(tmp_
         "boilerplate_paragraphs",
         "boilerplate_sections",
     ]
-    assert report["summary"]["warnings"] == len(report["records"])
+    settings_records = [r for r in report["records"] if r["post"] == "episode.toml"]
+    assert report["summary"]["settings_warnings"] == len(settings_records) == 4
+    assert report["summary"]["warnings"] == len(report["records"]) - 4  # the posts' own
+    # Warnings about the settings never fail --strict, in a check as in a build.
+    strict = _episode(tmp_path, "check", "--src", "posts", "--no-pdf", "--strict")
+    build = _episode(tmp_path, "build", "--src", "posts", "--strict", "--only", "post,newsletter")
+    assert strict.stdout.splitlines()[-1].endswith(
+        "; 4 about the settings"
+        + (" (--strict: warnings fail the check)" if report["summary"]["warnings"] else "")
+    )
+    assert (strict.returncode == 0) == (build.returncode == 0) == (report["summary"]["warnings"] == 0)
+    # Rules are judged against the posts read: none read, none named.
+    (posts / "2023-02-24-broken.md").write_text("---\ntitle: [unclosed\n---\nBody.\n")
+    for post in posts.glob("20*-*.markdown"):
+        post.unlink()
+    nothing = _episode(tmp_path, "check", "--src", "posts", "--no-pdf")
+    assert "matched nothing" not in nothing.stdout
     assert all(r["severity"] == "warning" for r in records)
     # One post is no archive: a rule that drops nothing from it is no news.
     one = _episode(tmp_path, "check", "--src", str(next(posts.glob("2023-02-24-*"))), "--no-pdf")

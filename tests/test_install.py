@@ -154,4 +154,4 @@ def test_the_installed_command_line_is_episode_s_own(episode_command: Path, site
     assert typo.stderr.strip() == "error: unknown command 'buidl': did you mean build?"
     init = _run(episode_command, site, "init")
     assert init.returncode == 0, init.stderr
-    assert '# author = "Seth Levine"  # from _config.yml name' in (site / "episode.toml").read_text()
+    assert 'author = "Seth Levine"  # from _config.yml name' in (site / "episode.toml").read_text()
