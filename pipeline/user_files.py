@@ -201,3 +201,14 @@ def read_text(path: Path, kind: Kind, *, field: str | None = None) -> str:
         raise UserFileError(
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})", path=path, field=field
         ) from None
+
+
+def private_folder(path: Path) -> Path:
+    """`path` as a folder only its owner can enter (0700), created with its parents if need be:
+    where sending and publishing keep what they remember (`.episode/`)."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+    except OSError as exc:
+        raise PipelineError(f"cannot create the folder: {exc.strerror or exc}", path=path) from None
+    return path

@@ -254,12 +254,19 @@ def test_no_module_outputs_are_made_with_is_left_out_of_the_fingerprint() -> Non
     assert "normalize.py" in used and "formats/newsletter.py" in used  # the walk follows imports
 
 
-def test_editing_the_preview_or_sending_changes_no_fingerprint(
-    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the package's code that the fingerprints hash instead: a test edits it freely."""
     copy = tmp_path / "pipeline"
     shutil.copytree(Path(fingerprints.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(fingerprints, "PACKAGE_DIR", copy)
+    return copy
+
+
+def test_editing_the_preview_or_sending_changes_no_fingerprint(
+    settings: Settings, package_copy: Path
+) -> None:
+    copy = package_copy
     before = fingerprints.fingerprints(settings)
     for name in ("preview/server.py", "mail/sending.py", "youtube/publish.py"):
         (copy / name).write_text((copy / name).read_text() + "\n# an edit\n")
@@ -279,11 +286,9 @@ def test_importing_one_module_of_the_package_loads_that_module_alone() -> None:
 
 
 def test_editing_a_formats_own_helper_changes_that_formats_fingerprint_only(
-    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, package_copy: Path
 ) -> None:
-    copy = tmp_path / "pipeline"
-    shutil.copytree(Path(fingerprints.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(fingerprints, "PACKAGE_DIR", copy)
+    copy = package_copy
     before = fingerprints.fingerprints(settings)
     engine = copy / "formats" / "pdf_engine.py"
     engine.write_text(engine.read_text() + "\n# an edit\n")

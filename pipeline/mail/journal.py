@@ -34,7 +34,7 @@ from pathlib import Path
 
 from ..errors import PipelineError
 from ..processes import pid_alive
-from ..user_files import check_regular, open_regular
+from ..user_files import check_regular, open_regular, private_folder
 
 JOURNAL_NAME = "send-journal.sqlite3"
 LOCK_NAME = "send-journal.lock"
@@ -84,14 +84,6 @@ def journal_path(state_dir: Path) -> Path:
 
 def lock_path(state_dir: Path) -> Path:
     return state_dir / LOCK_NAME
-
-
-def _private_folder(folder: Path) -> None:
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
-    except OSError as exc:
-        raise PipelineError(f"cannot create the state folder: {exc.strerror}", path=folder) from None
 
 
 def running_send(state_dir: Path) -> int | None:
@@ -186,7 +178,7 @@ class Journal:
 
         Another holder: a PipelineError, or with `wait` a line to `waiting` and a wait for it.
         """
-        _private_folder(state_dir)
+        private_folder(state_dir)
         lock = _take_lock(state_dir, wait, waiting)
         path = journal_path(state_dir)
         try:

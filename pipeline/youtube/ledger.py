@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import PipelineError
-from ..user_files import KB, open_regular
+from ..user_files import KB, open_regular, private_folder
 from .api import quota_day
 
 Clock = Callable[[], dt.datetime]
@@ -43,15 +43,6 @@ each JSON-escaped at worst to 30 KB); a longer one is unreadable, skipped withou
 
 def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def private_folder(path: Path) -> Path:
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path, 0o700)
-    except OSError as exc:
-        raise PipelineError(f"cannot create the folder: {exc.strerror or exc}", path=path) from None
-    return path
 
 
 @dataclass

@@ -33,6 +33,7 @@ from ..platform_chapters import written_chapters
 from ..platform_limits import YOUTUBE_MAX_BYTES
 from ..results import PostResult, Reporter
 from ..source import read_post
+from ..user_files import private_folder
 from .api import (
     DAILY_QUOTA,
     LIST_COST,
@@ -45,7 +46,7 @@ from .api import (
     reset_text,
 )
 from .auth import AuthError, load_credentials, save_credentials, token_path
-from .ledger import Clock, Ledger, _utc_now, normalized, private_folder, save_backup
+from .ledger import Clock, Ledger, _utc_now, normalized, save_backup
 
 BUILD_FOLDER = "build"
 
