@@ -228,18 +228,16 @@ class Settings(CoreSettings):
         shown = shown_path(self.source)  # relative to the current folder, as every path shown
         return shown, f"[tool.pipeline.{name}]" if source.name == "pyproject.toml" else f"[{name}]"
 
-    def table_line(self, name: str, severity: str = "") -> str:
-        """`episode.toml: warning: [newsletter]: ` to put before a message about table `name`
-        (`severity` may be empty); without a settings file of the tool's own, `warning:
-        [newsletter] (no episode.toml: episode init writes one): `."""
+    def table_in_words(self, name: str) -> tuple[str | None, str]:
+        """`written_table`, the table saying where it belongs when no settings file of the tool's
+        own was read: `(None, "[newsletter] (no episode.toml: episode init writes one)")`."""
         path, table = self.written_table(name)
-        if path is None:
-            table += " (no episode.toml: episode init writes one)"
-        return " ".join(
-            part
-            for part in (f"{path}:" if path else "", f"{severity}:" if severity else "", f"{table}: ")
-            if part
-        )
+        return path, table if path is not None else f"{table} (no episode.toml: episode init writes one)"
+
+    def table_line(self, name: str) -> str:
+        """`episode.toml: [newsletter]: ` to put before a message about table `name`."""
+        path, table = self.table_in_words(name)
+        return f"{path}: {table}: " if path is not None else f"{table}: "
 
     @property
     def state_dir(self) -> Path:

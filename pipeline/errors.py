@@ -52,22 +52,21 @@ class PipelineError(Exception):
         self.field = field
 
     def __str__(self) -> str:
+        return self._text("")
+
+    def line_text(self, severity: str = "error") -> str:
+        """The error as every command prints it, the way a build prints a post's problem:
+        `episode.toml:7: error: [newsletter]: …`, or `error: …` when no file is to blame."""
+        return self._text(f"{severity}: ")
+
+    def _text(self, severity: str) -> str:
         where = ""
         if self.path:
             # Relative to the current folder, as every message shows a path (`places.shown_path`).
             where = shown_path(self.path) + (f":{self.line}" if self.line else "") + ": "
         what = f"{self.field}: " if self.field else ""
         # One line, whatever the input held; its control characters shown, not acted on.
-        return printable(f"{where}{what}{self.message}")
-
-    def line_text(self, severity: str = "error") -> str:
-        """The error as every command prints it, the way a build prints a post's problem:
-        `episode.toml:7: error: [newsletter]: …`, or `error: …` when no file is to blame."""
-        where = ""
-        if self.path:
-            where = shown_path(self.path) + (f":{self.line}" if self.line else "") + ": "
-        what = f"{self.field}: " if self.field else ""
-        return printable(f"{where}{severity}: {what}{self.message}")
+        return printable(f"{where}{severity}{what}{self.message}")
 
     def __reduce__(self) -> tuple[type, tuple[str, str | None, int | None, str | None]]:
         # Keeps path/line/field when the error crosses a process boundary.

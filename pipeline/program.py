@@ -24,6 +24,7 @@ from invoke.program import Program
 
 # The core options `episode` keeps: help, version, and shell completion (hidden from the help).
 OWN = ("help", "version", "complete", "print-completion-script")
+SHOWN = ("help", "version")  # of OWN, those the help lists
 HELP = ("--help", "-h")
 
 
@@ -87,12 +88,20 @@ class EpisodeProgram(Program):
         command = next((a for a in reversed(before) if a in names), None)
         if command is None:
             return f"error: {flag}: not an option of {self.binary}; see {self.binary} --help"
-        context = self.parser.contexts.get(command) if getattr(self, "parser", None) else None
+        context = self._context(command)
         known = [*context.flags, *context.inverse_flags] if context is not None else []
         flags = sorted(f for f in known if f.startswith("--"))
         close = difflib.get_close_matches(flag.split("=")[0], flags, n=1, cutoff=0.6)
         hint = f": did you mean {close[0]}?" if close else f"; see {self.binary} {command} --help"
         return f"error: {command}: no option {flag}{hint}"
+
+    def _context(self, command: str) -> ParserContext | None:
+        """The parser's context of `command` (its flags and their help), once there is a parser."""
+        return self.parser.contexts.get(command) if getattr(self, "parser", None) else None
+
+    def _own(self) -> ParserContext:
+        """The core options `episode` shows: help and version."""
+        return ParserContext(args=[a for a in self.initial_context.args.values() if a.name in SHOWN])
 
     def parse_cleanup(self) -> None:
         help_for = self.args.help.value
@@ -100,9 +109,7 @@ class EpisodeProgram(Program):
             raise ParseError(self._explained(f"No idea what '{help_for}' is!"))
         if self.args.complete.value:
             # Shell completion offers `episode`'s own options, not the runner's.
-            own = ParserContext(
-                args=[a for a in self.initial_context.args.values() if a.name in _SHOWN_NAMES]
-            )
+            own = self._own()
             contexts = self.collection.to_contexts(ignore_unknown_help=self.config.tasks.ignore_unknown_help)
             complete(
                 names=self.binary_names,
@@ -118,7 +125,7 @@ class EpisodeProgram(Program):
         user types: `error: send: give --src (the post to send); see episode send --help`."""
         if names == ["platform"]:  # written after the command, as the help and the README show it
             return f"error: {command}: which platform? {self.binary} {command} youtube"
-        context = self.parser.contexts.get(command) if getattr(self, "parser", None) else None
+        context = self._context(command)
         wanted = []
         for name in names:
             # Invoke moves each help text from the task onto its parser argument.
@@ -145,8 +152,7 @@ class EpisodeProgram(Program):
         print("")
         print("Options:")
         print("")
-        own = [t for t in self.initial_context.help_tuples() if t[0].split(",")[-1].strip() in _SHOWN]
-        self.print_columns(own)
+        self.print_columns(self._own().help_tuples())
         self.list_tasks()
         print(f"`{self.binary} <command> --help` shows a command's options.")
 
@@ -165,7 +171,3 @@ class EpisodeProgram(Program):
         else:
             print(self.leading_indent + "none")
             print("")
-
-
-_SHOWN = ("--help[=STRING]", "--version")
-_SHOWN_NAMES = ("help", "version")

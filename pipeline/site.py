@@ -169,16 +169,16 @@ def _top_level(text: str, path: Path) -> tuple[dict[str, tuple[str, int]], dict[
     return top, author
 
 
-def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
-    """`{setting: (value, line, key)}` of what `_config.yml` says that the tool uses; `key` as
-    written there (`url`, `author.name`)."""
+def _read_config(config: Path) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]]]:
+    """`_top_level` of `_config.yml`, read once; an unreadable file is one ConfigError naming it
+    and its line."""
     data = read_settings_file(config)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read the file: not UTF-8 (byte {exc.start})", path=config) from None
     try:
-        top, author = _top_level(text, config)
+        return _top_level(text, config)
     except yaml.YAMLError as exc:
         # Where the construct left open starts (an unclosed `[` or quote), else where it broke.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
@@ -188,6 +188,17 @@ def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
             deep = f"nested more than {MAX_YAML_DEPTH} levels deep: not read"
             raise ConfigError(deep, path=config, line=line) from None
         raise ConfigError(f"invalid YAML: {problem}", path=config, line=line) from None
+
+
+def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
+    """`{setting: (value, line, key)}` of what `_config.yml` says that the tool uses; `key` as
+    written there (`url`, `author.name`)."""
+    return _used(*_read_config(config))
+
+
+def _used(
+    top: Mapping[str, tuple[str, int]], author: Mapping[str, tuple[str, int]]
+) -> dict[str, tuple[str, int, str]]:
     values: dict[str, tuple[str, int, str]] = {}
     for key, setting in JEKYLL_KEYS.items():
         if key in top and top[key][0].strip():
@@ -198,18 +209,6 @@ def _jekyll_lines(config: Path) -> dict[str, tuple[str, int, str]]:
     if "author" not in values and value.strip():
         values["author"] = (value.strip(), line, "author.name")
     return values
-
-
-def _top_level_name(config: Path) -> str:
-    """`_config.yml`'s top-level `name` (a person in some sites, the site in other themes)."""
-    top, _ = _top_level(read_settings_file(config).decode("utf-8-sig", "replace"), config)
-    return top.get("name", ("", 0))[0].strip()
-
-
-def _description(config: Path) -> str:
-    """`_config.yml`'s `description`, one line (a folded `>-` block is one already)."""
-    top, _ = _top_level(read_settings_file(config).decode("utf-8-sig", "replace"), config)
-    return " ".join(top.get("description", ("", 0))[0].split())
 
 
 def jekyll_values(config: Path) -> dict[str, Any]:
@@ -443,11 +442,12 @@ def init_site(folder: Path) -> list[str]:
     """
     done: list[str] = []
     config = folder / "_config.yml"
-    found = _jekyll_lines(config) if config.is_file() else {}
+    top, author = _read_config(config) if config.is_file() else ({}, {})
+    # The site's `description` (a folded `>-` block is one line already) and top-level `name`.
+    description = " ".join(top.get("description", ("", 0))[0].split())
+    name = top.get("name", ("", 0))[0].strip()
     target = folder / "episode.toml"
-    description = _description(config) if config.is_file() else ""
-    name = _top_level_name(config) if config.is_file() else ""
-    if _create(target, _starter(found, description, name)):
+    if _create(target, _starter(_used(top, author), description, name)):
         done.append(f"wrote {target.name}")
     else:
         done.append(f"{target.name} exists: left as it is")

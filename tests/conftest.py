@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -87,6 +88,12 @@ def ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def memory_cap() -> None:
+    """For a child process: reading /dev/zero fails with MemoryError at 2 GB instead of taking
+    the machine."""
+    resource.setrlimit(resource.RLIMIT_DATA, (2 << 30, 2 << 30))
 
 
 EPISODE = [sys.executable, "-c", "from pipeline.commands import program; program.run()"]

@@ -10,11 +10,9 @@ import datetime as dt
 import gzip
 import json
 import os
-import resource
 import socket
 import stat
 import subprocess
-import sys
 import threading
 import urllib.parse
 import urllib.request
@@ -39,6 +37,7 @@ from pipeline.youtube.publish import (
     publish_youtube,
 )
 
+from .conftest import memory_cap, run_episode
 from .fake_youtube import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -50,7 +49,6 @@ from .fake_youtube import (
     video,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 ONE = "AAAAAAAAAA1"
 TWO = "BBBBBBBBBB2"
 OLD = "The old description, pasted by hand.\n\n0:00 Start"
@@ -467,25 +465,10 @@ def test_no_token_says_what_to_run(site: Path, env: dict[str, str], tmp_path: Pa
 # --- the command, end to end -----------------------------------------------------------------
 
 
-def _memory_cap() -> None:
-    # A command that reads /dev/zero fails with MemoryError at 2 GB instead of taking the machine.
-    resource.setrlimit(resource.RLIMIT_DATA, (2 << 30, 2 << 30))
-
-
 def run_command(
     args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.commands import program; program.run()", *args],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        preexec_fn=_memory_cap,
-    )
+    return run_episode(cwd, *args, timeout=timeout, merged=False, env=env, preexec_fn=memory_cap)
 
 
 def test_the_command_end_to_end(site: Path, env: dict[str, str], fake: FakeYouTube) -> None:

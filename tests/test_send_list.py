@@ -325,9 +325,8 @@ def test_a_dry_run_with_the_example_settings_shows_the_whole_plan_and_what_would
     assert any(line.startswith("  From: ") for line in run.lines)
 
 
-def test_a_test_send_with_a_token_and_no_secret_warns_and_goes(project: Path, server: Server) -> None:
-    """`episode init` writes an unsubscribe URL with {token}: a test send must work before the
-    secret is set (a warning, no unsubscribe link); a list send still needs it."""
+def _test_send(project: Path, server: Server) -> tuple[str, list[str]]:
+    """A `--to me@example.org` test send of the project's post: its summary and its notes."""
     notes: list[str] = []
     summary = send_post(
         project / "2025-01-02-episode-5.md",
@@ -336,6 +335,13 @@ def test_a_test_send_with_a_token_and_no_secret_warns_and_goes(project: Path, se
         env=server.env(),
         notes=notes,
     )
+    return summary, notes
+
+
+def test_a_test_send_with_a_token_and_no_secret_warns_and_goes(project: Path, server: Server) -> None:
+    """`episode init` writes an unsubscribe URL with {token}: a test send must work before the
+    secret is set (a warning, no unsubscribe link); a list send still needs it."""
+    summary, notes = _test_send(project, server)
     assert summary.startswith("sent 'Episode 5' to me@example.org")
     assert any(
         "PIPELINE_UNSUBSCRIBE_SECRET is not set: this copy has no unsubscribe web link" in n for n in notes
@@ -358,14 +364,7 @@ def test_a_test_send_with_the_example_settings_warns_and_has_no_list_headers(
     project: Path, server: Server
 ) -> None:
     _settings_file(project, "")
-    notes: list[str] = []
-    summary = send_post(
-        project / "2025-01-02-episode-5.md",
-        "me@example.org",
-        settings=settings_of(project),
-        env=server.env(),
-        notes=notes,
-    )
+    summary, notes = _test_send(project, server)
     assert summary.startswith("sent 'Episode 5' to me@example.org")
     assert any("from_address is the example" in n for n in notes)
     assert any("unsubscribe_url is the example one" in n for n in notes)

@@ -8,10 +8,8 @@ line and exit code 1, at once, never a hang or a read that fills the memory.
 from __future__ import annotations
 
 import os
-import resource
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -35,7 +33,7 @@ from pipeline.user_files import (
     size_text,
 )
 
-from .conftest import ROOT, SEED
+from .conftest import SEED, memory_cap, run_episode
 
 POST = "---\ntitle: One\ndate: 2025-01-01\n---\nA body.\n"
 
@@ -205,22 +203,8 @@ def test_an_unreadable_post_is_not_remembered(tmp_path: Path) -> None:
 # --- the commands, as the user runs them --------------------------------------------------------
 
 
-def _memory_cap() -> None:
-    # Reading /dev/zero fails with MemoryError at 2 GB instead of taking the machine.
-    resource.setrlimit(resource.RLIMIT_DATA, (2 << 30, 2 << 30))
-
-
 def _episode(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from pipeline.commands import program; program.run()", *map(str, args)],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        preexec_fn=_memory_cap,
-    )
+    return run_episode(cwd, *args, timeout=60, merged=False, preexec_fn=memory_cap)
 
 
 def _fifo_or_device(tmp_path: Path, kind: str, name: str) -> Path:

@@ -43,9 +43,6 @@ class Rendered:
     def warn(self, message: str, rule: str | None = None) -> None:
         self.diagnostics.append(Diagnostic("warning", message, rule=rule))
 
-    def tell(self, message: str, rule: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic("info", message, rule=rule))
-
     @property
     def warnings(self) -> list[str]:
         """The warnings' messages."""

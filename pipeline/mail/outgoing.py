@@ -216,9 +216,7 @@ def unsendable_settings(settings: Settings) -> list[Diagnostic]:
     its message naming the table as written; `post` is the settings file (None without one of
     the tool's own). Shown once by `build`, counted by `check`."""
     problems, _ = _unsendable(newsletter_options(settings))
-    path, table = settings.written_table("newsletter")
-    if path is None:
-        table += " (no episode.toml: episode init writes one)"
+    path, table = settings.table_in_words("newsletter")
     return [Diagnostic("warning", f"{table}: {p}", rule="newsletter.settings", post=path) for p in problems]
 
 
