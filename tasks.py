@@ -1,6 +1,6 @@
 """Invoke tasks of the project's checkout: the user's commands, and the developer's chores.
 
-The user's commands live in `pipeline/commands.py` (installed as `episode`); `test`, `goldens`,
+The user's commands live in `pipeline/cli/commands.py` (installed as `episode`); `test`, `goldens`,
 `bench` and `fuzz` are for working on the project itself.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
-from pipeline.commands import (
+from pipeline.cli.commands import (
     NumberTask,
     auth,
     build,

@@ -26,13 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.build import build
-from pipeline.config import TEMPLATES_DIR, Settings
-from pipeline.convert import pandoc_path
-from pipeline.discovery import discover
+from pipeline.build.run import build
+from pipeline.build.workers import fewer_collections
 from pipeline.errors import PipelineError
+from pipeline.pandoc.convert import pandoc_path
 from pipeline.results import BuildSummary
-from pipeline.workers import fewer_collections
+from pipeline.settings.config import TEMPLATES_DIR, Settings
+from pipeline.source.discovery import discover
 
 from . import REPOSITORY
 
@@ -142,8 +142,8 @@ class ChildBuild:
 
 def child_build(src: str, out: str, jobs: int, only: str = "", config: str = "") -> None:
     """Run one build and print its figures as JSON (called in a fresh interpreter)."""
-    from pipeline.config import load_settings
-    from pipeline.site import find_settings
+    from pipeline.settings.config import load_settings
+    from pipeline.settings.site import find_settings
 
     # as `episode build --config` reads it: a site's `templates/` beside the file included
     settings = find_settings(config, env={}) if config else load_settings(None)
@@ -195,13 +195,14 @@ def _stage_medians(summary: BuildSummary) -> dict[str, float]:
 
 def _pdf_documents(src: Path, settings: Settings) -> list[tuple[str, str]]:
     """Each post's print HTML and its stem (the PDF's identifier), as the build makes them."""
-    from pipeline.formats import shownotes
-    from pipeline.normalize import normalize_file
+    from pipeline.formats.pdf import show_notes
+    from pipeline.formats.pdf.options import pdf_options
+    from pipeline.normalize.stages import normalize_file
 
-    options = shownotes.pdf_options(settings)
+    options = pdf_options(settings)
     posts, _ = discover(src)  # samples/ holds its episode.toml beside the posts
     episodes = (normalize_file(p, settings) for p in posts)
-    return [(shownotes.episode_html(e, settings, options), e.stem) for e in episodes]
+    return [(show_notes.episode_html(e, settings, options), e.stem) for e in episodes]
 
 
 def render_alone(html: str, settings: Settings, identifier: str = "show-notes") -> bytes:
@@ -213,9 +214,10 @@ def render_alone(html: str, settings: Settings, identifier: str = "show-notes") 
     """
     import weasyprint
 
-    from pipeline.formats import pdf_engine, shownotes
+    from pipeline.formats.pdf import engine as pdf_engine
+    from pipeline.formats.pdf.options import pdf_options
 
-    options = shownotes.pdf_options(settings)
+    options = pdf_options(settings)
     document = weasyprint.HTML(string=html, base_url=pdf_engine.BASE_URL)
     pdf: bytes = document.write_pdf(**pdf_engine.write_pdf_options(options, identifier))
     return pdf
@@ -227,7 +229,7 @@ def child_floor(src: str, config: str = "", tuned_gc: bool = False) -> None:
     The HTML is prepared before the clock starts. `tuned_gc`: with the build's garbage-collector
     threshold instead of Python's default.
     """
-    from pipeline.config import load_settings
+    from pipeline.settings.config import load_settings
 
     settings = load_settings(Path(config) if config else None)
     documents = _pdf_documents(Path(src), settings)
@@ -246,12 +248,12 @@ def _floor(src: Path, config: str, tuned_gc: bool = False) -> float:
 
 def child_startup(config: str = "") -> None:
     """Print what WeasyPrint costs once per process: the import and the first render's extra time."""
-    from pipeline.config import load_settings
+    from pipeline.settings.config import load_settings
 
     settings = load_settings(Path(config) if config else None)
     documents = _pdf_documents(SAMPLES_DIR, settings)
     started = time.perf_counter()
-    from pipeline.formats import pdf_engine
+    from pipeline.formats.pdf import engine as pdf_engine
 
     pdf_engine.warm_up(settings)  # the import and the stylesheets: what any first render pays
     imported = time.perf_counter()
@@ -496,8 +498,8 @@ SERVE_EDITS = 20
 def measure_serve_latency(run: BenchRun, report: BenchReport) -> None:
     """`episode serve`: from saving a post to its open page being told to reload, median of 20
     edits; first with every output but the PDF, then with the PDF."""
-    from pipeline.discovery import safe_stem
     from pipeline.preview.server import Preview
+    from pipeline.source.discovery import safe_stem
 
     src = run.root / "serve-posts"
     synthetic_archive(src, 5)

@@ -49,18 +49,18 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pipeline
-from pipeline.build import build
-from pipeline.cli import describe, problem_line, shown_path
-from pipeline.config import TEMPLATES_DIR, Settings
-from pipeline.convert import Batch, body_to_ast, parse_raw
-from pipeline.discovery import safe_stem
+from pipeline.build.output_folder import LEFTOVER
+from pipeline.build.run import build
 from pipeline.errors import ConversionError, PipelineError
 from pipeline.formats import load_format
 from pipeline.model import Episode
-from pipeline.normalize import Prepared, normalize_file, normalize_prepared, prepare
-from pipeline.output import LEFTOVER
+from pipeline.normalize.stages import Prepared, normalize_file, normalize_prepared, prepare
+from pipeline.pandoc.convert import Batch, body_to_ast, parse_raw
+from pipeline.reports import describe, problem_line, shown_path
 from pipeline.results import PostResult, error_diagnostic
-from pipeline.source import BIDI_CONTROLS, read_post
+from pipeline.settings.config import TEMPLATES_DIR, Settings
+from pipeline.source.discovery import safe_stem
+from pipeline.source.post_file import BIDI_CONTROLS, read_post
 
 from . import REPOSITORY
 
@@ -417,7 +417,7 @@ def half_written(out: Path, results: Sequence[PostResult]) -> list[tuple[str, st
 def _code_state() -> tuple[tuple[str, int, int], ...]:
     """The name, size and time of each file of the pipeline's code and templates.
 
-    Every output's digest covers the code (`pipeline.fingerprints`): a file saved in the
+    Every output's digest covers the code (`pipeline.build.fingerprints`): a file saved in the
     checkout between a round's two builds changes the manifest, which is no fault of the build.
     """
     found = []

@@ -2,7 +2,7 @@
 
 The names below are loaded when first used, so importing one module of the package
 (`pipeline.errors`) loads that module alone, not the build. The build itself is
-`pipeline.build.build` (`pipeline.build` is its module).
+`pipeline.build.run.build` (`pipeline.build.run` is its module).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import Settings, load_settings
     from .errors import PipelineError
     from .model import Episode
-    from .normalize import normalize_file
+    from .normalize.stages import normalize_file
     from .results import BuildSummary
+    from .settings.config import Settings, load_settings
 
 __version__ = "0.1.0"
 
@@ -23,9 +23,9 @@ _PUBLIC = {
     "BuildSummary": "results",
     "Episode": "model",
     "PipelineError": "errors",
-    "Settings": "config",
-    "load_settings": "config",
-    "normalize_file": "normalize",
+    "Settings": "settings.config",
+    "load_settings": "settings.config",
+    "normalize_file": "normalize.stages",
 }
 __all__ = ["BuildSummary", "Episode", "PipelineError", "Settings", "load_settings", "normalize_file"]
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pipeline.config import Settings, load_settings
-from pipeline.formats import newsletter
+from pipeline.formats.newsletter import edition as newsletter
 from pipeline.model import Episode
+from pipeline.settings.config import Settings, load_settings
 from tests.sample_episode import sample_episode
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def with_newsletter_options(settings: Settings, **options: object) -> Settings:
 
 def seed_episode() -> Episode:
     """The seed post of samples/, normalized as a build would."""
-    from pipeline.normalize import normalize_file
+    from pipeline.normalize.stages import normalize_file
 
     return normalize_file(SEED_POST, load_settings(PYPROJECT))
 

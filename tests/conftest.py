@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from pipeline.config import Settings, load_settings
+from pipeline.settings.config import Settings, load_settings
 
 # Property tests draw the same examples on every run: a suite that passed passes again. Wider,
 # random exploration is `invoke fuzz`'s job.
@@ -55,7 +55,7 @@ SEED = (
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from pipeline.convert import pandoc_version
+    from pipeline.pandoc.convert import pandoc_version
 
     versions = []
     for package in ("weasyprint", "pypandoc-binary", "css-inline", "nh3"):
@@ -96,7 +96,7 @@ def memory_cap() -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (2 << 30, 2 << 30))
 
 
-EPISODE = [sys.executable, "-c", "from pipeline.commands import program; program.run()"]
+EPISODE = [sys.executable, "-c", "from pipeline.cli.commands import program; program.run()"]
 """The installed `episode` command's Program, as a process, from this checkout."""
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build
-from pipeline.cli import shown_path
-from pipeline.config import Settings
+from pipeline.build.run import build
 from pipeline.errors import PipelineError
-from pipeline.source import read_post
+from pipeline.reports import shown_path
+from pipeline.settings.config import Settings
+from pipeline.source.post_file import read_post
 
 from .conftest import FIXTURES, ROOT, SEED
 

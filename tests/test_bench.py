@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from devtools.bench import BenchReport, BenchRun, _fresh_build, run_bench, synthetic_archive
-from pipeline.source import read_post
+from pipeline.source.post_file import read_post
 
 
 def test_the_synthetic_archive_has_distinct_valid_posts(tmp_path: Path) -> None:
@@ -31,10 +31,10 @@ def test_a_noop_rebuild_in_a_fresh_interpreter_imports_no_renderer(tmp_path: Pat
 def test_the_floor_renders_the_same_pdf_the_build_writes(tmp_path: Path) -> None:
     """The floor is WeasyPrint alone, but on the very PDF the build makes: same bytes."""
     from devtools.bench import render_alone
-    from pipeline.build import build
-    from pipeline.config import Settings
-    from pipeline.formats import shownotes
-    from pipeline.normalize import normalize_file
+    from pipeline.build.run import build
+    from pipeline.formats.pdf import show_notes as shownotes
+    from pipeline.normalize.stages import normalize_file
+    from pipeline.settings.config import Settings
 
     src = tmp_path / "posts"
     (post,) = synthetic_archive(src, 1)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build
-from pipeline.config import Settings
+from pipeline.build.output_folder import write_atomic
+from pipeline.build.run import build
 from pipeline.errors import PipelineError
-from pipeline.output import write_atomic
 from pipeline.results import PostResult, Reporter
+from pipeline.settings.config import Settings
 
 from .conftest import CORPUS, SEED
 
@@ -187,7 +187,7 @@ def test_a_worker_that_dies_fails_only_its_post(
 ) -> None:
     import importlib
 
-    workers_module = importlib.import_module("pipeline.workers")
+    workers_module = importlib.import_module("pipeline.build.workers")
     original = workers_module.render_episode
 
     def dies_on_one(episode, settings, job):  # type: ignore[no-untyped-def]
@@ -236,7 +236,7 @@ def test_a_failed_warm_up_is_only_a_lost_head_start(
     tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     """Importing WeasyPrint early is an optimisation: its failure must not stop the build."""
-    from pipeline.formats import pdf_engine
+    from pipeline.formats.pdf import engine as pdf_engine
 
     def fails(settings: Settings) -> None:
         raise OSError("cannot load library 'pango-1.0-0'")
@@ -252,7 +252,7 @@ def test_an_interrupted_pool_leaves_no_manager_thread_behind(tmp_path: Path, set
     thread is closing and prints a traceback (`OSError: Bad file descriptor`)."""
     import threading
 
-    from pipeline.workers import Pool, Target
+    from pipeline.build.workers import Pool, Target
 
     pool = Pool(2, Target(tmp_path / "out", settings, False), ("post",))
     managers = [t for t in threading.enumerate() if "ExecutorManager" in type(t).__name__]

@@ -9,12 +9,12 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.chapters import chapters_to_json
-from pipeline.config import Settings
 from pipeline.formats import chapter_files
 from pipeline.formats.chapter_files import chapters_to_psc, chapters_to_vtt
 from pipeline.model import Chapter
-from pipeline.normalize import normalize_file
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
+from pipeline.text.chapters import chapters_to_json
 
 from .chapter_parsers import chapters_from_json, parse_media_time, parse_psc, parse_vtt
 from .conftest import examples

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build
-from pipeline.cli import PlainReporter, describe, problem_line, shown_path
-from pipeline.config import Settings
+from pipeline.build.run import build
 from pipeline.errors import SourceError
+from pipeline.reports import PlainReporter, describe, problem_line, shown_path
 from pipeline.results import Diagnostic, PostResult, error_diagnostic
+from pipeline.settings.config import Settings
 
 from .conftest import CORPUS, FIXTURES, ROOT, run_episode
 

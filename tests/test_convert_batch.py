@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import convert
-from pipeline.build import build
-from pipeline.config import Settings
-from pipeline.convert import Batch, body_to_ast
+from pipeline.build.run import build
 from pipeline.errors import ConversionError, SourceError
-from pipeline.normalize import normalize_converted, normalize_file, prepare
-from pipeline.source import read_post
-from pipeline.stream import batch_sizes, converted
+from pipeline.normalize.stages import normalize_converted, normalize_file, prepare
+from pipeline.pandoc import convert
+from pipeline.pandoc.convert import Batch, body_to_ast
+from pipeline.pandoc.stream import batch_sizes, converted
+from pipeline.settings.config import Settings
+from pipeline.source.post_file import read_post
 
 from .conftest import CORPUS
 
@@ -201,7 +201,7 @@ def test_a_forked_copy_of_the_process_leaves_a_running_batch_alone() -> None:
 
 FORK_AND_EXIT = """
 import os, sys
-from pipeline.convert import Batch
+from pipeline.pandoc.convert import Batch
 batch = Batch([("One.", "a.md"), ("Two.", "b.md")])
 if os.fork() == 0:
     sys.exit(0)  # a normal exit: the copy runs the finalizers it inherited
@@ -232,7 +232,7 @@ def test_another_build_never_removes_a_running_batch_even_if_its_pid_looks_dead(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     batch = Batch([("One.", "a.md")])
     (batch._root / convert.OWNER_FILE).write_text("999999999")  # no such process
-    sweep = "import sys; from pathlib import Path; from pipeline.convert import remove_abandoned as r; print(r(Path(sys.argv[1])))"
+    sweep = "import sys; from pathlib import Path; from pipeline.pandoc.convert import remove_abandoned as r; print(r(Path(sys.argv[1])))"
     done = subprocess.run(
         [sys.executable, "-c", sweep, str(tmp_path)], capture_output=True, text=True, check=True
     )
@@ -287,7 +287,7 @@ def test_an_interrupt_as_a_batch_starts_pandoc_leaves_neither_pandoc_nor_its_fol
 
 FORK_THEN_DIE = """
 import os, sys, time
-from pipeline.convert import Batch
+from pipeline.pandoc.convert import Batch
 batch = Batch([("One.", "a.md")])
 child = os.fork()
 if child == 0:  # e.g. a worker started while the batch runs; it outlives the build

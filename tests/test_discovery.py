@@ -10,10 +10,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pipeline.build import build
-from pipeline.check import check_archive
-from pipeline.config import Settings
-from pipeline.discovery import discover_all
+from pipeline.build.run import build
+from pipeline.cli.check import check_archive
+from pipeline.settings.config import Settings
+from pipeline.source.discovery import discover_all
 
 from .conftest import CORPUS, run_episode
 

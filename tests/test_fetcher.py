@@ -12,13 +12,13 @@ import pytest
 from PIL import Image
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from pipeline.config import TEMPLATES_DIR
-from pipeline.fetcher import (
+from pipeline.formats.pdf.fetcher import (
     FetchPolicy,
     ResourceRefused,
     SafeURLFetcher,
     _SameHostRedirects,
 )
+from pipeline.settings.config import TEMPLATES_DIR
 
 
 def _png(width: int, height: int) -> bytes:

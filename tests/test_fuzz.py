@@ -17,11 +17,12 @@ from devtools.fuzz import (
     paths_of,
     run_fuzz,
 )
-from pipeline.config import Settings
 from pipeline.errors import PipelineError
-from pipeline.formats import Rendered, youtube
+from pipeline.formats import Rendered
+from pipeline.formats.descriptions import youtube
 from pipeline.model import Episode
 from pipeline.results import PostResult, Status
+from pipeline.settings.config import Settings
 
 
 def _problems(folder: Path) -> str:

@@ -8,11 +8,11 @@ from pathlib import Path
 import frontmatter
 import pytest
 
-from pipeline.chapters import chapters_to_json
-from pipeline.config import Settings
 from pipeline.formats.post import canonical_markdown
-from pipeline.normalize import normalize_file
-from pipeline.source import decode, split_front_matter
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
+from pipeline.source.post_file import decode, split_front_matter
+from pipeline.text.chapters import chapters_to_json
 
 from .conftest import CORPUS, GOLDEN
 

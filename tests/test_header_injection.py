@@ -25,12 +25,12 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.config import Settings, settings_from_table
-from pipeline.email_message import message_bytes
 from pipeline.errors import ConfigError
-from pipeline.formats.newsletter import render, render_parts
-from pipeline.formats.newsletter_options import newsletter_options, options_from_table
-from pipeline.mail_headers import header_text
+from pipeline.formats.newsletter.edition import render, render_parts
+from pipeline.formats.newsletter.headers import header_text
+from pipeline.formats.newsletter.message import message_bytes
+from pipeline.formats.newsletter.options import newsletter_options, options_from_table
+from pipeline.settings.config import Settings, settings_from_table
 from tests.sample_episode import sample_episode
 from tests.test_send import Server, start_server
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import convert
-from pipeline.build import build
-from pipeline.config import Settings
+from pipeline.build.run import build
 from pipeline.errors import ConversionTimeout
+from pipeline.pandoc import convert
+from pipeline.settings.config import Settings
 
 from .conftest import write_post
 

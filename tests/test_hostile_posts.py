@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build
-from pipeline.config import Settings
-from pipeline.source import BIDI_CONTROLS
+from pipeline.build.run import build
+from pipeline.settings.config import Settings
+from pipeline.source.post_file import BIDI_CONTROLS
 
 from .conftest import FIXTURES, SEED
 

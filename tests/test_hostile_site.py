@@ -14,11 +14,11 @@ import pytest
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from pipeline.build import build
-from pipeline.check import check_archive
+from pipeline.build.run import build
+from pipeline.cli.check import check_archive
 from pipeline.errors import ConfigError, PipelineError, RenderError
-from pipeline.site import MAX_YAML_DEPTH, find_settings, init_site, jekyll_values, locate
-from pipeline.templating import environment, render_template
+from pipeline.formats.templating import environment, render_template
+from pipeline.settings.site import MAX_YAML_DEPTH, find_settings, init_site, jekyll_values, locate
 
 from .conftest import CORPUS, ROOT
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import fingerprints, workers
-from pipeline.build import build
-from pipeline.config import TEMPLATES_DIR, Settings
-from pipeline.discovery import safe_stem
+from pipeline.build import fingerprints, workers
+from pipeline.build.run import build
 from pipeline.results import PostResult, Reporter
+from pipeline.settings.config import TEMPLATES_DIR, Settings
+from pipeline.source.discovery import safe_stem
 
 from .conftest import CORPUS, ROOT
 
@@ -231,12 +231,12 @@ def _local_imports(path: Path, module: str, known: set[str]) -> set[str]:
 def test_no_module_outputs_are_made_with_is_left_out_of_the_fingerprint() -> None:
     """Every module that reading, normalizing, rendering or writing a post imports, at any depth,
     is hashed: the modules left out (`NOT_OUTPUT_CODE`) must be none of them."""
-    package = Path(fingerprints.__file__).parent
+    package = fingerprints.PACKAGE_DIR
     files = {
         "pipeline." + ".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__"): p
         for p in package.rglob("*.py")
     }
-    starts = ["pipeline.normalize", "pipeline.workers", "pipeline.build"]
+    starts = ["pipeline.normalize.stages", "pipeline.build.workers", "pipeline.build.run"]
     starts += [name for name in files if name.startswith("pipeline.formats.")]
     seen: set[str] = set()
     todo = list(starts)
@@ -251,14 +251,16 @@ def test_no_module_outputs_are_made_with_is_left_out_of_the_fingerprint() -> Non
         for u in used
         if u in fingerprints.NOT_OUTPUT_CODE or u.split("/")[0] in fingerprints.NOT_OUTPUT_CODE
     } == set()
-    assert "normalize.py" in used and "formats/newsletter.py" in used  # the walk follows imports
+    assert (
+        "normalize/stages.py" in used and "formats/newsletter/edition.py" in used
+    )  # the walk follows imports
 
 
 @pytest.fixture
 def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the package's code that the fingerprints hash instead: a test edits it freely."""
     copy = tmp_path / "pipeline"
-    shutil.copytree(Path(fingerprints.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(fingerprints.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(fingerprints, "PACKAGE_DIR", copy)
     return copy
 
@@ -271,7 +273,7 @@ def test_editing_the_preview_or_sending_changes_no_fingerprint(
     for name in ("preview/server.py", "mail/sending.py", "youtube/publish.py"):
         (copy / name).write_text((copy / name).read_text() + "\n# an edit\n")
     assert fingerprints.fingerprints(settings) == before
-    (copy / "normalize.py").write_text((copy / "normalize.py").read_text() + "\n# an edit\n")
+    (copy / "normalize/stages.py").write_text((copy / "normalize/stages.py").read_text() + "\n# an edit\n")
     after = fingerprints.fingerprints(settings)
     assert after.shared != before.shared
 
@@ -290,17 +292,22 @@ def test_editing_a_formats_own_helper_changes_that_formats_fingerprint_only(
 ) -> None:
     copy = package_copy
     before = fingerprints.fingerprints(settings)
-    engine = copy / "formats" / "pdf_engine.py"
-    engine.write_text(engine.read_text() + "\n# an edit\n")
-    after = fingerprints.fingerprints(settings)
-    assert after.shared == before.shared
-    assert {name for name in after.formats if after.formats[name] != before.formats[name]} == {"pdf"}
+    for helper, only in (
+        ("pdf/engine.py", "pdf"),
+        ("pdf/fetcher.py", "pdf"),
+        ("newsletter/message.py", "newsletter"),
+    ):
+        (copy / "formats" / helper).write_text((copy / "formats" / helper).read_text() + "\n# an edit\n")
+        after = fingerprints.fingerprints(settings)
+        assert after.shared == before.shared
+        assert {name for name in after.formats if after.formats[name] != before.formats[name]} == {only}
+        before = after
 
 
 def test_the_package_names_stay_what_they_are_once_every_module_is_loaded() -> None:
     code = (
         "import inspect, pipeline; first = {n: getattr(pipeline, n) for n in pipeline.__all__}; "
-        "import pipeline.build, pipeline.config, pipeline.normalize, pipeline.results; "
+        "import pipeline.build.run, pipeline.settings.config, pipeline.normalize.stages, pipeline.results; "
         "print(all(getattr(pipeline, n) is v and not inspect.ismodule(v) for n, v in first.items()))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)

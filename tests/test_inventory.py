@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.inventory import Piece, fold, split_sentences, take_inventory, unaccounted
-from pipeline.source import read_post
+from pipeline.accounting.inventory import Piece, fold, split_sentences, take_inventory, unaccounted
+from pipeline.source.post_file import read_post
 
 from .conftest import CORPUS, SEED, examples
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build
-from pipeline.config import Settings
+from pipeline.build.run import build
 from pipeline.model import BulletList, Episode, Paragraph
-from pipeline.normalize import normalize_file
-from pipeline.spans import links, list_entries
+from pipeline.normalize.spans import links, list_entries
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
 
 from .conftest import CORPUS, write_post
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings
 from pipeline.formats.post import canonical_markdown
-from pipeline.links import (
+from pipeline.model import Episode, Note, Paragraph
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
+from pipeline.text.links import (
     SUBSTACK_POST,
     absolute_url,
     is_absolute,
@@ -18,8 +20,6 @@ from pipeline.links import (
     text_is_url,
     unwrap_redirect,
 )
-from pipeline.model import Episode, Note, Paragraph
-from pipeline.normalize import normalize_file
 
 from .conftest import write_post
 

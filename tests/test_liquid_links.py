@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build
-from pipeline.config import Settings
-from pipeline.inventory import take_inventory, unaccounted
-from pipeline.liquid import resolve_liquid
+from pipeline.accounting.inventory import take_inventory, unaccounted
+from pipeline.build.run import build
 from pipeline.results import PostResult
-from pipeline.site import find_settings
+from pipeline.settings.config import Settings
+from pipeline.settings.site import find_settings
+from pipeline.source.liquid import resolve_liquid
 
 from .conftest import CORPUS, write_post
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import normalize as normalize_module
-from pipeline.accounting import LostContent
-from pipeline.build import build
-from pipeline.canonical import canonical_markdown, rendered_markdown, report_text
-from pipeline.config import Settings
+from pipeline.accounting.canonical import canonical_markdown, rendered_markdown, report_text
+from pipeline.accounting.verify import LostContent
+from pipeline.build.run import build
+from pipeline.cli.normalize import normalize_sources
 from pipeline.model import REASONS, Note
-from pipeline.normalize import normalize_file
-from pipeline.rewrite import normalize_sources
+from pipeline.normalize import stages as normalize_module
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
 
 from .conftest import CORPUS, write_post
 
@@ -285,7 +285,7 @@ def test_the_sites_clean_posts_come_out_of_normalize_write_byte_identical(
 
 
 def test_a_site_link_resolves_once_under_the_baseurl(settings: Settings) -> None:
-    from pipeline.formats.newsletter import render_parts
+    from pipeline.formats.newsletter.edition import render_parts
 
     path = next((CORPUS / "site-today").glob("2023-01-07-*.markdown"))
     episode = normalize_file(path, dataclasses.replace(settings, **SITE))
@@ -351,7 +351,7 @@ def test_a_substack_line_on_a_custom_domain_moves_to_front_matter(tmp_path: Path
 
 
 def test_a_paragraph_after_a_rule_reaches_every_description(tmp_path: Path) -> None:
-    from pipeline.formats import podcast, youtube
+    from pipeline.formats.descriptions import podcast, youtube
 
     path = write_post(
         tmp_path,
@@ -393,7 +393,7 @@ def test_a_link_only_the_html_copy_has_is_named_when_its_twin_is_kept(tmp_path: 
 
 
 def test_a_url_in_the_front_matter_keeps_no_link_of_the_body() -> None:
-    from pipeline.inventory import take_inventory, unaccounted
+    from pipeline.accounting.inventory import take_inventory, unaccounted
 
     pieces = take_inventory("See [docs](https://d.example) here.\n")
     post = "---\nimage: https://d.example\n---\n\nSee docs here.\n"

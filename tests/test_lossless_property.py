@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.canonical import canonical_markdown
-from pipeline.config import Settings
-from pipeline.normalize import normalize_file
+from pipeline.accounting.canonical import canonical_markdown
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
 
 from .conftest import examples
 

@@ -19,13 +19,13 @@ from hypothesis import assume, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from pipeline.config import Settings, load_settings
-from pipeline.email_message import build_message, message_bytes, subject_line
 from pipeline.errors import ConfigError, RenderError
 from pipeline.formats import load_format
-from pipeline.formats.newsletter import NewsletterParts, render, render_parts
-from pipeline.formats.newsletter_options import DEFAULT_MAX_HTML_BYTES, newsletter_options, options_from_table
+from pipeline.formats.newsletter.edition import NewsletterParts, render, render_parts
+from pipeline.formats.newsletter.message import build_message, message_bytes, subject_line
+from pipeline.formats.newsletter.options import DEFAULT_MAX_HTML_BYTES, newsletter_options, options_from_table
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
+from pipeline.settings.config import Settings, load_settings
 from tests.browser import with_newsletter_options
 from tests.sample_episode import SEED_CHAPTERS, sample_episode
 
@@ -563,8 +563,8 @@ def _written_by_the_email_package(episode: Episode, settings: Settings, parts: N
     from email.headerregistry import Address
     from email.utils import format_datetime, getaddresses
 
-    from pipeline.email_message import message_id
-    from pipeline.mail_headers import POLICY
+    from pipeline.formats.newsletter.headers import POLICY
+    from pipeline.formats.newsletter.message import message_id
 
     opts = newsletter_options(settings)
     msg = EmailMessage(policy=POLICY)

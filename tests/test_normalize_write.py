@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings
-from pipeline.discovery import discover
-from pipeline.rewrite import SourceStatus, normalize_sources, unified_diff
+from pipeline.cli.normalize import SourceStatus, normalize_sources, unified_diff
+from pipeline.settings.config import Settings
+from pipeline.source.discovery import discover
 
 from .conftest import ROOT, SEED, write_post
 
@@ -33,7 +33,7 @@ needs_git = pytest.mark.skipif(GIT is None, reason="git is not installed")
 @pytest.fixture(scope="module")
 def canonical(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The seed post in canonical form, obtained by running `--write` once on a copy."""
-    from pipeline.config import load_settings
+    from pipeline.settings.config import load_settings
 
     folder = tmp_path_factory.mktemp("canonical")
     shutil.copyfile(SEED, folder / POST)

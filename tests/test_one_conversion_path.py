@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import convert
-from pipeline.config import Settings
 from pipeline.model import Episode
-from pipeline.normalize import normalize_converted, normalize_file
-from pipeline.stream import converted
+from pipeline.normalize.stages import normalize_converted, normalize_file
+from pipeline.pandoc import convert
+from pipeline.pandoc.stream import converted
+from pipeline.settings.config import Settings
 
 from .conftest import FIXTURES, ROOT
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import build
-from pipeline.canonical import rendered_markdown as canonical_markdown
-from pipeline.config import Settings, settings_from_table
+from pipeline.accounting.canonical import rendered_markdown as canonical_markdown
+from pipeline.build.run import build
 from pipeline.errors import ConfigError
-from pipeline.normalize import normalize_file
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings, settings_from_table
 
 from .conftest import write_post
 

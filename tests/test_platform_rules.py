@@ -16,11 +16,9 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
-from pipeline.check import check_platforms
-from pipeline.config import Settings
+from pipeline.cli.check import check_platforms
 from pipeline.errors import ConfigError, RenderError
-from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
-from pipeline.platform_budget import (
+from pipeline.formats.descriptions.budget import (
     KEEP,
     RANK_CHAPTERS,
     RANK_FIRST_PARAGRAPH,
@@ -35,7 +33,7 @@ from pipeline.platform_budget import (
     fit_to_budget,
     utf8_len,
 )
-from pipeline.platform_chapters import (
+from pipeline.formats.descriptions.chapters import (
     PODCAST_RULES,
     YOUTUBE_RULES,
     clock,
@@ -43,14 +41,16 @@ from pipeline.platform_chapters import (
     plan_chapters,
     podcast_time,
 )
-from pipeline.platform_options import description_options
-from pipeline.platform_text import (
+from pipeline.formats.descriptions.options import description_options
+from pipeline.formats.descriptions.text import (
     angle_bracket_result,
     clean_text,
     decode_entities,
     replace_angle_brackets,
     sanitize_podcast_html,
 )
+from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
+from pipeline.settings.config import Settings
 
 from .conftest import CORPUS, GOLDEN
 from .sample_episode import sample_episode

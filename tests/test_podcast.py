@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
-from pipeline.config import Settings
-from pipeline.formats import podcast
+from pipeline.formats.descriptions import podcast
+from pipeline.formats.descriptions.text import sanitize_podcast_html
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
-from pipeline.normalize import normalize_file
-from pipeline.platform_text import sanitize_podcast_html
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
 
 from .conftest import examples
 from .sample_episode import sample_episode

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.commands import namespace
+from pipeline.cli.commands import namespace
 
 from .conftest import EPISODE, ROOT, run_episode
 

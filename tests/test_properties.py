@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from pipeline.chapters import format_time, parse_time
-from pipeline.config import Settings
 from pipeline.errors import PipelineError
 from pipeline.formats.post import canonical_markdown
-from pipeline.matching import sentence_key
-from pipeline.normalize import normalize_file
+from pipeline.normalize.matching import sentence_key
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
+from pipeline.text.chapters import format_time, parse_time
 
 from .conftest import examples
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.cli import shown_path
-from pipeline.config import Settings, load_settings
 from pipeline.errors import PipelineError
+from pipeline.reports import shown_path
+from pipeline.settings.config import Settings, load_settings
 from pipeline.user_files import MB
 from pipeline.youtube.api import quota_day, quota_reset
 from pipeline.youtube.auth import SCOPES, load_credentials, run_auth_flow, token_path
@@ -923,7 +923,7 @@ def test_client_secrets_over_64_kb_or_of_the_wrong_shape_are_one_line(tmp_path: 
 )
 def test_publish_and_the_preview_judge_chapters_with_one_rule(text: str) -> None:
     """`publish` refuses a description's chapters exactly when the preview says YouTube makes none."""
-    from pipeline.platform_chapters import written_chapters
+    from pipeline.formats.descriptions.chapters import written_chapters
     from pipeline.preview.pages import youtube_chapters
 
     written = written_chapters(text)

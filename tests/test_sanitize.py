@@ -9,13 +9,14 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from pipeline.block_writers import blocks_to_html
-from pipeline.config import Settings
-from pipeline.formats import newsletter, shownotes
+from pipeline.formats.newsletter import edition as newsletter
+from pipeline.formats.pdf import show_notes as shownotes
+from pipeline.formats.sanitize import is_allowed_url, sanitize_html, unlink_disallowed
 from pipeline.model import Block, Paragraph, Section, Span
-from pipeline.normalize import normalize_file
-from pipeline.sanitize import is_allowed_url, sanitize_html, unlink_disallowed
-from pipeline.source import BIDI_CONTROLS
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
+from pipeline.source.post_file import BIDI_CONTROLS
+from pipeline.text.block_writers import blocks_to_html
 
 from .conftest import CORPUS, FIXTURES, ROOT, examples
 from .sample_episode import sample_episode

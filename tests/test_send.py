@@ -22,12 +22,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from pipeline.config import Settings, load_settings
-from pipeline.email_message import build_message, recipient_message_id
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.formats.newsletter import render, render_parts
-from pipeline.formats.newsletter_options import newsletter_options
+from pipeline.formats.newsletter.edition import render, render_parts
+from pipeline.formats.newsletter.message import build_message, recipient_message_id
+from pipeline.formats.newsletter.options import newsletter_options
 from pipeline.mail.sending import send_episode, send_post, smtp_config
+from pipeline.settings.config import Settings, load_settings
 from tests.sample_episode import sample_episode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -402,13 +402,10 @@ def test_unknown_email_settings_are_a_config_error(settings: Settings) -> None:
     assert "timeout: expected a positive number" in text
 
 
-# --- from a post file (needs the lead's pipeline.normalize) -------------------------------
+# --- from a post file -----------------------------------------------------------------------------
 
 
 def test_send_post_reads_the_post_and_sends_it(server: Server, settings: Settings) -> None:
-    normalize = pytest.importorskip("pipeline.normalize")
-    if not hasattr(normalize, "normalize_file"):
-        pytest.skip("pipeline.normalize.normalize_file is not written yet")
     dry = send_post(SEED_POST, READER, settings=settings, dry_run=True, env=server.env())
     assert dry.startswith("would send 'Maxime Labonne")
     summary = send_post(SEED_POST, READER, settings=settings, env=server.env())

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from pipeline.config import load_settings
 from pipeline.errors import PipelineError
 from pipeline.mail.journal import SENDING, SENT, Journal, journal_path
 from pipeline.mail.sending import send_list
+from pipeline.settings.config import load_settings
 from tests.terminal import PseudoTerminal
 from tests.test_send import Mailbox, Server, free_port, start_server
 from tests.test_send_list import (

@@ -30,13 +30,13 @@ from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pipeline.config import Settings, load_settings
-from pipeline.email_message import recipient_message_id
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.formats.newsletter_options import options_from_table
+from pipeline.formats.newsletter.message import recipient_message_id
+from pipeline.formats.newsletter.options import options_from_table
 from pipeline.mail.journal import journal_path
 from pipeline.mail.readers import load_readers
 from pipeline.mail.sending import ListRun, send_list, send_post
+from pipeline.settings.config import Settings, load_settings
 from tests.terminal import PseudoTerminal
 from tests.test_send import Mailbox, Server, free_port
 
@@ -246,7 +246,7 @@ def test_list_messages_carry_send_time_headers_and_verify_with_dkim(
 
 
 def _episode_of(project: Path) -> Any:
-    from pipeline.normalize import normalize_file
+    from pipeline.normalize.stages import normalize_file
 
     return normalize_file(project / "2025-01-02-episode-5.md", settings_of(project))
 

@@ -31,9 +31,9 @@ from typing import Any
 
 import pytest
 
+from pipeline.build.watch import Watched
 from pipeline.preview.pages import CHUNK_BYTES, excerpt, youtube_chapters
 from pipeline.preview.server import Preview, inside, request_parts
-from pipeline.watch import Watched
 from tests.browser import CHROMIUM, chromium_available
 
 from .conftest import CORPUS, ROOT
@@ -242,8 +242,8 @@ def test_a_later_run_still_shows_the_warnings_of_unchanged_posts(preview: Previe
 def test_the_preview_shows_the_warnings_an_earlier_episode_build_found(tmp_path: Path) -> None:
     """A site built by `episode build` (not by a preview): its posts are skipped, and each shows
     the warnings the manifest keeps, not "unchanged since a build this preview did not see"."""
-    from pipeline.build import build
-    from pipeline.site import locate
+    from pipeline.build.run import build
+    from pipeline.settings.site import locate
 
     copy = make_site(tmp_path / "site")
     place = locate(str(copy), None, None)
@@ -307,7 +307,7 @@ def test_refused_paths_and_hosts(preview: Preview, site: Path, tmp_path: Path) -
 def test_command_serves_and_refuses_a_busy_port(site: Path, tmp_path: Path) -> None:
     """`episode serve --port 0` prints where it serves and stops on Ctrl-C; a busy port is one line."""
     copy = make_site(tmp_path / "site")
-    command = [sys.executable, "-c", "from pipeline.commands import program; program.run()"]
+    command = [sys.executable, "-c", "from pipeline.cli.commands import program; program.run()"]
     process = subprocess.Popen(
         [*command, "serve", "--src", str(copy), "--port", "0"],
         stdout=subprocess.PIPE,

@@ -15,9 +15,17 @@ from typing import Any
 
 import pytest
 
-from pipeline import options as schema
-from pipeline.build import build
-from pipeline.config import (
+from pipeline.build.fingerprints import fingerprints
+from pipeline.build.run import build
+from pipeline.errors import ConfigError
+from pipeline.formats import FORMATS
+from pipeline.formats.descriptions.options import DescriptionOptions, PodcastOptions, description_options
+from pipeline.formats.newsletter import options as newsletter
+from pipeline.formats.newsletter.options import NewsletterOptions, newsletter_options
+from pipeline.formats.pdf.options import PdfOptions, pdf_options
+from pipeline.mail.options import EmailOptions, email_options
+from pipeline.settings import schema
+from pipeline.settings.config import (
     FORMAT_TABLES,
     TABLE_READERS,
     CoreSettings,
@@ -26,15 +34,7 @@ from pipeline.config import (
     load_settings,
     settings_from_table,
 )
-from pipeline.errors import ConfigError
-from pipeline.fingerprints import fingerprints
-from pipeline.formats import FORMATS
-from pipeline.formats import newsletter_options as newsletter
-from pipeline.formats.newsletter_options import NewsletterOptions, newsletter_options
-from pipeline.formats.pdf_options import PdfOptions, pdf_options
-from pipeline.mail.options import EmailOptions, email_options
-from pipeline.platform_options import DescriptionOptions, PodcastOptions, description_options
-from pipeline.site import find_settings
+from pipeline.settings.site import find_settings
 
 from .conftest import CORPUS, ROOT
 

@@ -19,13 +19,13 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import StreamObject
 
-from pipeline.config import Settings
 from pipeline.errors import ConfigError, RenderError
-from pipeline.formats import shownotes
-from pipeline.formats.pdf_engine import html_to_pdf
-from pipeline.formats.pdf_options import pdf_options
-from pipeline.formats.shownotes import parse_title
+from pipeline.formats.pdf import show_notes as shownotes
+from pipeline.formats.pdf.engine import html_to_pdf
+from pipeline.formats.pdf.options import pdf_options
+from pipeline.formats.pdf.show_notes import parse_title
 from pipeline.model import Paragraph, Section, Span
+from pipeline.settings.config import Settings
 from tests.sample_episode import SEED_CHAPTERS, sample_episode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,8 +195,8 @@ def test_two_renders_are_byte_identical(seed_pdf: bytes) -> None:
 @pytest.mark.slow
 def test_renders_are_identical_across_processes(seed_pdf: bytes) -> None:
     code = (
-        "import sys; from types import MappingProxyType; from pipeline.config import Settings; "
-        "from pipeline.formats import shownotes; from tests.sample_episode import sample_episode; "
+        "import sys; from types import MappingProxyType; from pipeline.settings.config import Settings; "
+        "from pipeline.formats.pdf import show_notes as shownotes; from tests.sample_episode import sample_episode; "
         "s = Settings(show_name='Learning from Machine Learning', author='Seth Levine', "
         "formats=MappingProxyType({'pdf': MappingProxyType({})})); "
         "sys.stdout.buffer.write(shownotes.render(sample_episode(), s).files['show-notes.pdf'])"
@@ -291,7 +291,7 @@ def test_weasyprint_warnings_are_returned() -> None:
 
 def test_weasyprint_is_imported_lazily() -> None:
     code = (
-        "import sys, pipeline.formats.shownotes, pipeline.formats; "
+        "import sys, pipeline.formats.pdf.show_notes, pipeline.formats; "
         "assert 'weasyprint' not in sys.modules, 'imported at module load'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
@@ -473,8 +473,8 @@ CORPUS = sorted((ROOT / "tests" / "fixtures" / "corpus" / "imported").glob("*.ma
 
 @pytest.mark.parametrize("path", CORPUS, ids=[p.name[:40] for p in CORPUS])
 def test_corpus_posts_render_without_warnings(path: Path) -> None:
-    from pipeline.config import load_settings
-    from pipeline.normalize import normalize_file
+    from pipeline.normalize.stages import normalize_file
+    from pipeline.settings.config import load_settings
 
     settings = load_settings(ROOT / "samples" / "episode.toml")
     episode = normalize_file(path, settings)
@@ -541,7 +541,7 @@ def test_show_notes_over_max_pages_are_refused_before_the_pdf_is_written() -> No
         Paragraph((Span(f"Paragraph {n}: " + "words about caches and models " * 20),)) for n in range(60)
     )
     episode = sample_episode(sections=(Section("summary", None, long_summary),))
-    from pipeline.config import load_settings
+    from pipeline.settings.config import load_settings
 
     settings = load_settings(Path(__file__).resolve().parent.parent / "samples" / "episode.toml")
     limited = dataclasses.replace(settings, formats=MappingProxyType({"pdf": {"max_pages": 2}}))

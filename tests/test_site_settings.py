@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.site import find_settings, init_site, locate
+from pipeline.settings.site import find_settings, init_site, locate
 
 from .conftest import CORPUS, ROOT, run_episode
 
@@ -78,7 +78,7 @@ def test_no_settings_anywhere_gives_neutral_defaults(tmp_path: Path) -> None:
 
 
 def test_an_empty_posts_folder_is_an_error(tmp_path: Path) -> None:
-    from pipeline.discovery import discover
+    from pipeline.source.discovery import discover
 
     with pytest.raises(PipelineError, match="no posts here"):
         discover(tmp_path)
@@ -205,7 +205,7 @@ def test_init_through_the_command_line(site: Path) -> None:
 
 
 def test_a_sites_own_template_replaces_the_bundled_one_and_rebuilds(site: Path) -> None:
-    from pipeline.build import build
+    from pipeline.build.run import build
 
     overrides = site / "templates"
     overrides.mkdir()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings
 from pipeline.formats.post import canonical_markdown
-from pipeline.matching import sentence_bounds, sentence_key
-from pipeline.normalize import normalize_file
+from pipeline.normalize.matching import sentence_bounds, sentence_key
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
 
 from .conftest import CORPUS
 

@@ -25,7 +25,7 @@ import pytest
 from pipeline import errors
 from pipeline.errors import SourceError
 from pipeline.results import Diagnostic
-from pipeline.source import read_post
+from pipeline.source.post_file import read_post
 
 from .conftest import FIXTURES, run_episode, write_post
 

@@ -2,7 +2,7 @@
 
 An unclosed `<!--` hides the rest of a body from a browser, from Jekyll's Markdown and from pandoc
 alike: `post.md` keeps it as written, every other output leaves it out, and the report says so.
-The lossless check finds such text with a tokenizer of its own (`pipeline/unseen.py`), so a
+The lossless check finds such text with a tokenizer of its own (`pipeline/accounting/unseen.py`), so a
 converter that loses it cannot hide the loss.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import embeds
-from pipeline.build import build
-from pipeline.config import Settings
-from pipeline.rewrite import normalize_sources
-from pipeline.unseen import find_unseen
+from pipeline.accounting.unseen import find_unseen
+from pipeline.build.run import build
+from pipeline.cli.normalize import normalize_sources
+from pipeline.pandoc import embeds
+from pipeline.settings.config import Settings
 
 from .conftest import write_post
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import shown_path
 from pipeline.errors import SourceError, UnreadableSource
-from pipeline.source import read_post
+from pipeline.reports import shown_path
+from pipeline.source.post_file import read_post
 from pipeline.user_files import (
     KB,
     MB,

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
-from pipeline.chapters import parse_time
-from pipeline.config import Settings
 from pipeline.errors import ConfigError
-from pipeline.formats import youtube
+from pipeline.formats.descriptions import youtube
 from pipeline.model import BulletList, Chapter, Episode, ListItem, Paragraph, Section, Span
-from pipeline.normalize import normalize_file
+from pipeline.normalize.stages import normalize_file
+from pipeline.settings.config import Settings
+from pipeline.text.chapters import parse_time
 
 from .conftest import examples
 from .sample_episode import sample_episode

@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model import Episode
-from ..platform_options import podcast_options, youtube_options
 from ..results import Diagnostic
+from .descriptions.options import podcast_options, youtube_options
 
 # Aliased: the package's attributes `newsletter_options` and `pdf_options` stay the modules.
-from .newsletter_options import newsletter_options as _newsletter_options
-from .pdf_options import pdf_options as _pdf_options
+from .newsletter.options import newsletter_options as _newsletter_options
+from .pdf.options import pdf_options as _pdf_options
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ..settings.config import Settings
 
 
 @dataclass
@@ -89,22 +89,22 @@ FORMATS: dict[str, Format] = {
         Format("chapters", "chapter_files"),
         Format(
             "newsletter",
-            "newsletter",
+            "newsletter.edition",
             ("newsletter.html.j2", "newsletter.txt.j2"),
             "newsletter",
             _newsletter_options,
-            ("newsletter_options",),
+            ("newsletter.options", "newsletter.message"),
         ),
         Format(
             "pdf",
-            "shownotes",
+            "pdf.show_notes",
             ("show-notes.html.j2", "show-notes.css", "assets"),
             "pdf",
             _pdf_options,
-            ("pdf_engine", "pdf_options"),
+            ("pdf.engine", "pdf.options", "pdf.fetcher"),
         ),
-        Format("youtube", "youtube", (), "youtube", youtube_options),
-        Format("podcast", "podcast", (), "podcast", podcast_options),
+        Format("youtube", "descriptions.youtube", (), "youtube", youtube_options),
+        Format("podcast", "descriptions.podcast", (), "podcast", podcast_options),
     )
 }
 

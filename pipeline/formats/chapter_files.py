@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
-from ..chapters import chapters_to_json, format_time
-from ..config import Settings
 from ..model import Chapter, Episode
+from ..settings.config import Settings
+from ..text.chapters import chapters_to_json, format_time
 from . import Rendered
 
 log = logging.getLogger(__name__)

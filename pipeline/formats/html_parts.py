@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..chapters import format_time
 from ..model import Episode
+from ..text.chapters import format_time
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..canonical import canonical_markdown, report_text
-from ..config import Settings
+from ..accounting.canonical import canonical_markdown, report_text
 from ..model import Episode
+from ..settings.config import Settings
 from . import Rendered
 
 __all__ = ["canonical_markdown", "render", "report_text"]

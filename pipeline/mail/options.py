@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..options import option, table_options
+from ..settings.schema import option, table_options
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ..settings.config import Settings
 
 DEFAULT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
 class EmailOptions:
-    """The `[tool.pipeline.email]` table, checked (`pipeline.options` reads it)."""
+    """The `[tool.pipeline.email]` table, checked (`pipeline.settings.schema` reads it)."""
 
     timeout: float = option(DEFAULT_TIMEOUT, positive=True)
     """Seconds the SMTP server has to answer."""

@@ -2,7 +2,7 @@
 
 The settings checked for real readers (no example address, no merge tag), the bodies rendered
 once, each reader's unsubscribe link filled in (`{email}`, `{token}`), the send-time headers
-(`pipeline.email_message.SendHeaders`) and the DKIM signature over the very bytes sent. The
+(`pipeline.formats.newsletter.message.SendHeaders`) and the DKIM signature over the very bytes sent. The
 SMTP conversation, the list and the journal are `pipeline.mail.sending`.
 """
 
@@ -22,11 +22,10 @@ from urllib.parse import quote
 import dkim
 from markupsafe import escape
 
-from ..config import Settings
-from ..email_message import SendHeaders, default_list_id, message_bytes, recipient_message_id
 from ..errors import PipelineError
-from ..formats.newsletter import NewsletterParts, render_parts
-from ..formats.newsletter_options import (
+from ..formats.newsletter.edition import NewsletterParts, render_parts
+from ..formats.newsletter.message import SendHeaders, default_list_id, message_bytes, recipient_message_id
+from ..formats.newsletter.options import (
     EXAMPLE_FROM_ADDRESS,
     EXAMPLE_UNSUBSCRIBE_URL,
     NewsletterOptions,
@@ -34,6 +33,7 @@ from ..formats.newsletter_options import (
 )
 from ..model import Episode
 from ..results import Diagnostic
+from ..settings.config import Settings
 from ..user_files import UserFileError, read_bytes
 
 DKIM_SIGNED = (

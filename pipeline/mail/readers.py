@@ -19,7 +19,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from ..mail_headers import is_plain_address
+from ..formats.newsletter.headers import is_plain_address
 
 
 @dataclass(frozen=True)

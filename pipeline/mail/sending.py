@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
-from ..email_message import subject_line
 from ..errors import PipelineError
-from ..links import is_loopback
-from ..mail_headers import is_plain_address
+from ..formats.newsletter.headers import is_plain_address
+from ..formats.newsletter.message import subject_line
 from ..model import Episode
-from ..source import RawPost, read_post
+from ..settings.config import Settings
+from ..source.post_file import RawPost, read_post
+from ..text.links import is_loopback
 from .journal import DEFERRED, FAILED, SENDING, SENT, Journal, Record, journal_path, running_send
 from .options import DEFAULT_TIMEOUT, email_options
 from .outgoing import Newsletter, prepare_newsletter
@@ -335,7 +335,7 @@ def send_post(
     notes: list[str] | None = None,
 ) -> str:
     """Send the newsletter of the post at `src` to `to`; a one-line summary of what happened."""
-    from ..normalize import normalize_post  # the post-reading half of the pipeline
+    from ..normalize.stages import normalize_post  # the post-reading half of the pipeline
 
     _check_recipient(to)
     raw = read_post(src)
@@ -567,7 +567,7 @@ def _send_list(
     say: Callable[[str], None],
 ) -> ListRun:
     """`send_list` once the journal is held (None: a dry run)."""
-    from ..normalize import normalize_post
+    from ..normalize.stages import normalize_post
 
     readers = load_readers(list_path, suppress)
     raw = read_post(src)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from ..platform_chapters import written_chapters
+from ..formats.descriptions.chapters import written_chapters
 from ..results import Diagnostic
 
 CHUNK_BYTES = 64 * 1024  # a file is read and sent this much at a time
@@ -75,7 +75,7 @@ def youtube_chapters(text: str) -> Chapters:
 
 def title_and_date(source: Path, stem: str) -> tuple[str, str]:
     """The post's title and date from its front matter; from its file name when it cannot be read."""
-    from ..source import DATE_IN_NAME, read_post
+    from ..source.post_file import DATE_IN_NAME, read_post
 
     try:
         front = read_post(source).front_matter

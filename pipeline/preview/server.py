@@ -1,7 +1,7 @@
 """`episode serve`: build, then show every output of every post in a browser, rebuilt on save.
 
 One stdlib `ThreadingHTTPServer` on loopback (another interface only with an explicit `--host`),
-a watcher thread (`pipeline.watch`) that rebuilds on every change of a post, a template or the
+a watcher thread (`pipeline.build.watch`) that rebuilds on every change of a post, a template or the
 settings, and server-sent events that make open pages reload themselves. What it answers:
 
     /                          the index: each post's title, date, status and diagnostics
@@ -50,19 +50,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from .. import manifest
-from ..build import build as run_build
-from ..cli import note_line, problem_line, shown_path, summary_line
-from ..config import TEMPLATES_DIR
+from ..build import manifest
+from ..build.run import build as run_build
+from ..build.watch import DEBOUNCE_MS, Watched, paths_shown, settings_files, template_trees, watch_changes
+from ..build.workers import warm_up
 from ..errors import PipelineError
 from ..formats import FORMATS
-from ..platform_limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
-from ..platform_text import sanitize_podcast_html
+from ..formats.descriptions.limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES
+from ..formats.descriptions.text import sanitize_podcast_html
+from ..formats.templating import render_template
+from ..reports import note_line, problem_line, shown_path, summary_line
 from ..results import BuildSummary, Diagnostic, PostResult, Reporter
-from ..site import Place, locate
-from ..templating import render_template
-from ..watch import DEBOUNCE_MS, Watched, paths_shown, settings_files, template_trees, watch_changes
-from ..workers import warm_up
+from ..settings.config import TEMPLATES_DIR
+from ..settings.site import Place, locate
 from .pages import (
     CHUNK_BYTES,
     Excerpt,

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import httplib2
 
 from ..errors import PipelineError
-from ..platform_limits import YOUTUBE_MAX_BYTES
+from ..formats.descriptions.limits import YOUTUBE_MAX_BYTES
 from ..user_files import MB, size_text
 from .auth import TOKEN_ANSWER_BYTES, AuthError, check_endpoint, json_kind, token_answer_problem
 

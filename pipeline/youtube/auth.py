@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import PipelineError
-from ..links import is_loopback
+from ..text.links import is_loopback
 from ..user_files import KB, MissingUserFile, UserFileError, read_text, read_with_stat
 
 SCOPES = ("https://www.googleapis.com/auth/youtube.force-ssl",)

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..build import build
-from ..config import Settings
+from ..build.run import build
 from ..errors import PipelineError
+from ..formats.descriptions.chapters import written_chapters
+from ..formats.descriptions.limits import YOUTUBE_MAX_BYTES
 from ..places import shown_path
-from ..platform_chapters import written_chapters
-from ..platform_limits import YOUTUBE_MAX_BYTES
 from ..results import PostResult, Reporter
-from ..source import read_post
+from ..settings.config import Settings
+from ..source.post_file import read_post
 from ..user_files import private_folder
 from .api import (
     DAILY_QUOTA,
