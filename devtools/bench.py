@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.build.run import build
-from pipeline.build.workers import fewer_collections
+from pipeline.builder.run import build
+from pipeline.builder.workers import fewer_collections
 from pipeline.errors import PipelineError
 from pipeline.pandoc.convert import pandoc_path
 from pipeline.results import BuildSummary

@@ -49,8 +49,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pipeline
-from pipeline.build.output_folder import LEFTOVER
-from pipeline.build.run import build
+from pipeline.builder.output_folder import LEFTOVER
+from pipeline.builder.run import build
 from pipeline.errors import ConversionError, PipelineError
 from pipeline.formats import load_format
 from pipeline.model import Episode
@@ -417,7 +417,7 @@ def half_written(out: Path, results: Sequence[PostResult]) -> list[tuple[str, st
 def _code_state() -> tuple[tuple[str, int, int], ...]:
     """The name, size and time of each file of the pipeline's code and templates.
 
-    Every output's digest covers the code (`pipeline.build.fingerprints`): a file saved in the
+    Every output's digest covers the code (`pipeline.builder.fingerprints`): a file saved in the
     checkout between a round's two builds changes the manifest, which is no fault of the build.
     """
     found = []

@@ -2,7 +2,7 @@
 
 The names below are loaded when first used, so importing one module of the package
 (`pipeline.errors`) loads that module alone, not the build. The build itself is
-`pipeline.build.run.build` (`pipeline.build.run` is its module).
+`pipeline.builder.run.build` (`pipeline.builder.run` is its module).
 """
 
 from __future__ import annotations

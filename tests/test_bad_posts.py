@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.errors import PipelineError
 from pipeline.reports import shown_path
 from pipeline.settings.config import Settings

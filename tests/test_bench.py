@@ -31,7 +31,7 @@ def test_a_noop_rebuild_in_a_fresh_interpreter_imports_no_renderer(tmp_path: Pat
 def test_the_floor_renders_the_same_pdf_the_build_writes(tmp_path: Path) -> None:
     """The floor is WeasyPrint alone, but on the very PDF the build makes: same bytes."""
     from devtools.bench import render_alone
-    from pipeline.build.run import build
+    from pipeline.builder.run import build
     from pipeline.formats.pdf import show_notes as shownotes
     from pipeline.normalize.stages import normalize_file
     from pipeline.settings.config import Settings

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.output_folder import write_atomic
-from pipeline.build.run import build
+from pipeline.builder.output_folder import write_atomic
+from pipeline.builder.run import build
 from pipeline.errors import PipelineError
 from pipeline.results import PostResult, Reporter
 from pipeline.settings.config import Settings
@@ -187,7 +187,7 @@ def test_a_worker_that_dies_fails_only_its_post(
 ) -> None:
     import importlib
 
-    workers_module = importlib.import_module("pipeline.build.workers")
+    workers_module = importlib.import_module("pipeline.builder.workers")
     original = workers_module.render_episode
 
     def dies_on_one(episode, settings, job):  # type: ignore[no-untyped-def]
@@ -252,7 +252,7 @@ def test_an_interrupted_pool_leaves_no_manager_thread_behind(tmp_path: Path, set
     thread is closing and prints a traceback (`OSError: Bad file descriptor`)."""
     import threading
 
-    from pipeline.build.workers import Pool, Target
+    from pipeline.builder.workers import Pool, Target
 
     pool = Pool(2, Target(tmp_path / "out", settings, False), ("post",))
     managers = [t for t in threading.enumerate() if "ExecutorManager" in type(t).__name__]

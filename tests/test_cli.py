@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.errors import SourceError
 from pipeline.reports import PlainReporter, describe, problem_line, shown_path
 from pipeline.results import Diagnostic, PostResult, error_diagnostic

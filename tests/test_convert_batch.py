@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.errors import ConversionError, SourceError
 from pipeline.normalize.stages import normalize_converted, normalize_file, prepare
 from pipeline.pandoc import convert

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.cli.check import check_archive
 from pipeline.settings.config import Settings
 from pipeline.source.discovery import discover_all

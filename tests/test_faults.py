@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.manifest import MANIFEST
-from pipeline.build.run import build
+from pipeline.builder.manifest import MANIFEST
+from pipeline.builder.run import build
 from pipeline.settings.config import Settings
 from pipeline.source.discovery import safe_stem
 
@@ -375,7 +375,7 @@ def test_a_worker_whose_build_is_gone_exits_without_the_kernels_help(tmp_path: P
     """`watch_parent`, the parent-death check of systems without PR_SET_PDEATHSIG: a worker whose
     build was killed with `kill -9` exits within seconds (nothing else ties it to the build here)."""
     worker = (
-        "import os, time; from pipeline.build.workers import watch_parent; "
+        "import os, time; from pipeline.builder.workers import watch_parent; "
         "watch_parent(os.getppid(), every=0.1); print(os.getpid(), flush=True); time.sleep(60)"
     )
     build_like = (

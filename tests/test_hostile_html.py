@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.errors import ConversionTimeout
 from pipeline.pandoc import convert
 from pipeline.settings.config import Settings

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.settings.config import Settings
 from pipeline.source.post_file import BIDI_CONTROLS
 

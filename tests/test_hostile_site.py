@@ -14,7 +14,7 @@ import pytest
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.cli.check import check_archive
 from pipeline.errors import ConfigError, PipelineError, RenderError
 from pipeline.formats.templating import environment, render_template

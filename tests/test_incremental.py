@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import fingerprints, workers
-from pipeline.build.run import build
+from pipeline.builder import fingerprints, workers
+from pipeline.builder.run import build
 from pipeline.results import PostResult, Reporter
 from pipeline.settings.config import TEMPLATES_DIR, Settings
 from pipeline.source.discovery import safe_stem
@@ -236,7 +236,7 @@ def test_no_module_outputs_are_made_with_is_left_out_of_the_fingerprint() -> Non
         "pipeline." + ".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__"): p
         for p in package.rglob("*.py")
     }
-    starts = ["pipeline.normalize.stages", "pipeline.build.workers", "pipeline.build.run"]
+    starts = ["pipeline.normalize.stages", "pipeline.builder.workers", "pipeline.builder.run"]
     starts += [name for name in files if name.startswith("pipeline.formats.")]
     seen: set[str] = set()
     todo = list(starts)
@@ -307,7 +307,7 @@ def test_editing_a_formats_own_helper_changes_that_formats_fingerprint_only(
 def test_the_package_names_stay_what_they_are_once_every_module_is_loaded() -> None:
     code = (
         "import inspect, pipeline; first = {n: getattr(pipeline, n) for n in pipeline.__all__}; "
-        "import pipeline.build.run, pipeline.settings.config, pipeline.normalize.stages, pipeline.results; "
+        "import pipeline.builder.run, pipeline.settings.config, pipeline.normalize.stages, pipeline.results; "
         "print(all(getattr(pipeline, n) is v and not inspect.ismodule(v) for n, v in first.items()))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)

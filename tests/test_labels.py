@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.model import BulletList, Episode, Paragraph
 from pipeline.normalize.spans import links, list_entries
 from pipeline.normalize.stages import normalize_file

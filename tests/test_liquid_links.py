@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.accounting.inventory import take_inventory, unaccounted
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.results import PostResult
 from pipeline.settings.config import Settings
 from pipeline.settings.site import find_settings

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.accounting.canonical import canonical_markdown, rendered_markdown, report_text
 from pipeline.accounting.verify import LostContent
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.cli.normalize import normalize_sources
 from pipeline.model import REASONS, Note
 from pipeline.normalize import stages as normalize_module

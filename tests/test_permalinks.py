@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.accounting.canonical import rendered_markdown as canonical_markdown
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.errors import ConfigError
 from pipeline.normalize.stages import normalize_file
 from pipeline.settings.config import Settings, settings_from_table

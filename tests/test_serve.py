@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.build.watch import Watched
+from pipeline.builder.watch import Watched
 from pipeline.preview.pages import CHUNK_BYTES, excerpt, youtube_chapters
 from pipeline.preview.server import Preview, inside, request_parts
 from tests.browser import CHROMIUM, chromium_available
@@ -242,7 +242,7 @@ def test_a_later_run_still_shows_the_warnings_of_unchanged_posts(preview: Previe
 def test_the_preview_shows_the_warnings_an_earlier_episode_build_found(tmp_path: Path) -> None:
     """A site built by `episode build` (not by a preview): its posts are skipped, and each shows
     the warnings the manifest keeps, not "unchanged since a build this preview did not see"."""
-    from pipeline.build.run import build
+    from pipeline.builder.run import build
     from pipeline.settings.site import locate
 
     copy = make_site(tmp_path / "site")

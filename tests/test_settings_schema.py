@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.build.fingerprints import fingerprints
-from pipeline.build.run import build
+from pipeline.builder.fingerprints import fingerprints
+from pipeline.builder.run import build
 from pipeline.errors import ConfigError
 from pipeline.formats import FORMATS
 from pipeline.formats.descriptions.options import DescriptionOptions, PodcastOptions, description_options

@@ -205,7 +205,7 @@ def test_init_through_the_command_line(site: Path) -> None:
 
 
 def test_a_sites_own_template_replaces_the_bundled_one_and_rebuilds(site: Path) -> None:
-    from pipeline.build.run import build
+    from pipeline.builder.run import build
 
     overrides = site / "templates"
     overrides.mkdir()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.accounting.unseen import find_unseen
-from pipeline.build.run import build
+from pipeline.builder.run import build
 from pipeline.cli.normalize import normalize_sources
 from pipeline.pandoc import embeds
 from pipeline.settings.config import Settings

@@ -125,7 +125,7 @@ def build(
     config: str | None = None,
 ) -> None:
     """Build every output of every post: post.md, chapters, newsletter, PDF, descriptions."""
-    from ..build.run import build as run_build
+    from ..builder.run import build as run_build
     from ..reports import reporter_for, summary_line
     from ..settings.site import locate
 
@@ -395,8 +395,8 @@ def watch(
     config: str | None = None,
 ) -> None:
     """Rebuild posts when they or a template change (Ctrl-C to stop)."""
-    from ..build.run import build as run_build
-    from ..build.watch import Watched, template_trees, watch_changes
+    from ..builder.run import build as run_build
+    from ..builder.watch import Watched, template_trees, watch_changes
     from ..reports import PlainReporter, summary_line
 
     try:

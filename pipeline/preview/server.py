@@ -1,7 +1,7 @@
 """`episode serve`: build, then show every output of every post in a browser, rebuilt on save.
 
 One stdlib `ThreadingHTTPServer` on loopback (another interface only with an explicit `--host`),
-a watcher thread (`pipeline.build.watch`) that rebuilds on every change of a post, a template or the
+a watcher thread (`pipeline.builder.watch`) that rebuilds on every change of a post, a template or the
 settings, and server-sent events that make open pages reload themselves. What it answers:
 
     /                          the index: each post's title, date, status and diagnostics
@@ -50,10 +50,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from ..build import manifest
-from ..build.run import build as run_build
-from ..build.watch import DEBOUNCE_MS, Watched, paths_shown, settings_files, template_trees, watch_changes
-from ..build.workers import warm_up
+from ..builder import manifest
+from ..builder.run import build as run_build
+from ..builder.watch import DEBOUNCE_MS, Watched, paths_shown, settings_files, template_trees, watch_changes
+from ..builder.workers import warm_up
 from ..errors import PipelineError
 from ..formats import FORMATS
 from ..formats.descriptions.limits import PODCAST_MAX_BYTES, YOUTUBE_MAX_BYTES

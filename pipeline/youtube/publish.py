@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..build.run import build
+from ..builder.run import build
 from ..errors import PipelineError
 from ..formats.descriptions.chapters import written_chapters
 from ..formats.descriptions.limits import YOUTUBE_MAX_BYTES

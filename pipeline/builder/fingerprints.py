@@ -34,8 +34,8 @@ PREVIEW_TEMPLATES = "serve"  # the preview server's own pages: no output depends
 # checks that none of these is imported by the code that reads, normalizes and renders a post.
 NOT_OUTPUT_CODE = frozenset(
     {
-        "build/watch.py", "cli", "mail/journal.py", "mail/outgoing.py", "mail/readers.py", "mail/sending.py",
-        "preview", "reports.py", "settings/site.py", "youtube",
+        "builder/watch.py", "cli", "mail/journal.py", "mail/outgoing.py", "mail/readers.py",
+        "mail/sending.py", "preview", "reports.py", "settings/site.py", "youtube",
     }
 )  # fmt: skip
 # Settings that belong to one format's fingerprint (its tables) or to none (where they came from,
