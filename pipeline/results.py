@@ -1,6 +1,6 @@
 """What building a post did, as data: its result, its problems, the build's summary.
 
-`cli.py` turns these into lines; `preview/` into pages; nothing here prints.
+`reports.py` turns these into lines; `preview/` into pages; nothing here prints.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The canonical post text and its report, as `post.md` and `report.txt` hold them.
 
-Normalization checks these against the source (pipeline/accounting.py) before any output is
+Normalization checks these against the source (`verify.py`) before any output is
 written, so they live beside it rather than in an output format.
 """
 
@@ -39,7 +39,7 @@ def rendered_markdown(episode: Episode) -> str:
     parts.extend(c.text for c in episode.comments if c.section is None)
     body = "\n\n".join(p for p in parts if p)
     # No blank line is added after the front matter and the post ends with one newline: the
-    # layout a post's author gave it is theirs (`rewrite.py` keeps the rest of it).
+    # layout a post's author gave it is theirs (`episode normalize --write` keeps the rest of it).
     return front_matter_block(episode) + (f"{body}\n" if body else "")
 
 

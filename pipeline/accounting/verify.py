@@ -1,6 +1,6 @@
 """Nothing the user wrote is lost silently: every piece of the source is kept or reported.
 
-The inventory is taken from the raw body by readers of its own (pipeline/inventory.py), never
+The inventory is taken from the raw body by readers of its own (accounting/inventory.py), never
 from normalization's intermediate results, so a bug in normalization cannot hide itself.
 """
 

@@ -208,7 +208,7 @@ def text_is_url(text: str, url: str, *, loose: bool = False) -> bool:
 
     `loose` also accepts the forms people write: the URL without its scheme (`youtu.be/x` for
     `https://youtu.be/x`), with or without a trailing slash, percent-encoded or not. Normalization
-    uses the strict form: the lossless check (pipeline/inventory.py) accounts for a changed link
+    uses the strict form: the lossless check (accounting/inventory.py) accounts for a changed link
     text only when the report names that very text, which a tracking or redirect note (the whole
     original target) does only for the exact URL.
     """

@@ -1,5 +1,5 @@
 -- Post bodies to pandoc's JSON AST: the one definition of how a body is read and filtered,
--- for a single post and for a batch alike (convert.py starts both).
+-- for a single post and for a batch alike (pandoc/convert.py starts both).
 --
 --   pandoc lua convert.lua READER FILTER        one body: standard input to standard output
 --   pandoc lua convert.lua READER FILTER LIST   many bodies in one process (convert.Batch)

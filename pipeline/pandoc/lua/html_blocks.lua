@@ -3,7 +3,7 @@
 -- normalizer can tell the two copies apart. pandoc.read gets an empty file list as
 -- its environment: that sandboxes the HTML reader (no file or network access,
 -- e.g. for <iframe src>). A paragraph's raw tags are balanced before the HTML reader sees
--- them (prepare.py makes HTML blocks well-formed): it is exponential on unclosed lists.
+-- them (source/prepare.py makes HTML blocks well-formed): it is exponential on unclosed lists.
 
 local function read_html(text)
   return pandoc.read(text, 'html+raw_html', nil, {}).blocks
