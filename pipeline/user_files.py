@@ -30,7 +30,7 @@ MB = 1024 * KB
 # become the process's controlling terminal.
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
-Kind = Literal["post", "list", "settings", "key", "secrets", "token", "journal", "ledger", "asset"]
+Kind = Literal["post", "list", "settings", "key", "secrets", "token", "journal", "ledger", "asset", "feed"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ RULES: dict[Kind, _Rule] = {
     "journal": _Rule("send journals", None),  # SQLite opens it; only its type is checked
     "ledger": _Rule("ledgers", None),  # read line by line by its owner
     "asset": _Rule("template assets", 5 * MB),  # what WeasyPrint may read from templates/
+    "feed": _Rule("feeds", 20 * MB),  # episode import's podcast_feed, youtube_feed, substack_feed
 }
 
 

@@ -270,7 +270,7 @@ def test_editing_the_preview_or_sending_changes_no_fingerprint(
 ) -> None:
     copy = package_copy
     before = fingerprints.fingerprints(settings)
-    for name in ("preview/server.py", "mail/sending.py", "youtube/publish.py"):
+    for name in ("preview/server.py", "mail/sending.py", "youtube/publish.py", "importer/run.py"):
         (copy / name).write_text((copy / name).read_text() + "\n# an edit\n")
     assert fingerprints.fingerprints(settings) == before
     (copy / "normalize/stages.py").write_text((copy / "normalize/stages.py").read_text() + "\n# an edit\n")

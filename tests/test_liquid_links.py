@@ -179,3 +179,17 @@ def test_the_lossless_check_reads_a_liquid_target_either_way_and_still_misses_no
         "Check out the [first episode with Maarten Grootendorst]({{ site.baseurl }}/2023/01/09/episode-one.html)"
         " about BERTopic and the psychology of data science!"
     ]
+
+
+def test_raw_blocks_are_shown_as_written_as_jekyll_shows_them(tmp_path: Path) -> None:
+    """Before: `{% raw %}` was unknown Liquid, warned about with everything inside it."""
+    text = (
+        f"{FRONT}In a template we write {{% raw %}}{{{{ page.title }}}} and {{% if x %}}{{% endraw %}}, "
+        "and [the archive]({{ site.baseurl }}/archive/) links home.\n"
+    )
+    result, out = build_site(jekyll_site(tmp_path, text))
+    assert result.warnings == []
+    newsletter = " ".join((out / "newsletter.txt").read_text(encoding="utf-8").split())
+    assert "In a template we write {{ page.title }} and {% if x %}, and the archive" in newsletter
+    assert f"{ROOT}/archive/" in newsletter  # outside the block, Liquid is still resolved
+    assert (out / "post.md").read_text(encoding="utf-8") == text

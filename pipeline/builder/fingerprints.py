@@ -29,13 +29,14 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 RENDERERS = ("pypandoc-binary", "weasyprint", "pydyf", "fonttools", "jinja2", "css-inline", "nh3", "segno")
 PREVIEW_TEMPLATES = "serve"  # the preview server's own pages: no output depends on them
 # The modules and folders around the build that no output is made with: the
-# command line, the check, the preview, `normalize --write`, sending and publishing. Editing one
+# command line, the check, the preview, `normalize --write`, importing, sending and publishing. Editing one
 # rebuilds nothing. Every other module is hashed, a new one too; `tests/test_incremental.py`
 # checks that none of these is imported by the code that reads, normalizes and renders a post.
 NOT_OUTPUT_CODE = frozenset(
     {
-        "builder/watch.py", "cli", "mail/journal.py", "mail/outgoing.py", "mail/readers.py",
-        "mail/sending.py", "preview", "reports.py", "settings/site.py", "youtube",
+        "builder/watch.py", "cli", "importer/fetch.py", "importer/feeds.py", "importer/matching.py",
+        "importer/posts.py", "importer/run.py", "importer/state.py", "mail/journal.py", "mail/outgoing.py",
+        "mail/readers.py", "mail/sending.py", "preview", "reports.py", "settings/site.py", "youtube",
     }
 )  # fmt: skip
 # Settings that belong to one format's fingerprint (its tables) or to none (where they came from,

@@ -489,6 +489,49 @@ def publish(
         raise Exit(code=1)
 
 
+@task(
+    name="import",
+    help={
+        "dry_run": "print the plan (new, updated, unchanged, adopted, kept, unmatched); write nothing",
+        "since": "only episodes published on or after this date (YYYY-MM-DD)",
+        "no_add_keys": "never add a missing youtubeID or substack_url to a post the import does not own",
+        "config": "an episode.toml, or a pyproject.toml with [tool.pipeline] (default: the nearest one)",
+    },
+)
+def import_episodes(
+    c: Context, dry_run: bool = False, since: str = "", no_add_keys: bool = False, config: str | None = None
+) -> None:
+    """New episodes of the podcast feed as clean posts ([import] in episode.toml); again and again."""
+    import datetime as dt
+
+    from ..importer.run import run_import
+    from ..places import jekyll_site
+
+    try:
+        after = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        raise Exit(f"error: --since: {since!r} is not a date (YYYY-MM-DD)", code=1) from None
+    with user_errors():
+        site = jekyll_site(Path.cwd())
+        if site is None:
+            raise Exit(
+                "error: import: run it in a Jekyll site (a folder with _config.yml and _posts/)", code=1
+            )
+        place = place_for(str(site), "", config)
+        summary = run_import(
+            site,
+            place.out,
+            place.settings,
+            dry_run=dry_run,
+            since=after,
+            add_missing_keys=not no_add_keys,
+            say=lambda line: print(line, flush=True),
+        )
+    print(summary.line())
+    if not summary.ok:
+        raise Exit(code=1)
+
+
 @task(help={"site": "the Jekyll site (default: the site of the current folder, or the folder itself)"})
 def init(c: Context, site: str = "") -> None:
     """Set up a Jekyll site: a starter episode.toml; _out/ and .episode/ ignored by git."""
@@ -565,7 +608,7 @@ def serve(
     print("stopped")
 
 
-namespace = Collection(init, build, normalize, send, check, watch, serve, auth, publish)
+namespace = Collection(init, import_episodes, build, normalize, send, check, watch, serve, auth, publish)
 program = EpisodeProgram(
     namespace=namespace, version=__version__, name="episode", binary="episode", binary_names=["episode"]
 )

@@ -7,6 +7,7 @@ as a regular file of at most 1 MB (`read_settings_file`), its size checked befor
 
 from __future__ import annotations
 
+import keyword
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError
 from ..formats import FORMATS
 from ..formats.newsletter.headers import unsafe_characters
+from ..importer.options import import_options
 from ..mail.options import email_options
 from ..places import shown_path
 from ..user_files import UserFileError, read_bytes
@@ -176,12 +178,16 @@ class CoreSettings:
 TABLE_READERS: dict[str, Callable[[Settings], Any]] = {
     **{f.table: f.options for f in FORMATS.values() if f.table and f.options},
     "email": email_options,
+    "import": import_options,
 }
 FORMAT_TABLES = tuple(TABLE_READERS)
 
 PipelineTable = make_dataclass(
     "PipelineTable",
-    [(name, Mapping[str, Any], table_option()) for name in FORMAT_TABLES],
+    [
+        (f"{name}_" if keyword.iskeyword(name) else name, Mapping[str, Any], table_option(key=name))
+        for name in FORMAT_TABLES
+    ],
     bases=(CoreSettings,),
     frozen=True,
 )

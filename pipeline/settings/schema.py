@@ -69,9 +69,10 @@ def option(
     return field(default=default, metadata={"rule": rule})
 
 
-def table_option() -> Any:
-    """A field holding a table of its own (`[tool.pipeline.pdf]`), kept raw: its reader checks it."""
-    return field(default_factory=dict, metadata={"rule": Rule()})
+def table_option(key: str | None = None) -> Any:
+    """A field holding a table of its own (`[tool.pipeline.pdf]`), kept raw: its reader checks it.
+    `key`: the table's name when it cannot be the field's (`import`, a Python keyword)."""
+    return field(default_factory=dict, metadata={"rule": Rule(), **({"key": key} if key else {})})
 
 
 def fixed(default: Any) -> Any:
@@ -81,7 +82,11 @@ def fixed(default: Any) -> Any:
 
 def settable(cls: type) -> dict[str, dataclasses.Field[Any]]:
     """The fields of an options dataclass that a key of its table sets."""
-    return {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("setting", True)}
+    return {
+        f.metadata.get("key", f.name): f
+        for f in dataclasses.fields(cls)
+        if f.init and f.metadata.get("setting", True)
+    }
 
 
 def unknown_key(key: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
@@ -221,7 +226,7 @@ def read_table(
         if problem is not None:
             problems.append(f"{key}: {problem}")
         else:
-            values[key] = converted
+            values[spec.name] = converted
     if problems:
         return None, problems
     options = cls(**values)

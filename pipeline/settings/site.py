@@ -338,6 +338,12 @@ STARTER = """\
 # postal_address = ""
 
 # [pdf], [youtube], [podcast] and [email] take their own keys (see the README).
+
+# `episode import` writes new episodes of the podcast feed as posts:
+# [import]
+# podcast_feed = "https://example.org/podcast/rss"
+# youtube_channel_id = "UC…"
+# substack_feed = "https://example.substack.com/feed"
 """
 IGNORED = ("_out/", ".episode/")
 

@@ -24,6 +24,8 @@ POST_URL = re.compile(r"\{%-?\s*post_url\s+([A-Za-z0-9_./-]+)\s*-?%\}")
 MD_LINK_TO_POST_URL = re.compile(r"\[([^\]\n]*)\]\(\s*(\{%-?\s*post_url\s+[A-Za-z0-9_./-]+\s*-?%\})\s*\)")
 BASEURL_BEFORE_POST_URL = re.compile(r"\{\{-?\s*site\.baseurl\s*-?\}\}(?=\{%-?\s*post_url\s)")
 ANY_LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
+# Jekyll's `{% raw %}…{% endraw %}`: the text between is output as written, the tags are not.
+RAW_BLOCK = re.compile(r"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}", re.S)
 POST_NAME = re.compile(r"^(?:.*/)?(\d{4})-(\d{2})-(\d{2})-(.+?)(?:\.(?:md|markdown|html))?$")
 LINKED_SUFFIXES = (".md", ".markdown", ".html")
 # Jekyll's Utils.slugify: `pretty` mode (cased) for :title, `default` mode for :slug and :name.
@@ -211,11 +213,16 @@ def resolve_liquid(
             value, why = url_filter(name, value, settings)
         return value, why
 
-    # Jekyll's idiom `{{ site.baseurl }}{% post_url x %}`: post_url here is already the whole URL.
-    body = BASEURL_BEFORE_POST_URL.sub("", body)
-    body = MD_LINK_TO_POST_URL.sub(link, body)
-    body = POST_URL.sub(bare_post_url, body)
-    body = _resolve_outputs(body, evaluate, notes)
+    def resolve(text: str) -> str:
+        # Jekyll's idiom `{{ site.baseurl }}{% post_url x %}`: post_url here is already the whole URL.
+        text = BASEURL_BEFORE_POST_URL.sub("", text)
+        text = MD_LINK_TO_POST_URL.sub(link, text)
+        text = POST_URL.sub(bare_post_url, text)
+        return _resolve_outputs(text, evaluate, notes)
+
+    # Outside `{% raw %}` blocks the Liquid is resolved; inside, the text stays as written.
+    pieces = RAW_BLOCK.split(body)
+    body = "".join(piece if index % 2 else resolve(piece) for index, piece in enumerate(pieces))
     return body, notes, list(depends_on)
 
 

@@ -1,0 +1,165 @@
+"""Feeds as bytes: a file of the site, or an http(s) URL fetched with limits and remembered.
+
+Over HTTP a feed is asked for with the validators of its last answer (`If-None-Match`,
+`If-Modified-Since`): an unchanged feed is one small request, its body read from the copy
+kept in `.episode/import/feeds/`. Every answer is bounded (time, bytes, redirects) and a
+redirect may only keep its scheme or go from http to https. No parser sees a feed that
+declares a DTD or entities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import __version__
+from ..errors import PipelineError
+from ..user_files import UserFileError, read_bytes, size_text
+
+MAX_FEED_BYTES = 20 * 1024 * 1024
+TIMEOUT = 20.0
+"""Seconds a server has to answer each read, and (four times) to send the whole feed."""
+MAX_REDIRECTS = 5
+USER_AGENT = f"episode-pipeline/{__version__} (feed import)"
+_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class FeedError(PipelineError):
+    """A feed that cannot be read: one line naming the feed and why."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    data: bytes
+    changed: bool
+    """False when the server said the feed is as it was (304): `data` is the copy kept."""
+
+
+def is_url(source: str) -> bool:
+    return re.match(r"^https?://", source, re.IGNORECASE) is not None
+
+
+def refuse_declarations(data: bytes, field: str) -> None:
+    """A FeedError when the feed declares a DTD or entities, in UTF-8 or UTF-16 alike."""
+    text = data
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = data.decode("utf-16", errors="replace").encode("utf-8")
+    if _DECLARATION.search(text):
+        raise FeedError("declares a DTD or entities (<!DOCTYPE, <!ENTITY): refused", field=field)
+
+
+def fetch_feed(source: str, *, base: Path, cache: Path, field: str) -> Fetched:
+    """The bytes of one feed: `source` is an http(s) URL or a file path (relative to `base`)."""
+    if not is_url(source):
+        try:
+            data = read_bytes(base / source, "feed", field=field)
+        except UserFileError as exc:
+            raise FeedError(exc.message, path=exc.path, field=field) from None
+        refuse_declarations(data, field)
+        return Fetched(data, changed=True)
+    fetched = _fetch_url(source, cache, field)
+    refuse_declarations(fetched.data, field)
+    return fetched
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        old, new = urlsplit(req.full_url).scheme.lower(), urlsplit(newurl).scheme.lower()
+        if new != old and (old, new) != ("http", "https"):
+            raise FeedError(f"redirected from {old}: to {new or 'a relative'}: address {newurl!r}: refused")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_Redirects())
+
+
+def _kept(cache: Path, url: str) -> tuple[Path, Path]:
+    name = hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+    return cache / f"{name}.xml", cache / f"{name}.json"
+
+
+def _validators(meta: Path, body: Path) -> dict[str, str]:
+    if not (meta.is_file() and body.is_file()):
+        return {}
+    try:
+        kept = json.loads(meta.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in kept.items() if k in ("etag", "last_modified") and isinstance(v, str)}
+
+
+def _fetch_url(url: str, cache: Path, field: str) -> Fetched:
+    body_file, meta_file = _kept(cache, url)
+    validators = _validators(meta_file, body_file)
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+    if "etag" in validators:
+        request.add_header("If-None-Match", validators["etag"])
+    if "last_modified" in validators:
+        request.add_header("If-Modified-Since", validators["last_modified"])
+    try:
+        with _OPENER.open(request, timeout=TIMEOUT) as answer:
+            if answer.status != 200:
+                raise FeedError(f"the server answered {answer.status} {answer.reason}", field=field)
+            data = _read_bounded(answer, field)
+            headers = answer.headers
+    except urllib.error.HTTPError as exc:
+        exc.close()  # the answer's socket, now: not whenever the collector finds it
+        if exc.code == 304 and validators:
+            return Fetched(body_file.read_bytes(), changed=False)
+        location = exc.headers.get("Location", "") if exc.headers else ""
+        if 300 <= exc.code < 400 and urlsplit(location).scheme.lower() not in ("http", "https", ""):
+            raise FeedError(
+                f"redirected to {location!r}: refused (http and https only)", field=field
+            ) from None
+        if 300 <= exc.code < 400:
+            raise FeedError(f"more than {MAX_REDIRECTS} redirects, or a redirect loop", field=field) from None
+        raise FeedError(f"the server answered {exc.code} {exc.reason}", field=field) from None
+    except FeedError as exc:
+        raise FeedError(exc.message, field=field) from None
+    except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise FeedError(f"could not be fetched: {reason}", field=field) from None
+    _keep(body_file, meta_file, data, headers.get("ETag"), headers.get("Last-Modified"))
+    return Fetched(data, changed=True)
+
+
+def _read_bounded(answer: Any, field: str) -> bytes:
+    length = answer.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) > MAX_FEED_BYTES:
+        raise FeedError(
+            f"is {size_text(int(length))}: feeds are at most {size_text(MAX_FEED_BYTES)}", field=field
+        )
+    deadline = time.monotonic() + 4 * TIMEOUT
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := answer.read(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_FEED_BYTES:
+            raise FeedError(f"is over {size_text(MAX_FEED_BYTES)}: feeds are at most that", field=field)
+        if time.monotonic() > deadline:
+            raise FeedError(f"took over {4 * TIMEOUT:.0f} s to arrive", field=field)
+    return b"".join(chunks)
+
+
+def _keep(body_file: Path, meta_file: Path, data: bytes, etag: str | None, modified: str | None) -> None:
+    """The feed and its validators, for the next conditional request (written only when new)."""
+    meta = json.dumps({"etag": etag, "last_modified": modified}, sort_keys=True).encode("utf-8")
+    for path, content in ((body_file, data), (meta_file, meta)):
+        if path.is_file() and path.read_bytes() == content:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(content)
+        temporary.replace(path)
