@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -45,19 +46,28 @@ _NOT_SHARED = ("formats", "template_overrides", "source", "sources", "options")
 
 
 def _files(folder: Path, skip: Iterable[Path] = ()) -> dict[str, bytes]:
-    """`{path from folder: bytes}` of every plain file under `folder` (no caches, none of `skip`)."""
-    skipped = tuple(p.resolve() for p in skip)
+    """`{path from folder: bytes}` of every plain file under `folder` (no caches, none of `skip`).
+
+    One walk that never enters a skipped folder, names compared as text: a no-op build of a
+    large archive pays for this walk every time."""
     found: dict[str, bytes] = {}
     if not folder.is_dir():
         return found
-    for path in sorted(folder.rglob("*")):
-        if "__pycache__" in path.parts or not path.is_file():
-            continue
+    root = folder.resolve()
+    skipped: set[str] = set()
+    for path in skip:
         resolved = path.resolve()
-        if any(resolved == s or s in resolved.parents for s in skipped):
-            continue
-        found[path.relative_to(folder).as_posix()] = path.read_bytes()
-    return found
+        if resolved.is_relative_to(root):
+            skipped.add(resolved.relative_to(root).as_posix())
+    for place, folders, names in os.walk(root):
+        here = Path(place).relative_to(root).as_posix()
+        prefix = "" if here == "." else here + "/"
+        folders[:] = [f for f in folders if f != "__pycache__" and prefix + f not in skipped]
+        for name in names:
+            path = Path(place, name)
+            if prefix + name not in skipped and path.is_file():
+                found[prefix + name] = path.read_bytes()
+    return dict(sorted(found.items()))
 
 
 def _digest(*parts: bytes | str) -> str:
