@@ -8,6 +8,7 @@ import datetime as dt
 import email.utils
 import html
 import re
+import xml.sax
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ MAX_ITEMS = 5000
 """Items read from one feed; a feed of more is cut there, with a warning."""
 MAX_DESCRIPTION_CHARS = 200_000
 """Characters of one item's description; a longer one is an error for that item."""
-_EPISODE_IN_TITLE = re.compile(r"(?:#|\bep(?:isode)?\.?\s*)(\d{1,5})\b", re.IGNORECASE)
+_EPISODE_IN_TITLE = re.compile(r"(?:#|\bep(?:isode)?\.?\s*)([0-9]{1,5})\b", re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,24 @@ class Feed:
     link: str
     items: tuple[Any, ...]
     warnings: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    """Items that cannot be imported, one line each: the run fails."""
 
 
 def _parse(data: bytes, field: str) -> Any:
+    """The feed parsed; a FeedError when it is empty, not XML, cut off, or no RSS or Atom feed.
+    feedparser reads on past broken XML: a feed cut off in the middle would lose its last
+    items without a word, so any XML error refuses the whole feed."""
+    if not data.strip():
+        raise FeedError("is empty", field=field)
     parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
-    if not parsed.entries and (parsed.bozo or not parsed.version):
-        why = getattr(parsed, "bozo_exception", None)
-        raise FeedError(f"not an RSS or Atom feed{f': {why}' if why else ''}", field=field)
+    error = parsed.get("bozo_exception")
+    if isinstance(error, xml.sax.SAXParseException):
+        where = f"line {error.getLineNumber()}, column {error.getColumnNumber()}"
+        reason = error.getMessage()
+        raise FeedError(f"is not well-formed XML ({reason} at {where}): cut off, or not a feed", field=field)
+    if not parsed.get("version"):
+        raise FeedError("is not an RSS or Atom feed", field=field)
     return parsed
 
 
@@ -94,11 +106,16 @@ def episode_number(text: str) -> int | None:
     return found.pop() if len(found) == 1 else None
 
 
+def whole_number(text: str, digits: int = 6) -> int | None:
+    """`text` as a whole number of ASCII digits (at most `digits` of them), else None."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
+
+
 def _number(entry: Mapping[str, Any], prefixes: tuple[str, ...]) -> int | None:
     for key in ("itunes_episode", *(f"{p}_episode" for p in prefixes)):
-        value = str(entry.get(key) or "").strip()
-        if value.isdigit():
-            return int(value)
+        if (number := whole_number(str(entry.get(key) or ""))) is not None:
+            return number
     return episode_number(entry.get("title", ""))
 
 
@@ -116,19 +133,36 @@ def podcast_feed(data: bytes, field: str = "podcast_feed") -> Feed:
     if not entries:
         raise FeedError("the feed has no items", field=field)
     items: list[Episode] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
     for entry in entries:
         content = entry.get("content") or []
         description = max([c.get("value", "") for c in content] + [entry.get("summary", "")], key=len)
         enclosure = next((e.get("href", "") for e in entry.get("enclosures", []) if e.get("href")), "")
         guid = (entry.get("id") or enclosure or entry.get("link") or "").strip()
+        title = " ".join(html.unescape(entry.get("title", "")).split())
         if not guid:
-            warnings += (f"an item without a guid, enclosure or link is skipped: {entry.get('title', '')!r}",)
+            problems.append(f"{title!r} has no guid, enclosure or link: not imported")
+            continue
+        if guid in seen:
+            problems.append(f"{title!r} has the guid of {seen[guid]!r} ({guid}): not imported")
+            continue
+        if len(description) > MAX_DESCRIPTION_CHARS:
+            problems.append(
+                f"{title!r}: its description has {len(description):,} characters, "
+                f"at most {MAX_DESCRIPTION_CHARS:,} are imported: not imported"
+            )
+            continue
+        seen[guid] = title
+        published = _date(entry)
+        if published is None:
+            problems.append(f"{title!r} has no publication date (pubDate) that can be read: not imported")
             continue
         items.append(
             Episode(
                 guid=guid,
-                title=" ".join(html.unescape(entry.get("title", "")).split()),
-                published=_date(entry),
+                title=title,
+                published=published,
                 description=description,
                 link=entry.get("link", ""),
                 enclosure=enclosure,
@@ -137,7 +171,7 @@ def podcast_feed(data: bytes, field: str = "podcast_feed") -> Feed:
             )
         )
     feed = parsed.get("feed", {})
-    return Feed(feed.get("title", ""), feed.get("link", ""), tuple(items), warnings)
+    return Feed(feed.get("title", ""), feed.get("link", ""), tuple(items), warnings, tuple(problems))
 
 
 def video_feed(data: bytes, field: str = "youtube_feed") -> Feed:

@@ -22,15 +22,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..builder.output_folder import write_atomic
 from ..errors import PipelineError
-from ..user_files import UserFileError, read_bytes, size_text
+from ..user_files import UserFileError, private_folder, read_bytes, size_text
 
 MAX_FEED_BYTES = 20 * 1024 * 1024
 TIMEOUT = 20.0
 """Seconds a server has to answer each read, and (four times) to send the whole feed."""
 MAX_REDIRECTS = 5
 USER_AGENT = f"episode-pipeline/{__version__} (feed import)"
-_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 class FeedError(PipelineError):
@@ -48,27 +49,57 @@ def is_url(source: str) -> bool:
     return re.match(r"^https?://", source, re.IGNORECASE) is not None
 
 
-def refuse_declarations(data: bytes, field: str) -> None:
-    """A FeedError when the feed declares a DTD or entities, in UTF-8 or UTF-16 alike."""
-    text = data
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = data.decode("utf-16", errors="replace").encode("utf-8")
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xff\xfe", "utf-16"),
+)
+# XML 1.0 Appendix F: the first bytes of `<?xml` in the encodings a parser may detect without a BOM.
+_SNIFF = (
+    (b"\x00\x00\x00\x3c", "utf-32-be"),
+    (b"\x3c\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x3c\x00\x3f", "utf-16-be"),
+    (b"\x3c\x00\x3f\x00", "utf-16-le"),
+    (b"\x4c\x6f\xa7\x94", "cp037"),  # EBCDIC
+)
+_DECLARED = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def as_utf8(data: bytes, field: str) -> bytes:
+    """The feed as UTF-8, its XML declaration saying so, after checking it declares no DTD and no
+    entities. The check reads the text in the encoding an XML parser would use (a BOM, XML's
+    Appendix F, the declaration), and the parser is then given exactly the text checked."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    encoding = encoding or next((name for start, name in _SNIFF if data.startswith(start)), None)
+    if encoding is None:
+        declared = _DECLARED.match(data)
+        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise FeedError(f"declares an unknown encoding {encoding!r}", field=field) from None
+    except UnicodeDecodeError as exc:
+        raise FeedError(f"is not {encoding} text (byte {exc.start:,})", field=field) from None
+    text = text.removeprefix("\ufeff")
     if _DECLARATION.search(text):
         raise FeedError("declares a DTD or entities (<!DOCTYPE, <!ENTITY): refused", field=field)
+    text = re.sub(r"""^(<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""", r'\1"utf-8"', text)
+    return text.encode("utf-8")
 
 
-def fetch_feed(source: str, *, base: Path, cache: Path, field: str) -> Fetched:
-    """The bytes of one feed: `source` is an http(s) URL or a file path (relative to `base`)."""
+def fetch_feed(source: str, *, base: Path, cache: Path, field: str, keep: bool = True) -> Fetched:
+    """The bytes of one feed, as UTF-8 (`as_utf8`): `source` is an http(s) URL or a file path
+    (relative to `base`). `keep`: remember the answer for the next conditional request."""
     if not is_url(source):
         try:
             data = read_bytes(base / source, "feed", field=field)
         except UserFileError as exc:
             raise FeedError(exc.message, path=exc.path, field=field) from None
-        refuse_declarations(data, field)
-        return Fetched(data, changed=True)
-    fetched = _fetch_url(source, cache, field)
-    refuse_declarations(fetched.data, field)
-    return fetched
+        return Fetched(as_utf8(data, field), changed=True)
+    fetched = _fetch_url(source, cache, field, keep)
+    return Fetched(as_utf8(fetched.data, field), fetched.changed)
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -99,7 +130,7 @@ def _validators(meta: Path, body: Path) -> dict[str, str]:
     return {k: v for k, v in kept.items() if k in ("etag", "last_modified") and isinstance(v, str)}
 
 
-def _fetch_url(url: str, cache: Path, field: str) -> Fetched:
+def _fetch_url(url: str, cache: Path, field: str, keep: bool) -> Fetched:
     body_file, meta_file = _kept(cache, url)
     validators = _validators(meta_file, body_file)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
@@ -117,6 +148,9 @@ def _fetch_url(url: str, cache: Path, field: str) -> Fetched:
         exc.close()  # the answer's socket, now: not whenever the collector finds it
         if exc.code == 304 and validators:
             return Fetched(body_file.read_bytes(), changed=False)
+        if exc.code == 304:
+            why = "the server answered 304 Not Modified to a request with nothing to compare"
+            raise FeedError(why, field=field) from None
         location = exc.headers.get("Location", "") if exc.headers else ""
         if 300 <= exc.code < 400 and urlsplit(location).scheme.lower() not in ("http", "https", ""):
             raise FeedError(
@@ -130,7 +164,8 @@ def _fetch_url(url: str, cache: Path, field: str) -> Fetched:
     except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise FeedError(f"could not be fetched: {reason}", field=field) from None
-    _keep(body_file, meta_file, data, headers.get("ETag"), headers.get("Last-Modified"))
+    if keep:
+        _keep(body_file, meta_file, data, headers.get("ETag"), headers.get("Last-Modified"))
     return Fetched(data, changed=True)
 
 
@@ -143,7 +178,7 @@ def _read_bounded(answer: Any, field: str) -> bytes:
     deadline = time.monotonic() + 4 * TIMEOUT
     chunks: list[bytes] = []
     size = 0
-    while chunk := answer.read(64 * 1024):
+    while chunk := answer.read1(64 * 1024):  # whatever has arrived: the deadline is checked often
         chunks.append(chunk)
         size += len(chunk)
         if size > MAX_FEED_BYTES:
@@ -159,7 +194,8 @@ def _keep(body_file: Path, meta_file: Path, data: bytes, etag: str | None, modif
     for path, content in ((body_file, data), (meta_file, meta)):
         if path.is_file() and path.read_bytes() == content:
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(content)
-        temporary.replace(path)
+        private_folder(path.parent)
+        try:
+            write_atomic(path, content)
+        except OSError as exc:
+            raise PipelineError(f"cannot keep the feed's copy: {exc.strerror or exc}", path=path) from None

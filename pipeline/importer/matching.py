@@ -66,6 +66,7 @@ def links_of(description: str) -> list[Link]:
     return found
 
 
+_SUBSTACK_TEXT = re.compile(r"\bsubstack\b", re.IGNORECASE)
 _WATCH = re.compile(r"\b(watch|video|youtube)\b", re.IGNORECASE)
 
 
@@ -132,7 +133,16 @@ def _linked_video(links: Sequence[Link], shorts: set[str]) -> str | None:
 
 
 def _linked_article(links: Sequence[Link], episode: Episode, articles: Sequence[Article]) -> str | None:
-    posts = [p for link in links if (p := substack_post(link.url, link.text)) is not None]
+    """The show's own Substack post the description links: on the host of the Substack feed's
+    posts; without that feed, a link whose text says Substack. A guest's essay on another
+    publication is a reference, not the episode's post."""
+    hosts = {urlsplit(a.url).hostname for a in articles}
+    posts = [
+        p
+        for link in links
+        if (p := substack_post(link.url, link.text)) is not None
+        and (urlsplit(p).hostname in hosts if hosts else _SUBSTACK_TEXT.search(link.text) is not None)
+    ]
     published = {a.url.split("?")[0].rstrip("/"): a for a in articles}
     chosen = _one(posts)
     if chosen is None:

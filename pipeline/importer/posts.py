@@ -5,8 +5,8 @@ link lists; players and the show's own links left out, and listed in the report)
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
-import json
 import re
 import tempfile
 import unicodedata
@@ -64,7 +64,7 @@ def slug(title: str) -> str:
         if len("-".join([*kept, word])) > MAX_SLUG:
             break
         kept.append(word)
-    return "-".join(kept) or "episode"
+    return "-".join(kept)
 
 
 def date_text(when: dt.datetime) -> str:
@@ -75,7 +75,7 @@ def date_text(when: dt.datetime) -> str:
 def duration_seconds(text: str) -> int | None:
     """`1:02:03`, `62:03` or `3723` as seconds; None when it is none of these."""
     parts = text.strip().split(":")
-    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+    if not 1 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
         return None
     seconds = 0
     for part in parts:
@@ -119,7 +119,8 @@ def protected(text: str, *, lines: bool = False) -> str:
     like Liquid (an `{% endraw %}` in it written as a Liquid string)."""
     if not _LIQUID.search(text):
         return text
-    text = RAW_END.sub(lambda m: "{% endraw %}{{ " + json.dumps(m.group()) + " }}{% raw %}", text)
+    # `{% endraw %}` itself cannot stand inside the block: its `{%` is written as a Liquid string.
+    text = RAW_END.sub(lambda m: '{% endraw %}{{ "{%" }}' + m.group()[2:] + "{% raw %}", text)
     return "{% raw %}\n" + text + "\n{% endraw %}" if lines else "{% raw %}" + text + "{% endraw %}"
 
 
@@ -127,8 +128,8 @@ def front_values(
     episode: Episode, match: Match, shape: SiteShape, categories: Any, layout: str
 ) -> dict[str, Any]:
     values: dict[str, Any] = {"layout": layout or shape.layout, "title": episode.title}
-    when = episode.published or dt.datetime.now(dt.UTC)
-    values["date"] = date_text(when)
+    assert episode.published is not None  # an item without a date is not imported (feeds.py)
+    values["date"] = date_text(episode.published)
     chosen = categories if categories else shape.categories
     if chosen:
         values["categories"] = list(chosen) if isinstance(chosen, tuple) else chosen
@@ -143,8 +144,10 @@ def front_values(
 
 
 def file_name(episode: Episode, suffix: str) -> str:
-    when = episode.published or dt.datetime.now(dt.UTC)
-    return f"{when:%Y-%m-%d}-{slug(episode.title)}{suffix}"
+    """`<date>-<slug><suffix>`; a title with no Latin letters or digits is named by its guid."""
+    assert episode.published is not None
+    name = slug(episode.title) or "episode-" + hashlib.sha256(episode.guid.encode()).hexdigest()[:12]
+    return f"{episode.published:%Y-%m-%d}-{name}{suffix}"
 
 
 def propose(
@@ -176,11 +179,14 @@ def propose(
     return Proposal(name, front_matter_block(normalized) + "\n" + body_md, report, values)
 
 
-def add_keys(text: str, values: Mapping[str, Any], keys: Sequence[str]) -> str:
-    """`text` with the lines of `keys` added at the end of its front matter; nothing else moves."""
-    lines = "".join(_yaml_line(k, values[k]) for k in keys)
+def add_keys(data: bytes, values: Mapping[str, Any], keys: Sequence[str]) -> bytes:
+    """`data` with the lines of `keys` added at the end of its front matter, in the file's own
+    line endings; every other byte stays where it was."""
+    text = data.decode("utf-8")
+    newline = "\r\n" if "\r\n" in text.split("\n", 1)[0] + "\n" else "\n"
+    lines = "".join(_yaml_line(k, values[k]) for k in keys).replace("\n", newline)
     start = text.index("\n") + 1  # after the opening ---
-    end = re.search(r"^(---|\.\.\.)[ \t]*$", text[start:], re.MULTILINE)
+    end = re.search(r"^(---|\.\.\.)[ \t]*\r?$", text[start:], re.MULTILINE)
     assert end is not None
     position = start + end.start()
-    return text[:position] + lines + text[position:]
+    return (text[:position] + lines + text[position:]).encode("utf-8")

@@ -11,9 +11,10 @@ An episode gone from the feed never deletes a post. With `dry_run` nothing is wr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ from ..builder.output_folder import write_atomic
 from ..errors import PipelineError, printable
 from ..places import shown_path
 from ..settings.config import Settings
+from ..source.discovery import discover
 from ..source.post_file import RawPost, read_post
 from .feeds import Article, Episode, Feed, Video, article_feed, podcast_feed, video_feed
-from .fetch import FeedError, fetch_feed
+from .fetch import FeedError, fetch_feed, is_url
 from .matching import Match, match_episodes, similarity
 from .options import ImportOptions, import_options
 from .posts import ID_KEYS, Proposal, SiteShape, add_keys, propose
@@ -59,18 +61,26 @@ class _Post:
 
 
 def _site_posts(folders: Iterable[Path], say: Callable[[str], None]) -> list[_Post]:
+    """Every post of `_posts/` and `_drafts/` (sub-folders too, as Jekyll reads them)."""
     found: list[_Post] = []
     for folder in folders:
-        if not folder.is_dir():
+        if not folder.is_dir() or not any(folder.iterdir()):
             continue
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() not in (".md", ".markdown") or not path.is_file():
-                continue
+        paths, _ = discover(folder)
+        for path in paths:
             try:
                 found.append(_Post(path, read_post(path)))
             except PipelineError as exc:
-                say(f"warning: {exc.line_text().removeprefix('error: ')} (not matched against the feed)")
+                say(f"{exc.line_text('warning')} (not matched against the feed)")
     return found
+
+
+_URL = re.compile(r"https?://[^\s<>\"'()\[\]]+")
+
+
+def _body_urls(post: _Post) -> set[str]:
+    """The URLs a post's body holds, trailing punctuation set aside."""
+    return {url.rstrip(".,;:!?") for url in _URL.findall(post.raw.body)}
 
 
 def site_shape(posts: Sequence[_Post]) -> SiteShape:
@@ -90,8 +100,19 @@ def site_shape(posts: Sequence[_Post]) -> SiteShape:
     )
 
 
-def _adoptable(episode: Episode, match: Match, posts: Sequence[_Post]) -> tuple[list[_Post], str]:
-    """The posts already in the site that are this episode, and the rule that found them."""
+def _adoptable(
+    episode: Episode, match: Match, posts: Sequence[_Post], state: ImportState, site: Path
+) -> tuple[list[_Post], str]:
+    """The posts already in the site that are this episode, and the rule that found them. A
+    post that belongs to another episode (the import's memory, its `podcast_guid`) is never one;
+    one found by anything but its guid must not have both a date and a title far from it."""
+    free = [
+        p
+        for p in posts
+        if state.owner(p.path.relative_to(site).as_posix()) in (None, episode.guid)
+        and p.values.get("podcast_guid") in (None, episode.guid)
+    ]
+    links = {u for u in (episode.enclosure, episode.link) if u}
     rules: list[tuple[str, Callable[[_Post], bool]]] = [
         ("podcast_guid", lambda p: p.values.get("podcast_guid") == episode.guid),
         ("youtubeID", lambda p: match.video is not None and p.raw.front_matter.youtube_id == match.video),
@@ -99,10 +120,7 @@ def _adoptable(episode: Episode, match: Match, posts: Sequence[_Post]) -> tuple[
             "substack_url",
             lambda p: match.substack is not None and p.raw.front_matter.substack_url == match.substack,
         ),
-        (
-            "a link to the episode in its body",
-            lambda p: any(u and u in p.raw.body for u in (episode.enclosure, episode.link) if len(u) > 12),
-        ),
+        ("a link to the episode in its body", lambda p: bool(links & _body_urls(p))),
         (
             "its date and title",
             lambda p: (
@@ -113,7 +131,7 @@ def _adoptable(episode: Episode, match: Match, posts: Sequence[_Post]) -> tuple[
         ),
     ]
     for name, rule in rules:
-        fits = [p for p in posts if rule(p)]
+        fits = [p for p in free if rule(p)]
         if fits:
             return fits, name
     return [], ""
@@ -157,15 +175,31 @@ class _Run:
         self.write(self.proposal_path(proposal.name + ".report.txt"), proposal.report.encode("utf-8"))
 
 
-def _changed(before: dict[str, Any], proposal: Proposal, old_text: str) -> str:
-    keys = [k for k in proposal.front if str(before.get(k)) != str(proposal.front[k]) and k != "date"]
-    if str(before.get("date", "")) and str(before.get("date")) != str(proposal.front.get("date")):
-        keys.append("date")
-    old_body = old_text.split("\n---\n", 1)[-1].strip()
-    new_body = proposal.text.split("\n---\n", 1)[-1].strip()
-    if old_body != new_body:
+def _front_lines(text: str) -> dict[str, str]:
+    """`{key: its line}` of a front matter the import wrote (one line a key)."""
+    front = text.split("\n---\n", 1)[0]
+    return {line.split(":", 1)[0]: line for line in front.splitlines()[1:] if re.match(r"^[\w-]+:", line)}
+
+
+def _changed(old_text: str, new_text: str) -> str:
+    """What an update changes: the front-matter keys (added, changed or gone), then the body."""
+    before, after = _front_lines(old_text), _front_lines(new_text)
+    keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+    if old_text.split("\n---\n", 1)[-1].strip() != new_text.split("\n---\n", 1)[-1].strip():
         keys.append("body")
-    return ", ".join(keys) or "layout of the file"
+    return ", ".join(keys) or "the layout of the file"
+
+
+def read_feed(
+    source: str, parse: Callable[[bytes, str], Feed], key: str, *, site: Path, cache: Path, keep: bool = True
+) -> Feed:
+    """One feed fetched and parsed; its FeedError names the file (or the URL) and the setting."""
+    try:
+        return parse(fetch_feed(source, base=site, cache=cache, field=key, keep=keep).data, key)
+    except FeedError as exc:
+        if is_url(source):
+            raise FeedError(exc.message, field=f"{key}: {source}") from None
+        raise FeedError(exc.message, path=exc.path or site / source, field=key) from None
 
 
 def _fetch_optional(
@@ -174,9 +208,9 @@ def _fetch_optional(
     if not source:
         return Feed("", "", ())
     try:
-        feed = parse(fetch_feed(source, base=run.site, cache=cache, field=key).data, key)
+        feed = read_feed(source, parse, key, site=run.site, cache=cache, keep=not run.dry_run)
     except FeedError as exc:
-        run.say(f"warning: {exc.line_text().removeprefix('error: ')} (imported without it)")
+        run.say(f"{exc.line_text('warning')} (imported without it)")
         return Feed("", "", ())
     for warning in feed.warnings:
         run.say(f"warning: {key}: {warning}")
@@ -204,10 +238,14 @@ def run_import(
     run = _Run(site, out, settings, options, dry_run, add_missing_keys, say, summary)
     state_folder = settings.state_dir / "import"
     cache = state_folder / "feeds"
-    fetched = fetch_feed(options.podcast_feed, base=site, cache=cache, field="podcast_feed")
-    episodes_feed = podcast_feed(fetched.data)
+    episodes_feed = read_feed(
+        options.podcast_feed, podcast_feed, "podcast_feed", site=site, cache=cache, keep=not dry_run
+    )
     for warning in episodes_feed.warnings:
         say(f"warning: podcast_feed: {warning}")
+    for problem in episodes_feed.problems:
+        summary.counts["failed"] += 1
+        say(f"error: podcast_feed: {problem}")
     videos = _fetch_optional(run, options.video_feed, video_feed, "youtube_feed", cache)
     articles = _fetch_optional(run, options.substack_feed, article_feed, "substack_feed", cache)
     episodes: list[Episode] = sorted(
@@ -227,16 +265,18 @@ def run_import(
     posts = _site_posts((site / "_posts", site / "_drafts"), say)
     shape = site_shape(posts)
     state = ImportState.load(state_folder)
-    for episode in episodes:
-        try:
-            _one_episode(
-                run, episode, matches[episode.guid], video_by_id, posts, shape, state, bool(videos.items)
-            )
-        except PipelineError as exc:
-            summary.counts["failed"] += 1
-            say(f"error: {printable(episode.title)}: {exc.line_text().removeprefix('error: ')}")
-    if not dry_run:
-        state.save()
+    try:
+        for episode in episodes:
+            try:
+                _one_episode(
+                    run, episode, matches[episode.guid], video_by_id, posts, shape, state, bool(videos.items)
+                )
+            except PipelineError as exc:
+                summary.counts["failed"] += 1
+                say(f"error: {printable(episode.title)}: {exc.line_text().removeprefix('error: ')}")
+    finally:  # what was written is remembered, even when a run stops on the way
+        if not dry_run:
+            state.save()
     return summary
 
 
@@ -250,19 +290,8 @@ def _one_episode(
     state: ImportState,
     have_videos: bool,
 ) -> None:
-    video = video_by_id.get(match.video or "")
-    proposal = propose(
-        episode,
-        match,
-        video,
-        shape,
-        run.settings,
-        categories=run.options.categories,
-        layout=run.options.layout,
-    )
-    folder = run.site / ("_drafts" if run.options.drafts else "_posts")
-    entry = state.entries.get(episode.guid)
     would = "would " if run.dry_run else ""
+    entry = state.entries.get(episode.guid)
     if entry is not None and not (run.site / entry.file).is_file():
         moved = [p for p in posts if p.values.get("podcast_guid") == episode.guid]
         if len(moved) != 1:
@@ -271,74 +300,120 @@ def _one_episode(
             return
         entry = Entry(moved[0].path.relative_to(run.site).as_posix(), entry.written)
         state.entries[episode.guid] = entry
+    adopted_by = ""
     if entry is None:
-        found, rule = _adoptable(episode, match, posts)
+        found, rule = _adoptable(episode, match, posts, state, run.site)
         if len(found) > 1:
             names = ", ".join(run.shown(p.path) for p in found)
             raise PipelineError(
                 f"is already in several posts ({names}, by {rule}): none adopted, none written"
             )
-        if found and rule in ("youtubeID", "substack_url") and not _same_episode(episode, found[0]):
+        if found and rule != "podcast_guid" and not _same_episode(episode, found[0]):
             post = found[0].raw.front_matter
             raise PipelineError(
-                f"{rule} {match.video if rule == 'youtubeID' else match.substack} is that of "
-                f"{run.shown(found[0].path)} ({post.title!r}, {post.date:%Y-%m-%d}): not adopted, "
-                "not written; check which episode the link belongs to"
+                f"found by {rule} in {run.shown(found[0].path)} ({post.title!r}, {post.date:%Y-%m-%d}), "
+                "whose date and title are another episode's: not adopted, not written; check which "
+                "episode it is"
             )
         if found:
-            path = found[0].path
-            entry = Entry(path.relative_to(run.site).as_posix(), None)
-            state.entries[episode.guid] = entry
-            run.summary.counts["adopted"] += 1
-            run.say(f"{would}adopt: {run.shown(path)} (by {rule})")
-            _theirs(run, path, proposal, quiet=True)
-            return
+            entry, adopted_by = Entry(found[0].path.relative_to(run.site).as_posix(), None), rule
+    path = run.site / entry.file if entry is not None else None
+    if path is not None:
+        values = read_post(path).front_matter.values
+        if values.get("podcast_guid") not in (None, episode.guid):
+            raise PipelineError(
+                f"{run.shown(path)}, this episode's post, now holds the episode {values['podcast_guid']}: "
+                "left alone; .episode/import/posts.json names the post of each episode"
+            )
+        match = _with_kept_ids(match, values)
+    proposal = propose(
+        episode,
+        match,
+        video_by_id.get(match.video or ""),
+        shape,
+        run.settings,
+        categories=run.options.categories,
+        layout=run.options.layout,
+    )
+    data = proposal.text.encode("utf-8")
+    if entry is None or path is None:
         name = proposal.name if not run.options.drafts else proposal.name[len("YYYY-MM-DD-") :]
-        path = folder / name
-        if path.exists() or state.owner(path.relative_to(run.site).as_posix()) is not None:
-            raise PipelineError(f"{run.shown(path)} exists and is another post: not overwritten")
-        data = proposal.text.encode("utf-8")
-        run.write(path, data)
+        target = run.site / ("_drafts" if run.options.drafts else "_posts") / name
+        if target.exists() or state.owner(target.relative_to(run.site).as_posix()) is not None:
+            raise PipelineError(f"{run.shown(target)} exists and is another post: not overwritten")
+        run.write(target, data)
         run.keep_report(proposal)
-        state.entries[episode.guid] = Entry(path.relative_to(run.site).as_posix(), digest(data))
+        state.entries[episode.guid] = Entry(target.relative_to(run.site).as_posix(), digest(data))
         run.summary.counts["new"] += 1
-        run.say(f"{would}write: {run.shown(path)}")
+        run.say(f"{would}write: {run.shown(target)}")
         _unmatched(run, episode, match, have_videos)
         return
-    path = run.site / entry.file
     current = path.read_bytes()
+    if adopted_by:
+        # A post exactly as the import would write it is the import's own again (its memory was
+        # deleted); any other is the user's from now on.
+        entry = Entry(entry.file, digest(current) if current == data else None)
+        state.entries[episode.guid] = entry
+        run.summary.counts["adopted" if entry.written is None else "unchanged"] += 1
+        if entry.written is None:
+            run.say(f"{would}adopt: {run.shown(path)} (by {adopted_by})")
+            _theirs(run, path, proposal, match, state, episode.guid, why="not written by the import")
+        return
     if entry.written is not None and digest(current) == entry.written:
-        data = proposal.text.encode("utf-8")
         if data == current:
             run.summary.counts["unchanged"] += 1
             return
-        before = dict(read_post(path).front_matter.values)
         run.write(path, data)
         run.keep_report(proposal)
         state.entries[episode.guid] = Entry(entry.file, digest(data))
         run.summary.counts["updated"] += 1
-        run.say(f"{would}update: {run.shown(path)}: {_changed(before, proposal, current.decode('utf-8'))}")
+        run.say(f"{would}update: {run.shown(path)}: {_changed(current.decode('utf-8'), proposal.text)}")
         _unmatched(run, episode, match, have_videos)
         return
-    _theirs(run, path, proposal)
+    run.summary.counts["kept"] += 1
+    _theirs(run, path, proposal, match, state, episode.guid)
 
 
-def _theirs(run: _Run, path: Path, proposal: Proposal, quiet: bool = False) -> None:
-    """A post the user owns (edited, or adopted): a missing id added, the proposal kept apart."""
-    text = path.read_text("utf-8")
-    values = read_post(path).front_matter.values
-    missing = [k for k in ID_KEYS if k in proposal.front and k not in values]
+def _with_kept_ids(match: Match, values: Mapping[str, Any]) -> Match:
+    """The ids a post already has stand where this run found none (a feed that failed, a video
+    gone from the channel's latest 15): an update never drops them."""
+    video, substack = values.get("youtubeID"), values.get("substack_url")
+    if match.video is None and isinstance(video, str) and video:
+        match = replace(match, video=video, video_rule="kept")
+    if match.substack is None and isinstance(substack, str) and substack:
+        match = replace(match, substack=substack, substack_rule="kept")
+    return match
+
+
+def _theirs(
+    run: _Run,
+    path: Path,
+    proposal: Proposal,
+    match: Match,
+    state: ImportState,
+    guid: str,
+    why: str = "edited by hand",
+) -> None:
+    """A post the user owns (edited, or adopted): never rewritten. An id it lacks is added, once
+    (one the user deletes afterwards stays deleted); an id the feed gives differently is named;
+    the import's version goes beside the outputs, with a line when it changed."""
     would = "would " if run.dry_run else ""
+    data = path.read_bytes()
+    values = read_post(path).front_matter.values
+    for key, found in (("youtubeID", match.video), ("substack_url", match.substack)):
+        if found and values.get(key) and str(values[key]) != found:
+            run.say(f"note: {run.shown(path)}: {key} {values[key]} kept; the episode's feed gives {found}")
+    entry = state.entries[guid]
+    missing = [k for k in ID_KEYS if k in proposal.front and k not in values and k not in entry.added]
     if missing and run.add_keys:
-        run.write(path, add_keys(text, proposal.front, missing).encode("utf-8"))
+        run.write(path, add_keys(data, proposal.front, missing))
+        state.entries[guid] = replace(entry, added=(*entry.added, *missing))
         run.say(f"{would}add {', '.join(missing)} to {run.shown(path)}")
     proposed = run.proposal_path(path.name)
-    if proposal.text != text and run.write(proposed, proposal.text.encode("utf-8")):
+    if proposal.text.encode("utf-8") != data and run.write(proposed, proposal.text.encode("utf-8")):
         run.keep_report(proposal)
-        if not quiet:
-            run.say(f"kept: {run.shown(path)}: edited by hand; the import's version: {run.shown(proposed)}")
-    if not quiet:
-        run.summary.counts["kept"] += 1
+        where = f"the import's version {'would be' if run.dry_run else 'is'} in {run.shown(proposed)}"
+        run.say(f"kept: {run.shown(path)}: {why}; {where}")
 
 
 def _unmatched(run: _Run, episode: Episode, match: Match, have_videos: bool) -> None:

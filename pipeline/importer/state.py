@@ -25,6 +25,9 @@ def digest(data: bytes) -> str:
 class Entry:
     file: str  # relative to the site
     written: str | None  # sha256 of what the import wrote; None: adopted
+    added: tuple[str, ...] = ()
+    """The front-matter keys the import added to a post it does not own: never added again (a
+    key the user then deletes stays deleted)."""
 
 
 @dataclass
@@ -42,7 +45,11 @@ class ImportState:
         try:
             raw = json.loads(data)
             entries = {
-                guid: Entry(str(e["file"]), e.get("written") if isinstance(e.get("written"), str) else None)
+                guid: Entry(
+                    str(e["file"]),
+                    e.get("written") if isinstance(e.get("written"), str) else None,
+                    tuple(str(k) for k in e.get("added", ())),
+                )
                 for guid, e in raw.get("posts", {}).items()
             }
         except (ValueError, TypeError, KeyError, AttributeError):
@@ -55,7 +62,10 @@ class ImportState:
         return next((guid for guid, e in self.entries.items() if e.file == file), None)
 
     def _bytes(self) -> bytes:
-        posts = {guid: {"file": e.file, "written": e.written} for guid, e in sorted(self.entries.items())}
+        posts = {
+            guid: {"file": e.file, "written": e.written, **({"added": list(e.added)} if e.added else {})}
+            for guid, e in sorted(self.entries.items())
+        }
         return (json.dumps({"posts": posts}, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
     def save(self) -> None:
