@@ -113,6 +113,44 @@ class Status(StrEnum):
     FAILED = "failed"
 
 
+def plain_name(name: object) -> bool:
+    """A single path component that is not hidden: no `/`, `..` or `.manifest.json`."""
+    return isinstance(name, str) and bool(name) and Path(name).name == name and not name.startswith(".")
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    """What one format last wrote for a post: the digest it was made under, its files (plain
+    names in the post's folder) and what it said. The manifest keeps one per format and post."""
+
+    digest: str
+    files: tuple[str, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
+    notes: tuple[Diagnostic, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "digest": self.digest,
+            "files": list(self.files),
+            "warnings": [d.to_json() for d in self.warnings],
+            "notes": [d.to_json() for d in self.notes],
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> OutputRecord | None:
+        """The record read back; None when `data` is not one (or names a file that is no plain name)."""
+        if not isinstance(data, dict) or not isinstance(data.get("digest"), str):
+            return None
+        files = data.get("files")
+        if not isinstance(files, list) or not all(plain_name(f) for f in files):
+            return None
+        said = {
+            key: tuple(d for raw in data.get(key, ()) or () if (d := Diagnostic.from_json(raw)) is not None)
+            for key in ("warnings", "notes")
+        }
+        return cls(data["digest"], tuple(files), said["warnings"], said["notes"])
+
+
 @dataclass
 class PostResult:
     """What building one post did; crosses the process boundary, so plain data only."""
@@ -130,8 +168,8 @@ class PostResult:
     digest: str = ""
     # sha256 of each post its `{% post_url %}` links were resolved from, by path from its folder
     depends: dict[str, str] = field(default_factory=dict)
-    # per format: {"digest", "files", "warnings", "notes"} of what it last wrote (the manifest's)
-    outputs: dict[str, dict[str, object]] = field(default_factory=dict)
+    # per format: what it last wrote (the manifest's record)
+    outputs: dict[str, OutputRecord] = field(default_factory=dict)
     rendered: list[str] = field(default_factory=list)  # the formats rendered by this build
     remembered: bool = False  # failed before on the same input: reported again, not retried
     failure_key: str = ""  # set when the failure will recur on the same input (`manifest.failure_key`)

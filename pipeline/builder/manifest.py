@@ -18,13 +18,12 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeGuard
 
 from ..errors import PipelineError
 from ..processes import pid_alive
-from ..results import Diagnostic, PostResult, Status
+from ..results import Diagnostic, OutputRecord, PostResult, Status, plain_name
 from ..source.discovery import safe_stem
 from .fingerprints import Fingerprints
 from .output_folder import reason, write_atomic
@@ -36,12 +35,121 @@ SAVE_EVERY = 2.0  # seconds between saves while a build runs
 REMEMBERED = "failed the same way in an earlier build; --force tries again"
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A failure that will happen again on the same input: the digests it happened under
+    (`failure_key`), the error, and the posts its links were read from then."""
+
+    key: str
+    message: str
+    format: str | None = None
+    rule: str | None = None
+    line: int | None = None
+    depends: Mapping[str, str] | None = field(default_factory=dict)
+    """None when the manifest held something else: then never the same input again."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "message": self.message,
+            "format": self.format,
+            "rule": self.rule,
+            "line": self.line,
+            "depends": dict(sorted(self.depends.items())) if self.depends is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Failure | None:
+        if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+            return None
+        message, line = data.get("message"), data.get("line")
+        if not isinstance(message, str):
+            return None
+        fmt, rule = data.get("format"), data.get("rule")
+        return cls(
+            data["key"],
+            message,
+            fmt if isinstance(fmt, str) else None,
+            rule if isinstance(rule, str) else None,
+            line if isinstance(line, int) and not isinstance(line, bool) else None,
+            _depends(data.get("depends", {})),
+        )
+
+
+def _depends(raw: object) -> dict[str, str] | None:
+    """`{path from the post's folder: sha256}` as the manifest keeps it; None when it is not one."""
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        return None
+    return dict(raw)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the manifest keeps of one post: its outputs per format (`OutputRecord`), the files
+    they wrote, where the post was read from, the posts its links came from, and a failure that
+    will recur. Fields a manifest of an earlier version lacks stay None."""
+
+    files: tuple[str, ...] = ()
+    source: str | None = None
+    folder: str | None = None
+    digest: str | None = None
+    outputs: Mapping[str, OutputRecord] | None = None
+    depends: Mapping[str, str] | None = field(default_factory=dict)
+    """None when the manifest held something else: then never unchanged."""
+    failed: Failure | None = None
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {"files": list(self.files)}
+        if self.digest is not None:
+            data["digest"] = self.digest
+        if self.source is not None:
+            data["source"] = self.source
+        if self.folder is not None:
+            data["folder"] = self.folder
+        if self.outputs is not None:
+            data["outputs"] = {name: record.to_json() for name, record in sorted(self.outputs.items())}
+        if self.depends:
+            data["depends"] = dict(sorted(self.depends.items()))
+        if self.failed is not None:
+            data["failed"] = self.failed.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> Entry | None:
+        """The entry read back; None when `data` is not one. Only plain file names are trusted:
+        the manifest names folders to prune and files to delete."""
+        if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
+            return None
+        texts = {
+            k: data.get(k) if isinstance(data.get(k), str) else None for k in ("source", "folder", "digest")
+        }
+        raw_outputs = data.get("outputs")
+        outputs = None
+        if isinstance(raw_outputs, dict):
+            outputs = {
+                name: record
+                for name, raw in raw_outputs.items()
+                if isinstance(name, str) and (record := OutputRecord.from_json(raw)) is not None
+            }
+        return cls(
+            tuple(f for f in data.get("files", []) if plain_name(f)),
+            texts["source"],
+            texts["folder"],
+            texts["digest"],
+            outputs,
+            _depends(data.get("depends", {})),
+            Failure.from_json(data.get("failed")),
+        )
+
+
 @dataclass
 class Loaded:
     """A manifest as read: its posts (only plain names trusted), and whether the build that
     wrote it was killed before it finished."""
 
-    posts: dict[str, dict[str, object]] = field(default_factory=dict)
+    posts: dict[str, Entry] = field(default_factory=dict)
     interrupted: bool = False
 
 
@@ -59,25 +167,14 @@ def load(out: Path) -> Loaded:
         return Loaded()
     writer = data.get("writer")
     interrupted = data.get("complete") is False and not (isinstance(writer, int) and pid_alive(writer))
-    # The manifest names folders to prune and files to delete: trust only plain names.
-    return Loaded(
-        {
-            stem: {**entry, "files": [f for f in entry.get("files", []) if plain_name(f)]}
-            for stem, entry in posts.items()
-            if plain_name(stem) and isinstance(entry, dict) and isinstance(entry.get("files", []), list)
-        },
-        interrupted,
-    )
+    entries = {stem: Entry.from_json(raw) for stem, raw in posts.items() if plain_name(stem)}
+    return Loaded({stem: entry for stem, entry in entries.items() if entry is not None}, interrupted)
 
 
-def plain_name(name: object) -> bool:
-    """A single path component that is not hidden: no `/`, `..` or `.manifest.json`."""
-    return isinstance(name, str) and bool(name) and Path(name).name == name and not name.startswith(".")
-
-
-def save(out: Path, posts: Mapping[str, Mapping[str, object]], *, complete: bool = True) -> None:
+def save(out: Path, posts: Mapping[str, Entry], *, complete: bool = True) -> None:
     """Write the manifest atomically; a PipelineError (one line) when it cannot be written."""
-    data: dict[str, object] = {"version": VERSION, "complete": complete, "posts": dict(sorted(posts.items()))}
+    records = {stem: entry.to_json() for stem, entry in sorted(posts.items())}
+    data: dict[str, object] = {"version": VERSION, "complete": complete, "posts": records}
     if not complete:
         data["writer"] = os.getpid()
     text = json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"  # the C encoder: 5x faster
@@ -109,9 +206,9 @@ def dependency_digests(post: Path, depends_on: Sequence[Path]) -> dict[str, str]
     return {Path(os.path.relpath(dep, post.parent)).as_posix(): _file_digest(dep) or "" for dep in depends_on}
 
 
-def dependencies_unchanged(depends: object, post: Path) -> TypeGuard[dict[str, str]]:
+def dependencies_unchanged(depends: Mapping[str, str] | None, post: Path) -> bool:
     """True when every file of `depends` (a manifest entry's, by path from `post`'s folder) is unchanged."""
-    if not isinstance(depends, dict):
+    if depends is None:
         return False
     for name, digest in depends.items():
         if not isinstance(name, str) or not isinstance(digest, str) or not name or Path(name).is_absolute():
@@ -133,32 +230,7 @@ class Job:
     digests: Mapping[str, str]  # per requested format
     render: tuple[str, ...]  # the formats to render now
     previous: tuple[str, ...]  # the files those formats wrote last time: replaced
-    kept: Mapping[str, Mapping[str, object]]  # the up-to-date outputs of the other requested formats
-
-
-def outputs_of(entry: Mapping[str, object]) -> dict[str, dict[str, object]]:
-    """A manifest entry's outputs per format, each with a digest and plain file names."""
-    raw = entry.get("outputs")
-    found: dict[str, dict[str, object]] = {}
-    if not isinstance(raw, dict):
-        return found
-    for name, output in raw.items():
-        if (
-            not isinstance(name, str)
-            or not isinstance(output, dict)
-            or not isinstance(output.get("digest"), str)
-        ):
-            continue
-        files = output.get("files")
-        if not isinstance(files, list) or not all(plain_name(f) for f in files):
-            continue
-        found[name] = {
-            "digest": output["digest"],
-            "files": list(files),
-            "warnings": [w for w in output.get("warnings", ()) if Diagnostic.from_json(w) is not None],
-            "notes": [n for n in output.get("notes", ()) if Diagnostic.from_json(n) is not None],
-        }
-    return found
+    kept: Mapping[str, OutputRecord]  # the up-to-date outputs of the other requested formats
 
 
 def failure_key(digests: Mapping[str, str], render: Iterable[str]) -> str:
@@ -171,7 +243,7 @@ def plan(
     data: bytes,
     prints: Fingerprints,
     formats: Sequence[str],
-    entry: Mapping[str, object],
+    entry: Entry,
     out: Path,
 ) -> Job | PostResult:
     """The Job that brings a post's outputs up to date, or its result when nothing is to render:
@@ -179,28 +251,24 @@ def plan(
     stem = safe_stem(path)
     base = prints.base(data)
     digests = prints.digests(base, formats)
-    outputs = outputs_of(entry)
-    depends = entry.get("depends", {})
-    fresh: dict[str, dict[str, object]] = {}
-    if dependencies_unchanged(depends, path):
+    outputs = dict(entry.outputs or {})
+    fresh: dict[str, OutputRecord] = {}
+    if dependencies_unchanged(entry.depends, path):
         for name in formats:
             output = outputs.get(name)
-            if output is None or output["digest"] != digests[name]:
+            if output is None or output.digest != digests[name]:
                 continue
-            listed = output["files"]
-            if isinstance(listed, list) and all((out / stem / str(f)).is_file() for f in listed):
+            if all((out / stem / f).is_file() for f in output.files):
                 fresh[name] = output
     render = tuple(f for f in formats if f not in fresh)
     if not render:
-        listed = entry.get("files", [])
-        files = [str(f) for f in listed] if isinstance(listed, list) else []
         return PostResult(
             stem,
             str(path),
             Status.SKIPPED,
-            files=files,
+            files=list(entry.files),
             digest=base,
-            depends=dict(depends) if isinstance(depends, dict) else {},
+            depends=dict(entry.depends or {}),
             outputs=outputs,
         )
     remembered = _remembered(entry, failure_key(digests, render), path)
@@ -210,80 +278,50 @@ def plan(
         result.error = f"{path}{':' + str(remembered.line) if remembered.line else ''}: {remembered.message}"
         return result
     if outputs:
-        previous = [str(f) for name in render for f in listed_files(outputs.get(name, {}))]
+        previous = [f for name in render if name in outputs for f in outputs[name].files]
     else:  # a manifest without outputs per format: everything it listed is replaced
-        previous = [str(f) for f in listed_files(entry)]
+        previous = list(entry.files)
     return Job(path, base, digests, render, tuple(sorted(set(previous))), fresh)
 
 
-def listed_files(entry: Mapping[str, object]) -> list[object]:
-    """The files a manifest entry (or one output's record) lists."""
-    files = entry.get("files", [])
-    return files if isinstance(files, list) else []
-
-
-def _remembered(entry: Mapping[str, object], key: str, path: Path) -> Diagnostic | None:
+def _remembered(entry: Entry, key: str, path: Path) -> Diagnostic | None:
     """The failure the manifest remembers for exactly this input, if any."""
-    record = entry.get("failed")
-    if not isinstance(record, dict) or record.get("key") != key:
+    record = entry.failed
+    if record is None or record.key != key or not dependencies_unchanged(record.depends, path):
         return None
-    if not dependencies_unchanged(record.get("depends", {}), path):
-        return None
-    message, line = record.get("message"), record.get("line")
-    if not isinstance(message, str):
-        return None
-    fmt, rule = record.get("format"), record.get("rule")
-    return Diagnostic(
-        "error",
-        f"{message} ({REMEMBERED})",
-        fmt if isinstance(fmt, str) else None,
-        rule if isinstance(rule, str) else None,
-        line if isinstance(line, int) and not isinstance(line, bool) else None,
-    )
+    return Diagnostic("error", f"{record.message} ({REMEMBERED})", record.format, record.rule, record.line)
 
 
 # --- what the manifest says after a build ---------------------------------------------------------
 
 
-def entry_for(
-    result: PostResult, previous: Mapping[str, object] | None, out: Path
-) -> dict[str, object] | None:
+def entry_for(result: PostResult, previous: Entry | None, out: Path) -> Entry | None:
     """The manifest entry of a post after this build; None when it has nothing to record."""
     source = Path(result.source)
     if result.status == Status.SKIPPED and previous is not None:
-        return dict(previous)
+        return previous
     if result.status in (Status.BUILT, Status.SKIPPED):
-        outputs = {**(outputs_of(previous) if previous else {}), **result.outputs}
-        entry: dict[str, object] = {
-            "digest": result.digest,
-            "files": sorted({str(f) for o in outputs.values() for f in listed_files(o)} | set(result.files)),
-            "source": source.name,
-            "folder": folder_entry(source.parent, out),
-            "outputs": dict(sorted(outputs.items())),
-        }
-        if result.depends:
-            entry["depends"] = dict(sorted(result.depends.items()))
-        return entry
+        outputs = {**((previous.outputs or {}) if previous else {}), **result.outputs}
+        return Entry(
+            files=tuple(sorted({f for o in outputs.values() for f in o.files} | set(result.files))),
+            source=source.name,
+            folder=folder_entry(source.parent, out),
+            digest=result.digest,
+            outputs=dict(sorted(outputs.items())),
+            depends=dict(sorted(result.depends.items())),
+        )
     # failed: its previous outputs are still there; a failure that will recur is remembered
-    entry = (
-        dict(previous)
-        if previous
-        else {"files": [], "source": source.name, "folder": folder_entry(source.parent, out)}
-    )
-    entry.pop("failed", None)
-    if result.remembered and previous and "failed" in previous:
-        entry["failed"] = previous["failed"]
+    entry = previous or Entry(source=source.name, folder=folder_entry(source.parent, out))
+    failure: Failure | None = None
+    if result.remembered and previous is not None:
+        failure = previous.failed
     elif result.failure_key and result.failure is not None:
-        failure = result.failure
-        entry["failed"] = {
-            "key": result.failure_key,
-            "message": failure.message,
-            "format": failure.format,
-            "rule": failure.rule,
-            "line": failure.line,
-            "depends": dict(sorted(result.depends.items())),
-        }
-    if not entry.get("files") and "failed" not in entry:
+        error = result.failure
+        failure = Failure(
+            result.failure_key, error.message, error.format, error.rule, error.line, dict(result.depends)
+        )
+    entry = replace(entry, failed=failure)
+    if not entry.files and entry.failed is None:
         return None
     return entry
 
@@ -293,7 +331,7 @@ def folder_entry(folder: Path, out: Path) -> str:
     return Path(os.path.relpath(folder.resolve(), out.resolve())).as_posix()
 
 
-def covers(src: Path, entry: Mapping[str, object], out: Path) -> bool:
+def covers(src: Path, entry: Entry, out: Path) -> bool:
     """True when the post a manifest entry was built from belonged to `src`.
 
     A single post covers only itself. A folder covers the posts read from it; an entry written
@@ -301,10 +339,9 @@ def covers(src: Path, entry: Mapping[str, object], out: Path) -> bool:
     """
     if not src.is_dir():
         return False
-    folder = entry.get("folder")
-    if not isinstance(folder, str):
+    if entry.folder is None:
         return True
-    return (out / folder).resolve() == src.resolve()
+    return (out / entry.folder).resolve() == src.resolve()
 
 
 class Saver:
@@ -317,7 +354,7 @@ class Saver:
     def due(self) -> bool:
         return time.monotonic() - self.last >= SAVE_EVERY
 
-    def save(self, posts: Mapping[str, Mapping[str, object]]) -> None:
+    def save(self, posts: Mapping[str, Entry]) -> None:
         self.last = time.monotonic()
         with contextlib.suppress(PipelineError):  # the final save reports it; the build goes on
             save(self.out, posts, complete=False)

@@ -94,7 +94,7 @@ def build(
             error = (UnreadableSource if exc.transient else SourceError)(exc.message, path=path)
             results[str(path)] = failed(PostResult(safe_stem(path), str(path)), error)
             continue
-        before = {} if force else previous.get(safe_stem(path), {})
+        before = manifest.Entry() if force else previous.get(safe_stem(path), manifest.Entry())
         planned = manifest.plan(path, data, prints, formats, before, out)
         if isinstance(planned, Job):
             pending.append(planned)
@@ -104,7 +104,7 @@ def build(
     reporter.start(len(posts) + len(rejected), len(pending))
     for done in sorted(results.values(), key=lambda r: r.source):
         reporter.post_done(done)
-    entries: dict[str, dict[str, object]] = {stem: dict(e) for stem, e in previous.items()}
+    entries: dict[str, manifest.Entry] = dict(previous)
     saver = manifest.Saver(out)
     workers = jobs_default() if jobs is None else max(1, jobs)
     stream = run(pending, Target(out, settings, strict), workers, formats)
@@ -117,7 +117,7 @@ def build(
             if saver.due():  # a build killed from here on resumes where it stopped
                 saver.save(entries)
 
-    new_manifest: dict[str, dict[str, object]] = {}
+    new_manifest: dict[str, manifest.Entry] = {}
     for result in results.values():
         _record(new_manifest, result, previous, out)
     current = {safe_stem(p) for p in posts} | {r.stem for r in rejected}
@@ -126,7 +126,7 @@ def build(
     stale = sorted(
         stem
         for stem, entry in previous.items()
-        if stem not in current and entry.get("files") and _covers(src, entry, out)
+        if stem not in current and entry.files and _covers(src, entry, out)
     )
     removed: list[str] = []
     for stem, entry in previous.items():
@@ -145,19 +145,18 @@ def build(
     )
 
 
-def _covers(src: Path, entry: dict[str, object], out: Path) -> bool:
+def _covers(src: Path, entry: manifest.Entry, out: Path) -> bool:
     """`manifest.covers`, and the posts of a `_posts/` folder's sub-folders, which discovery reads too:
     a post deleted from `_posts/2024/` is stale like one deleted from `_posts/`."""
     if manifest.covers(src, entry, out):
         return True
-    folder = entry.get("folder")
-    return isinstance(folder, str) and src.is_dir() and reads_folder(src, out / folder)
+    return entry.folder is not None and src.is_dir() and reads_folder(src, out / entry.folder)
 
 
 def _record(
-    entries: dict[str, dict[str, object]],
+    entries: dict[str, manifest.Entry],
     result: PostResult,
-    previous: dict[str, dict[str, object]],
+    previous: dict[str, manifest.Entry],
     out: Path,
 ) -> None:
     entry = manifest.entry_for(result, previous.get(result.stem), out)

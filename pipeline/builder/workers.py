@@ -30,6 +30,7 @@ from ..formats import render_format
 from ..model import Episode
 from ..results import (
     Diagnostic,
+    OutputRecord,
     PostResult,
     failed,
     internal_error,
@@ -69,7 +70,7 @@ class Rendering:
     files: dict[str, bytes]
     warnings: list[Diagnostic]
     notes: list[Diagnostic]
-    outputs: dict[str, dict[str, object]]  # per format: digest, files, warnings, notes
+    outputs: dict[str, OutputRecord]  # per format: what it wrote and said
     timings: dict[str, float]
 
 
@@ -79,7 +80,7 @@ def render_episode(episode: Episode, settings: Settings, job: Job) -> Rendering:
     timings: dict[str, float] = {}
     files: dict[str, bytes] = {}
     warnings, notes = report_diagnostics(episode)
-    outputs: dict[str, dict[str, object]] = {}
+    outputs: dict[str, OutputRecord] = {}
     for name in job.digests:
         if name in job.render:
             started = time.perf_counter()
@@ -88,29 +89,15 @@ def render_episode(episode: Episode, settings: Settings, job: Job) -> Rendering:
             files.update(rendered.files)
             own = [d for d in rendered.diagnostics if d.severity == "warning"]
             news = [d for d in rendered.diagnostics if d.severity == "info"]
-            outputs[name] = {
-                "digest": job.digests[name],
-                "files": sorted(rendered.files),
-                "warnings": [d.to_json() for d in own],
-                "notes": [d.to_json() for d in news],
-            }
+            outputs[name] = OutputRecord(
+                job.digests[name], tuple(sorted(rendered.files)), tuple(own), tuple(news)
+            )
         else:
-            own = _diagnostics(job.kept[name].get("warnings"))
-            news = _diagnostics(job.kept[name].get("notes"))
+            own, news = list(job.kept[name].warnings), list(job.kept[name].notes)
         warnings.extend(own)
         shown = {d.message for d in notes if d.severity == "info"}
         notes.extend(d for d in news if d.message not in shown)
     return Rendering(files, warnings, notes, outputs, timings)
-
-
-def _diagnostics(value: object) -> list[Diagnostic]:
-    """The diagnostics a manifest entry kept (`Diagnostic.to_json` records)."""
-    found = (Diagnostic.from_json(v) for v in _strings(value))
-    return [d for d in found if d is not None]
-
-
-def _strings(value: object) -> list[object]:
-    return list(value) if isinstance(value, list) else []
 
 
 def finish_post(item: Converted, job: Job, target: Target) -> PostResult:
@@ -138,9 +125,9 @@ def finish_post(item: Converted, job: Job, target: Target) -> PostResult:
         except OSError as exc:  # a full disk, a read-only folder: one line, the old outputs kept
             raise write_error(exc, path) from None
         result.timings["write"] = time.perf_counter() - started
-        result.outputs = {**{k: dict(v) for k, v in job.kept.items()}, **rendering.outputs}
+        result.outputs = {**job.kept, **rendering.outputs}
         result.rendered = list(job.render)
-        result.files = sorted({str(f) for o in result.outputs.values() for f in _strings(o.get("files"))})
+        result.files = sorted({f for o in result.outputs.values() for f in o.files})
     except PipelineError as exc:
         failed(result, exc)
         if not exc.transient:

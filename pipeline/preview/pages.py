@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..formats.descriptions.chapters import written_chapters
-from ..results import Diagnostic
+from ..results import Diagnostic, OutputRecord
 
 CHUNK_BYTES = 64 * 1024  # a file is read and sent this much at a time
 INLINE_LINES = 1000  # a post's page shows at most this many lines of a text file...
@@ -45,16 +45,14 @@ class PostView:
 
 
 def stored_lines(
-    outputs: Mapping[str, Mapping[str, object]], kind: str, line: Callable[[Diagnostic], str]
+    outputs: Mapping[str, OutputRecord], kind: str, line: Callable[[Diagnostic], str]
 ) -> tuple[str, ...]:
-    """The diagnostics of `kind` the manifest keeps for a post's outputs, each line once."""
+    """The diagnostics of `kind` (`warnings`, `notes`) the manifest keeps for a post's outputs,
+    each line once."""
     lines: dict[str, None] = {}
     for name in sorted(outputs):
-        stored = outputs[name].get(kind)
-        for data in stored if isinstance(stored, list) else ():
-            diagnostic = Diagnostic.from_json(data)
-            if diagnostic is not None:
-                lines.setdefault(line(diagnostic))
+        for diagnostic in getattr(outputs[name], kind):
+            lines.setdefault(line(diagnostic))
     return tuple(lines)
 
 

@@ -281,7 +281,7 @@ class Preview:
         recorded = manifest.load(self.out).posts
         posts: dict[str, PostView] = {}
         for result in sorted(summary.results, key=lambda r: r.source, reverse=True):
-            posts[result.stem] = self._view(result, recorded.get(result.stem, {}))
+            posts[result.stem] = self._view(result, recorded.get(result.stem, manifest.Entry()))
         return Snapshot(
             posts,
             problem,
@@ -290,13 +290,12 @@ class Preview:
             dt.datetime.now().strftime("%H:%M:%S"),
         )
 
-    def _view(self, result: PostResult, recorded: Mapping[str, object]) -> PostView:
+    def _view(self, result: PostResult, recorded: manifest.Entry) -> PostView:
         title, date = title_and_date(Path(result.source), result.stem)
-        listed = (str(f) for f in manifest.listed_files(recorded))
-        files = tuple(sorted(set(result.files) | set(listed)))
+        files = tuple(sorted(set(result.files) | set(recorded.files)))
         warnings = tuple(w.text for w in result.warnings)
         notes, known = tuple(note_line(n) for n in result.notes), True
-        outputs = manifest.outputs_of(recorded)
+        outputs = recorded.outputs or {}
         if result.status == "skipped" and outputs:  # what the build that made them found, any build
             warnings = stored_lines(outputs, "warnings", lambda d: d.text)
             notes = stored_lines(outputs, "notes", note_line)
