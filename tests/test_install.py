@@ -56,7 +56,10 @@ def episode_command(tmp_path_factory: pytest.TempPathFactory) -> Path:
         names = set(archive.namelist())
     assert not {"devtools", "tests"} & packages, packages  # developer tools stay in the checkout
     assert "pipeline/templates/newsletter.html.j2" in names, sorted(names)
-    assert any(n.startswith("pipeline/lua/") and n.endswith(".lua") for n in names), sorted(names)
+    assert any(n.startswith("pipeline/pandoc/lua/") and n.endswith(".lua") for n in names), sorted(names)
+    # Every package of the checkout is in the wheel: a folder left out of pyproject's list is not.
+    packages_here = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "pipeline").rglob("__init__.py")}
+    assert {f"{p}/__init__.py" for p in packages_here} <= names, sorted(packages_here)
     environment = work / "venv"
     # The dependencies come from the site-packages folders of the interpreter running the tests
     # (a virtual environment's own when the tests run in one: `system_site_packages` would see

@@ -335,3 +335,21 @@ def test_cleaned_post_normalizes_to_the_same_bytes(tmp_path: Path) -> None:
     again, episode = normalize(tmp_path, first)
     assert again == first == "A <https://youtu.be/X>, [SBERT](https://www.sbert.net/), [x](/x.html)."
     assert not [n for n in episode.notes if n.kind in ("redirect", "tracking-parameters", "dropped")]
+
+
+def test_a_disguised_script_link_is_dropped_as_one_and_the_post_still_builds(tmp_path: Path) -> None:
+    """Before: pandoc escaped the space and the tab (`%20JaVaScRiPt:…`, `java%09script:…`), the
+    target passed as a relative link, and the lossless check, reading it as a browser does, failed
+    the post on every build."""
+    body = (
+        "A paragraph with enough words in it for the check to read.\n\n"
+        '<p>See <a href=" JaVaScRiPt:alert(1)">this link</a> and '
+        '<a href="java&#x09;script:alert(2)">that one</a> today.</p>\n'
+    )
+    post = write_post(tmp_path, "2025-01-01-t.md", "---\ntitle: T\ndate: 2025-01-01\n---\n" + body)
+    episode = normalize_file(post, Settings())
+    assert [(n.kind, n.message) for n in episode.notes] == [
+        ("dropped", "JaVaScRiPt:alert(1)"),
+        ("dropped", "javascript:alert(2)"),
+    ]
+    assert "script" not in canonical_markdown(episode).split("---\n", 2)[2]

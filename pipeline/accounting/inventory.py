@@ -149,6 +149,7 @@ def _append_sentence(out: list[tuple[int, str]], text: str, start: int, end: int
 
 # --- the inventory ----------------------------------------------------------------------------------
 
+_OUTER = "".join(map(chr, range(0x21)))  # what a browser strips around an href: C0 controls, space
 _LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
 _PLACEHOLDER = re.compile("\ue000(\\d+) ?\ue001")
 _HAS_WORD = re.compile(r"[^\W_]")
@@ -212,7 +213,8 @@ class _Collector:
         return _PLACEHOLDER.sub(lambda m: self.liquid[int(m[1])], text)
 
     def url(self, kind: PieceKind, url: str | None, line: int, *, written: bool = False) -> None:
-        url = (url or "").strip()
+        # As a browser reads an href: tabs and newlines go, outer spaces and controls too.
+        url = re.sub(r"[\t\n\r]", "", url or "").strip(_OUTER)
         if not url or "\ue000" in url or "{%" in url or "{{" in url:
             return  # nothing, or Liquid: the pipeline resolves or reports those itself
         if kind == "link" and url.startswith("#"):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from ..model import BulletList, ListItem, Note, Paragraph, Span
 from ..source.post_file import BIDI_CONTROLS
 from ..text.chapters import split_timestamp_line
-from ..text.links import text_is_url
+from ..text.links import href_as_read, text_is_url
 from . import embeds
 
 Origin = Literal["md", "html"]
@@ -169,7 +169,7 @@ class Walker:
             self.notes.append(Note("dropped", "a footnote"))
 
     def link(self, content: list[Any], mark: Span) -> Iterator[Span]:
-        target = BIDI_CONTROLS.sub("", content[2][0]).strip()
+        target = href_as_read(BIDI_CONTROLS.sub("", content[2][0]))
         url = self.resolve_url(target)
         children = list(self.inlines(content[1], mark))
         if url is None:

@@ -171,6 +171,16 @@ def is_absolute(url: str) -> bool:
     return bool(ABSOLUTE.match(url))
 
 
+def href_as_read(target: str) -> str:
+    """A link target as a browser reads it (the URL standard's first step): tabs and newlines
+    removed, leading and trailing spaces and control characters stripped, pandoc's escapes of
+    them (`%09`, `%0A`, `%0D`, an outer `%20`) read the same way. `" java&#9;script:x"` is a
+    `javascript:` URL, and is dropped as one."""
+    url = re.sub(r"%0[9AaDd]|[\t\n\r]", "", target)
+    url = re.sub(r"^(?:%20|[\x00-\x20])+|(?:%20|[\x00-\x20])+$", "", url)
+    return url
+
+
 def absolute_url(url: str, site_url: str, baseurl: str) -> str | None:
     """The link target a post keeps, or None when it cannot stay a link.
 
