@@ -24,8 +24,9 @@ from pipeline.importer.matching import match_episodes
 from pipeline.importer.run import ImportSummary, run_import
 from pipeline.normalize.stages import normalize_file
 from pipeline.settings.site import locate
-from tests.conftest import CORPUS, FIXTURES, run_episode
+from tests.conftest import CORPUS, EPISODE, FIXTURES, ROOT, run_episode
 from tests.feed_server import feed_server
+from tests.terminal import PseudoTerminal
 
 FEEDS = FIXTURES / "feeds"
 SETTINGS = """[import]
@@ -755,3 +756,12 @@ def test_a_title_without_latin_letters_is_named_by_its_guid(tmp_path: Path) -> N
     summary, _ = do_import(site)
     assert summary.counts["new"] == 2 and summary.ok
     assert len(list((site / "_posts").glob("2025-08-01-episode-*.markdown"))) == 2
+
+
+def test_on_a_terminal_the_import_shows_its_progress(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    terminal = PseudoTerminal([*EPISODE, "import"], site, {"PYTHONPATH": str(ROOT), "PIPELINE_CONFIG": ""})
+    code, output = terminal.finish(timeout=120)
+    assert code == 0, output
+    assert "importing" in output  # the bar, drawn while the episodes are made
+    assert "imported: 5 new, 0 updated, 0 unchanged" in output

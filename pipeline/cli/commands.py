@@ -202,7 +202,7 @@ def normalize(
 
 
 @contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Any]:
+def _progress_bar(enabled: bool, label: str = "sending") -> Iterator[Any]:
     """A progress callback `(done, total)` drawing a bar on a terminal (started on first use), or None."""
     if not enabled:
         yield None
@@ -215,7 +215,7 @@ def _progress_bar(enabled: bool) -> Iterator[Any]:
         if not bar:
             progress = Progress(transient=True)
             progress.start()
-            bar.extend([progress, progress.add_task("sending", total=total)])
+            bar.extend([progress, progress.add_task(label, total=total)])
         bar[0].update(bar[1], completed=done)
 
     try:
@@ -518,15 +518,17 @@ def import_episodes(
                 "error: import: run it in a Jekyll site (a folder with _config.yml and _posts/)", code=1
             )
         place = place_for(str(site), "", config)
-        summary = run_import(
-            site,
-            place.out,
-            place.settings,
-            dry_run=dry_run,
-            since=after,
-            add_missing_keys=not no_add_keys,
-            say=lambda line: print(line, flush=True),
-        )
+        with _progress_bar(sys.stdout.isatty(), "importing") as progress:
+            summary = run_import(
+                site,
+                place.out,
+                place.settings,
+                dry_run=dry_run,
+                since=after,
+                add_missing_keys=not no_add_keys,
+                say=lambda line: print(line, flush=True),
+                progress=progress,
+            )
     print(summary.line())
     if not summary.ok:
         raise Exit(code=1)

@@ -226,6 +226,7 @@ def run_import(
     since: dt.date | None = None,
     add_missing_keys: bool = True,
     say: Callable[[str], None] = print,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Import the podcast feed's episodes into `site` (see the module's docstring)."""
     options = import_options(settings)
@@ -266,7 +267,9 @@ def run_import(
     shape = site_shape(posts)
     state = ImportState.load(state_folder)
     try:
-        for episode in episodes:
+        for done, episode in enumerate(episodes):
+            if progress is not None:
+                progress(done, len(episodes))
             try:
                 _one_episode(
                     run, episode, matches[episode.guid], video_by_id, posts, shape, state, bool(videos.items)
