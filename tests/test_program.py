@@ -165,3 +165,20 @@ def test_a_reader_gone_before_the_output_ends_it_quietly_on_every_exit(
     errors = process.stderr.read()
     process.wait(timeout=60)
     assert "Traceback" not in errors and "Exception ignored" not in errors, errors
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["build", "--src"], "error: build: --src needs a value: a post file, a folder of posts"),
+        (["import", "--since"], "error: import: --since needs a value: only episodes published on or after"),
+    ],
+)
+def test_an_option_without_its_value_is_one_line_naming_it(
+    tmp_path: Path, args: list[str], line: str
+) -> None:
+    """Before: `Flag <Argument: src (s)> needed value and was not given one!`."""
+    done = _episode(tmp_path, *args)
+    assert done.returncode == 1
+    [said] = done.stderr.strip().splitlines()
+    assert said.startswith(line), said

@@ -28,6 +28,9 @@ SHOWN = ("help", "version")  # of OWN, those the help lists
 HELP = ("--help", "-h")
 
 
+_NO_VALUE = r"Flag <Argument: (\w+)(?: \(\w\))?> needed value and was not given one!"
+
+
 class EpisodeProgram(Program):
     """Invoke's Program with only `episode`'s own options, and help that shows only them."""
 
@@ -67,6 +70,11 @@ class EpisodeProgram(Program):
         missing = re.fullmatch(r"'([\w-]+)' did not receive required positional arguments: (.*)", message)
         if missing is not None:
             return self._missing(missing[1], re.findall(r"'(\w+)'", missing[2]))
+        no_value = re.fullmatch(
+            r"Flag <Argument: (\w+)(?: \(\w\))?> needed value and was not given one!", message
+        )
+        if no_value is not None:
+            return self._no_value(no_value[1])
         prefix, quote = "No idea what '", "' is!"
         if not (message.startswith(prefix) and message.endswith(quote)):
             return message if message.startswith("error: ") else f"error: {message}"
@@ -80,6 +88,19 @@ class EpisodeProgram(Program):
         if Path(word).exists() or word.endswith((".md", ".markdown")):
             return f"error: '{word}' is no command: to name posts, give --src {word} after the command"
         return f"error: unknown command '{word}'; commands: {', '.join(names)}"
+
+    def _no_value(self, name: str) -> str:
+        """Invoke's "Flag <Argument: src (s)> needed value…" as `error: build: --src needs a value:
+        a post file, …` (its help)."""
+        args = self.argv[1:]
+        names = set(self.namespace.task_names) if self.namespace is not None else set()
+        command = next((a for a in reversed(args) if a in names), None)
+        flag = f"--{name.replace('_', '-')}"
+        context = self._context(command) if command is not None else None
+        argument = context.args.get(name) if context is not None else None
+        said = f": {argument.help}" if argument is not None and argument.help else ""
+        where = f"{command}: " if command is not None else ""
+        return f"error: {where}{flag} needs a value{said}"
 
     def _unknown_option(self, flag: str, names: list[str]) -> str:
         """`episode build --no-pdf`: the command's options, the closest one suggested."""
