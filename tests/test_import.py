@@ -765,3 +765,23 @@ def test_on_a_terminal_the_import_shows_its_progress(tmp_path: Path) -> None:
     assert code == 0, output
     assert "importing" in output  # the bar, drawn while the episodes are made
     assert "imported: 5 new, 0 updated, 0 unchanged" in output
+
+
+def test_the_charset_a_server_names_is_the_feeds_encoding(tmp_path: Path) -> None:
+    """XML served as `text/xml; charset=iso-8859-1` without a declaration is Latin-1 (RFC 7303)."""
+    feed = rss({"title": "Café con leche", "guid": "c1"}).replace(b' encoding="UTF-8"', b"").decode()
+
+    def latin1(handler) -> None:  # type: ignore[no-untyped-def]
+        data = feed.encode("iso-8859-1")
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/xml; charset=iso-8859-1")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    with feed_server() as server:
+        server.special["/latin1"] = latin1
+        site = make_site(tmp_path, f'[import]\npodcast_feed = "{server.url("/latin1")}"\n')
+        summary, _ = do_import(site)
+    assert summary.counts["new"] == 1
+    assert "title: Café con leche\n" in (site / "_posts" / "2025-08-01-cafe-con-leche.markdown").read_text()

@@ -43,6 +43,8 @@ class Fetched:
     data: bytes
     changed: bool
     """False when the server said the feed is as it was (304): `data` is the copy kept."""
+    charset: str | None = None
+    """The charset of the answer's Content-Type, which an XML parser takes over the declaration."""
 
 
 def is_url(source: str) -> bool:
@@ -67,12 +69,14 @@ _SNIFF = (
 _DECLARED = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
-def as_utf8(data: bytes, field: str) -> bytes:
+def as_utf8(data: bytes, field: str, charset: str | None = None) -> bytes:
     """The feed as UTF-8, its XML declaration saying so, after checking it declares no DTD and no
     entities. The check reads the text in the encoding an XML parser would use (a BOM, XML's
     Appendix F, the declaration), and the parser is then given exactly the text checked."""
     encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
     encoding = encoding or next((name for start, name in _SNIFF if data.startswith(start)), None)
+    if encoding is None and charset:
+        encoding = charset
     if encoding is None:
         declared = _DECLARED.match(data)
         encoding = declared.group(1).decode("ascii") if declared else "utf-8"
@@ -99,7 +103,7 @@ def fetch_feed(source: str, *, base: Path, cache: Path, field: str, keep: bool =
             raise FeedError(exc.message, path=exc.path, field=field) from None
         return Fetched(as_utf8(data, field), changed=True)
     fetched = _fetch_url(source, cache, field, keep)
-    return Fetched(as_utf8(fetched.data, field), fetched.changed)
+    return Fetched(as_utf8(fetched.data, field, fetched.charset), fetched.changed, fetched.charset)
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -127,7 +131,7 @@ def _validators(meta: Path, body: Path) -> dict[str, str]:
         kept = json.loads(meta.read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in kept.items() if k in ("etag", "last_modified") and isinstance(v, str)}
+    return {k: v for k, v in kept.items() if k in ("etag", "last_modified", "charset") and isinstance(v, str)}
 
 
 def _fetch_url(url: str, cache: Path, field: str, keep: bool) -> Fetched:
@@ -144,10 +148,11 @@ def _fetch_url(url: str, cache: Path, field: str, keep: bool) -> Fetched:
                 raise FeedError(f"the server answered {answer.status} {answer.reason}", field=field)
             data = _read_bounded(answer, field)
             headers = answer.headers
+            charset = headers.get_content_charset()
     except urllib.error.HTTPError as exc:
         exc.close()  # the answer's socket, now: not whenever the collector finds it
-        if exc.code == 304 and validators:
-            return Fetched(body_file.read_bytes(), changed=False)
+        if exc.code == 304 and ("etag" in validators or "last_modified" in validators):
+            return Fetched(body_file.read_bytes(), changed=False, charset=validators.get("charset"))
         if exc.code == 304:
             why = "the server answered 304 Not Modified to a request with nothing to compare"
             raise FeedError(why, field=field) from None
@@ -165,8 +170,8 @@ def _fetch_url(url: str, cache: Path, field: str, keep: bool) -> Fetched:
         reason = getattr(exc, "reason", None) or exc
         raise FeedError(f"could not be fetched: {reason}", field=field) from None
     if keep:
-        _keep(body_file, meta_file, data, headers.get("ETag"), headers.get("Last-Modified"))
-    return Fetched(data, changed=True)
+        _keep(body_file, meta_file, data, headers.get("ETag"), headers.get("Last-Modified"), charset)
+    return Fetched(data, changed=True, charset=charset)
 
 
 def _read_bounded(answer: Any, field: str) -> bytes:
@@ -188,9 +193,12 @@ def _read_bounded(answer: Any, field: str) -> bytes:
     return b"".join(chunks)
 
 
-def _keep(body_file: Path, meta_file: Path, data: bytes, etag: str | None, modified: str | None) -> None:
+def _keep(
+    body_file: Path, meta_file: Path, data: bytes, etag: str | None, modified: str | None, charset: str | None
+) -> None:
     """The feed and its validators, for the next conditional request (written only when new)."""
-    meta = json.dumps({"etag": etag, "last_modified": modified}, sort_keys=True).encode("utf-8")
+    kept = {"etag": etag, "last_modified": modified, "charset": charset}
+    meta = json.dumps(kept, sort_keys=True).encode("utf-8")
     for path, content in ((body_file, data), (meta_file, meta)):
         if path.is_file() and path.read_bytes() == content:
             continue
