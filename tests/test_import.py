@@ -21,6 +21,7 @@ from pipeline.errors import PipelineError
 from pipeline.importer.feeds import Article, Episode, Video, episode_number, podcast_feed
 from pipeline.importer.fetch import FeedError
 from pipeline.importer.matching import match_episodes
+from pipeline.importer.options import import_options
 from pipeline.importer.run import ImportSummary, run_import
 from pipeline.normalize.stages import normalize_file
 from pipeline.settings.site import locate
@@ -785,3 +786,19 @@ def test_the_charset_a_server_names_is_the_feeds_encoding(tmp_path: Path) -> Non
         summary, _ = do_import(site)
     assert summary.counts["new"] == 1
     assert "title: Café con leche\n" in (site / "_posts" / "2025-08-01-cafe-con-leche.markdown").read_text()
+
+
+def test_a_channel_id_stands_for_the_channels_feed(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        '[import]\npodcast_feed = "feeds/podcast.xml"\nyoutube_channel_id = "UC7mjJr0Qe4JcQ6zxcX5ZkwQ"\n',
+    )
+    place = locate(str(site), None, None, cwd=site, env={})
+    options = import_options(place.settings)
+    assert (
+        options.video_feed == "https://www.youtube.com/feeds/videos.xml?channel_id=UC7mjJr0Qe4JcQ6zxcX5ZkwQ"
+    )
+    both = '[import]\npodcast_feed = "p.xml"\nyoutube_feed = "y.xml"\nyoutube_channel_id = "UC7mjJr0Qe4JcQ6zxcX5ZkwQ"\n'
+    (site / "episode.toml").write_text(both)
+    with pytest.raises(PipelineError, match="youtube_feed and youtube_channel_id name the same feed"):
+        locate(str(site), None, None, cwd=site, env={})
