@@ -145,6 +145,9 @@ class Episode:
     """The chapter list as written in the body (`00:46 Title`, links kept), invalid lines included."""
     comments: tuple[Comment, ...] = field(default=())
     """The body's HTML comments, for `post.md` only, in the order of the body."""
+    literal_liquid: tuple[str, ...] = field(default=())
+    """Liquid-looking text the body shows as text (from `{% raw %}` blocks): a `post.md` written
+    from the Episode protects it again, so Jekyll shows it instead of running it."""
 
     @property
     def summary(self) -> tuple[Block, ...]:

@@ -138,7 +138,7 @@ def test_the_url_filters_and_site_variables_resolve_in_a_markdown_link(
 )
 def test_the_filters_follow_jekyll(tmp_path: Path, baseurl: str, body: str, expected: str) -> None:
     settings = replace(Settings(), site_url="https://s.example", baseurl=baseurl)
-    resolved, notes, _ = resolve_liquid(body, settings, {}, tmp_path / POST)
+    resolved, notes, _, _ = resolve_liquid(body, settings, {}, tmp_path / POST)
     assert (resolved, notes) == (expected, [])
 
 
@@ -193,3 +193,21 @@ def test_raw_blocks_are_shown_as_written_as_jekyll_shows_them(tmp_path: Path) ->
     assert "In a template we write {{ page.title }} and {% if x %}, and the archive" in newsletter
     assert f"{ROOT}/archive/" in newsletter  # outside the block, Liquid is still resolved
     assert (out / "post.md").read_text(encoding="utf-8") == text
+
+
+def test_a_rewritten_post_protects_its_raw_text_again(tmp_path: Path) -> None:
+    """Before: a post whose `post.md` is written from the Episode lost its `{% raw %}` tags, and
+    Jekyll then ran the text they had protected."""
+    text = (
+        f'{FRONT}We write {{% raw %}}{{{{ page.title }}}} and {{% endraw %}}{{{{ "{{%" }}}} endraw %}} '
+        "here, see [the page](https://example.org/a?utm_source=feed) and {{ site.nope }} too.\n"
+    )
+    _, out = build_site(jekyll_site(tmp_path, text))
+    post = (out / "post.md").read_text(encoding="utf-8")
+    assert "We write {% raw %}{{ page.title }}{% endraw %} and " in post  # protected again
+    assert '{{ "{%" }} endraw %}' in post  # a raw tag shown as text: its `{%` as a Liquid string
+    assert "{{ site.nope }} too" in post and "{% raw %}{{ site.nope }}" not in post  # left for Jekyll
+    assert "utm_source" not in post  # the change that made post.md be written from the Episode
+    again = jekyll_site(tmp_path / "again", post)
+    _, out2 = build_site(again)
+    assert (out2 / "post.md").read_text(encoding="utf-8") == post

@@ -6,6 +6,9 @@ written, so they live beside it rather than in an output format.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from ..model import BulletList, Episode, ListItem, Span
 from ..text.block_writers import blocks_to_markdown, spans_to_markdown
 
@@ -37,10 +40,30 @@ def rendered_markdown(episode: Episode) -> str:
             parts.extend(comments.get((s, b), ()))  # each an HTML block of its own
             parts.append(blocks_to_markdown([block]))
     parts.extend(c.text for c in episode.comments if c.section is None)
-    body = "\n\n".join(p for p in parts if p)
+    body = protect_liquid("\n\n".join(p for p in parts if p), episode.literal_liquid)
     # No blank line is added after the front matter and the post ends with one newline: the
     # layout a post's author gave it is theirs (`episode normalize --write` keeps the rest of it).
     return front_matter_block(episode) + (f"{body}\n" if body else "")
+
+
+_RAW_TAG = re.compile(r"^\{%-?\s*(end)?raw\s*-?%\}$")
+
+
+def protect_liquid(text: str, literal: Sequence[str]) -> str:
+    """`text` with each of the `literal` Liquid-looking pieces made text for Jekyll again: inside
+    `{% raw %}…{% endraw %}`, or, for a raw tag itself (which cannot stand inside one), with its
+    `{%` written as a Liquid string."""
+    if not literal:
+        return text
+    pieces = sorted(set(literal), key=len, reverse=True)
+
+    def shown(match: re.Match[str]) -> str:
+        piece = match.group()
+        if _RAW_TAG.match(piece):
+            return '{{ "{%" }}' + piece[2:]
+        return "{% raw %}" + piece + "{% endraw %}"
+
+    return re.sub("|".join(map(re.escape, pieces)), shown, text)
 
 
 def front_matter_block(episode: Episode) -> str:

@@ -114,14 +114,13 @@ def body_html(episode: Episode, video: Video | None) -> str:
     return episode.description
 
 
-def protected(text: str, *, lines: bool = False) -> str:
+def protected(text: str) -> str:
     """`text` as Jekyll shows it but never runs it: inside `{% raw %}…{% endraw %}` when it looks
-    like Liquid (an `{% endraw %}` in it written as a Liquid string)."""
+    like Liquid (an `{% endraw %}` in it written with its `{%` as a Liquid string)."""
     if not _LIQUID.search(text):
         return text
-    # `{% endraw %}` itself cannot stand inside the block: its `{%` is written as a Liquid string.
     text = RAW_END.sub(lambda m: '{% endraw %}{{ "{%" }}' + m.group()[2:] + "{% raw %}", text)
-    return "{% raw %}\n" + text + "\n{% endraw %}" if lines else "{% raw %}" + text + "{% endraw %}"
+    return "{% raw %}" + text + "{% endraw %}"
 
 
 def front_values(
@@ -173,8 +172,6 @@ def propose(
             raise PipelineError(f"{episode.title!r}: {exc.message}", field="podcast_feed") from None
     text = rendered_markdown(normalized)
     body_md = text[len(front_matter_block(normalized)) :]
-    if _LIQUID.search(body_md):
-        body_md = protected(body_md.rstrip("\n"), lines=True) + "\n"
     report = report_text(normalized)
     return Proposal(name, front_matter_block(normalized) + "\n" + body_md, report, values)
 

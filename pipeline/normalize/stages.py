@@ -116,6 +116,7 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
         notes=tuple(notes),
         chapter_lines=structure.chapter_lines,
         comments=place_comments(walker.comments, comment_texts, items, structure.sections),
+        literal_liquid=prepared.literal_liquid,
     )
     verify(raw, episode, settings)
     return episode

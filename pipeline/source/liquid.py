@@ -141,13 +141,14 @@ def find_post(name: str, post_path: Path) -> Path | None:
 
 def resolve_liquid(
     body: str, settings: Settings, page: Mapping[str, Any], post_path: Path
-) -> tuple[str, list[Note], list[Path]]:
+) -> tuple[str, list[Note], list[Path], tuple[str, ...]]:
     """Replace resolvable Liquid; unresolved `post_url` links lose their target, other Liquid
     stays as written (a URL with any unresolvable Liquid stays whole), each with a warning.
 
     Also returns the post files whose front matter the body's `{% post_url %}` links were
     built from (found beside `post_path` or in its site's `_posts/` tree): its outputs depend
-    on them.
+    on them; and the Liquid-looking text the body shows as text (from `{% raw %}` blocks and
+    Liquid strings such as `{{ "{{" }}`), which a rewritten `post.md` must protect again.
     """
     notes: list[Note] = []
     depends_on: dict[Path, None] = {}
@@ -213,17 +214,20 @@ def resolve_liquid(
             value, why = url_filter(name, value, settings)
         return value, why
 
+    kept: list[str] = []  # Liquid left as written, for Jekyll to run
+
     def resolve(text: str) -> str:
         # Jekyll's idiom `{{ site.baseurl }}{% post_url x %}`: post_url here is already the whole URL.
         text = BASEURL_BEFORE_POST_URL.sub("", text)
         text = MD_LINK_TO_POST_URL.sub(link, text)
         text = POST_URL.sub(bare_post_url, text)
-        return _resolve_outputs(text, evaluate, notes)
+        return _resolve_outputs(text, evaluate, notes, kept)
 
     # Outside `{% raw %}` blocks the Liquid is resolved; inside, the text stays as written.
     pieces = RAW_BLOCK.split(body)
     body = "".join(piece if index % 2 else resolve(piece) for index, piece in enumerate(pieces))
-    return body, notes, list(depends_on)
+    shown = dict.fromkeys(m.group() for m in ANY_LIQUID.finditer(body) if m.group() not in kept)
+    return body, notes, list(depends_on), tuple(shown)
 
 
 # `{{ site.x }}`, `{{ page.x }}` or a quoted string, then `relative_url` / `absolute_url` filters.
@@ -268,9 +272,12 @@ def url_filter(name: str, value: str, settings: Settings) -> tuple[str | None, s
     return settings.site_url.rstrip("/") + relative_url(value, settings), ""
 
 
-def _resolve_outputs(body: str, evaluate: Callable[[str], tuple[str | None, str]], notes: list[Note]) -> str:
+def _resolve_outputs(
+    body: str, evaluate: Callable[[str], tuple[str | None, str]], notes: list[Note], kept: list[str]
+) -> str:
     """Every `{{ … }}` and `{% … %}` left in `body`: a URL whose Liquid all resolves gets the
-    values; one with any Liquid that does not is kept whole as written, a warning for each."""
+    values; one with any Liquid that does not is kept whole as written (added to `kept`), a
+    warning for each."""
     matches = list(ANY_LIQUID.finditer(body))
     runs: list[list[re.Match[str]]] = []
     for match in matches:
@@ -293,6 +300,7 @@ def _resolve_outputs(body: str, evaluate: Callable[[str], tuple[str | None, str]
                 notes.append(Note("warning", f"unresolved {written[:200]!r} kept as written ({why})"))
             values.append(value)
         if None in values:
+            kept.extend(match.group() for match in run)
             continue
         for match, value in zip(run, values, strict=True):
             out.append(body[done : match.start()] + str(value))

@@ -31,6 +31,7 @@ class Prepared:
     body: str
     notes: tuple[Note, ...]
     depends_on: tuple[Path, ...] = ()  # posts its `{% post_url %}` links were resolved from
+    literal_liquid: tuple[str, ...] = ()  # Liquid-looking text shown as text (`{% raw %}`)
 
 
 def prepare(raw: RawPost, settings: Settings) -> Prepared:
@@ -38,9 +39,11 @@ def prepare(raw: RawPost, settings: Settings) -> Prepared:
     notes: list[Note] = []
     _check_nesting(raw)
     body = _drop_control_characters(raw, notes)
-    body, liquid_notes, depends_on = resolve_liquid(body, settings, raw.front_matter.values, raw.path)
+    body, liquid_notes, depends_on, literal = resolve_liquid(
+        body, settings, raw.front_matter.values, raw.path
+    )
     notes += liquid_notes
-    return Prepared(raw, well_formed_html(body), tuple(notes), tuple(depends_on))
+    return Prepared(raw, well_formed_html(body), tuple(notes), tuple(depends_on), literal)
 
 
 # HTML parsers (html5lib, pandoc's) take time in the square of the nesting depth: 20,000
