@@ -39,6 +39,14 @@ def problem_line(post: str | Path, problem: Diagnostic, cwd: str | Path | None =
     return " ".join(f"{where}: {problem.severity}: {problem.text}".split())
 
 
+def diagnostic_line(problem: Diagnostic) -> str:
+    """A problem as its one line: `episode.toml: warning: [newsletter]: …` when it names the file
+    it is about (`Diagnostic.post`), else `warning: …`."""
+    if problem.post:
+        return problem_line(problem.post, problem)
+    return f"{problem.severity}: {problem.text}"
+
+
 def grouped(problems: Iterable[Diagnostic]) -> list[Diagnostic]:
     """The same problem from several formats (an `http://` link the newsletter and the PDF both
     keep as text) as one, naming them all (`newsletter, pdf`); in the order first seen."""

@@ -445,3 +445,18 @@ def test_invoke_send_delivers_through_the_command_line(server: Server) -> None:
     assert "Traceback" not in failed.stderr + failed.stdout
     assert failed.stdout.startswith("settings: ")  # the first line of every command
     assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+
+
+def test_a_test_sends_warnings_about_the_settings_start_with_their_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: `warning: episode.toml: [newsletter]: …`, where a build says `episode.toml:
+    warning: [newsletter]: …` for the same setting."""
+    (tmp_path / "episode.toml").write_text('[newsletter]\nfrom_address = "Show <news@show.example>"\n')
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(tmp_path / "episode.toml")
+    notes: list[str] = []
+    send_episode(sample_episode(), READER, settings=settings, dry_run=True, env={}, notes=notes)
+    assert "episode.toml: warning: [newsletter]: message_id_domain is the example" in "\n".join(notes)
+    assert not any(n.startswith("warning: episode.toml") for n in notes)
+    assert any(n.startswith("warning: PIPELINE_DKIM_KEY_FILE") for n in notes)  # about no file

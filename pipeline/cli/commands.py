@@ -47,9 +47,9 @@ def settings_warnings(settings: Any, formats: Any) -> list[Any]:
 
 def settings_line(problem: Any) -> str:
     """`episode.toml: warning: [newsletter]: …`; without a settings file, `warning: …`."""
-    from ..reports import problem_line
+    from ..reports import diagnostic_line
 
-    line: str = problem_line(problem.post, problem) if problem.post else f"{problem.severity}: {problem.text}"
+    line: str = diagnostic_line(problem)
     return line
 
 

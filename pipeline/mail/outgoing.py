@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import quote
@@ -228,7 +228,7 @@ def prepare_newsletter(
     for_list: bool,
     identity: str = "",
     dry_run: bool = False,
-) -> tuple[Newsletter, list[str]]:
+) -> tuple[Newsletter, list[Diagnostic]]:
     """The newsletter to send and the warnings about it (`identity`: see `Newsletter.identity`).
 
     The example From and unsubscribe URL, ESP merge tags and an unsubscribe `{token}` without its
@@ -238,37 +238,51 @@ def prepare_newsletter(
     """
     opts = newsletter_options(settings)
     from_addr = getaddresses([opts.from_address])[0][1]
-    warnings: list[str] = []
+    warnings: list[Diagnostic] = []
     settings_problems, usable_url = _unsendable(opts)
     url = opts.unsubscribe_url
     example_from = from_addr.lower() == getaddresses([EXAMPLE_FROM_ADDRESS])[0][1]
-    where = settings.table_line("newsletter")
+    path, table = settings.table_in_words("newsletter")
     stops = "would stop a real send: " if for_list else ""
+
+    def about_settings(text: str) -> Diagnostic:  # named by the file and table it is about
+        return Diagnostic("warning", f"{table}: {text}", rule="newsletter.settings", post=path)
+
     if for_list and settings_problems and not dry_run:
         path, table = settings.written_table("newsletter")
         raise PipelineError("; ".join(settings_problems), path=path, field=table)
-    warnings += [stops + where + problem for problem in settings_problems]
+    warnings += [about_settings(problem) for problem in settings_problems]
+    if stops:
+        warnings = [replace(w, message=stops + w.message) for w in warnings]
     secret_text = env.get("PIPELINE_UNSUBSCRIBE_SECRET", "")
     if usable_url and "{token}" in url and not secret_text:
         missing = "unsubscribe_url has {token} but PIPELINE_UNSUBSCRIBE_SECRET is not set"
         if for_list and not dry_run:
             raise PipelineError(missing, field="unsubscribe")
-        warnings.append(stops + missing + ("" if for_list else ": this copy has no unsubscribe web link"))
+        said = stops + missing + ("" if for_list else ": this copy has no unsubscribe web link")
+        warnings.append(Diagnostic("warning", said))
         usable_url = False
     if opts.message_id_domain == NewsletterOptions.message_id_domain:
         warnings.append(
-            where + f"message_id_domain is the example {opts.message_id_domain}: set a domain of yours"
-            " (each Message-ID ends with it)"
+            about_settings(
+                f"message_id_domain is the example {opts.message_id_domain}: set a domain of yours"
+                " (each Message-ID ends with it)"
+            )
         )
     key = dkim_key(env, from_addr.rsplit("@", 1)[1].lower())
     if key is None:
         warnings.append(
-            "PIPELINE_DKIM_KEY_FILE and PIPELINE_DKIM_SELECTOR are not set: the message goes unsigned "
-            "(Gmail and Yahoo expect DKIM from bulk senders)"
+            Diagnostic(
+                "warning",
+                "PIPELINE_DKIM_KEY_FILE and PIPELINE_DKIM_SELECTOR are not set: the message goes unsigned "
+                "(Gmail and Yahoo expect DKIM from bulk senders)",
+            )
         )
     if for_list and not opts.postal_address:
         warnings.append(
-            where + "postal_address is not set: CAN-SPAM asks for the sender's postal address in bulk mail"
+            about_settings(
+                "postal_address is not set: CAN-SPAM asks for the sender's postal address in bulk mail"
+            )
         )
     mailto = opts.unsubscribe_mailto
     if mailto and not mailto.startswith("mailto:"):

@@ -35,6 +35,7 @@ from ..errors import PipelineError
 from ..formats.newsletter.headers import is_plain_address
 from ..formats.newsletter.message import subject_line
 from ..model import Episode
+from ..reports import diagnostic_line
 from ..settings.config import Settings
 from ..source.post_file import RawPost, read_post
 from ..text.links import is_loopback
@@ -318,7 +319,7 @@ def send_episode(
     subject = subject_line(episode.title)
     summary = _send_bytes(subject, newsletter.sender, data, recipient, config, dry_run=dry_run)
     if notes is not None:
-        notes += [f"warning: {w}" for w in warnings]
+        notes += [diagnostic_line(w) for w in warnings]
         if dry_run:
             notes += describe(data, config, recipient.address, newsletter.sender)
     return summary
@@ -582,9 +583,9 @@ def _send_list(
     digest = newsletter.digest
     subject = subject_line(episode.title)
     run = ListRun()
-    if any(w.startswith("would stop a real send: ") for w in warnings):
+    if any(w.message.startswith("would stop a real send: ") for w in warnings):
         run.ok = False  # the dry run shows everything, and says it would not send
-    for line in [f"warning: {w}" for w in warnings] + [f"not sent: {p}" for p in readers.problems()]:
+    for line in [diagnostic_line(w) for w in warnings] + [f"not sent: {p}" for p in readers.problems()]:
         say(line)
     if readers.suppressed:
         say(f"suppressed: {_plural(len(readers.suppressed), 'address')} of {suppress} not mailed")
