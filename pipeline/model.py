@@ -90,6 +90,7 @@ Reason = Literal[
     "control-characters",
     "embed",
     "comment",  # words in an HTML comment: post.md keeps it, every other output hides it
+    "separator",  # a `---` line between parts: the Episode has parts, not lines
     "dropped",  # anything else
 ]
 REASONS: tuple[str, ...] = Reason.__args__  # type: ignore[attr-defined]

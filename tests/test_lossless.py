@@ -479,3 +479,24 @@ def test_another_substack_post_is_content(tmp_path: Path) -> None:
     assert [n.message for n in notes if n.kind == "substack-link"] == [
         "Read more on Substack: https://lfml.substack.com/p/ep-1?r=abc."
     ]
+
+
+def test_a_separator_line_left_out_of_a_rewritten_post_is_named(tmp_path: Path) -> None:
+    """Before: `---`, `***` and `<p>---</p>` lines vanished from a rewritten `post.md` unreported."""
+    front = "---\ntitle: T\ndate: 2025-01-01\n---\n"
+    body = (
+        "Hello, see [this](https://example.org/?utm_source=x) paragraph with words.\n\n***\n\n"
+        "<p>First part of the feed text.</p><p>---</p><p>Second part of the feed text.</p>\n"
+    )
+    episode = normalize_file(write_post(tmp_path, "2025-01-01-a.md", front + body), Settings())
+    assert report_text(episode).splitlines() == [
+        "tracking-parameters: https://example.org/?utm_source=x",
+        "separator: ---",
+        "separator: ---",
+    ]
+    assert "---" not in canonical_markdown(episode).split("---\n", 2)[2]
+    # A post kept as written keeps its separators, and its report says nothing of them.
+    clean = normalize_file(
+        write_post(tmp_path, "2025-01-01-b.md", front + body.replace("?utm_source=x", "")), Settings()
+    )
+    assert clean.unchanged_source is not None and report_text(clean) == "nothing dropped or changed\n"

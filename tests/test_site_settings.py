@@ -148,7 +148,7 @@ def test_newsletter_warnings_name_the_table_where_the_user_writes_it(site: Path)
     assert "episode.toml: warning: [newsletter]: from_address is the example" in own.stdout
     post = next((site / "_posts").glob("2023-01-07-*"))
     sent = run_episode(site, "send", "--src", post, "--to", "a@example.org", "--dry-run")
-    assert "warning: episode.toml: [newsletter]: message_id_domain is the example" in sent.stdout
+    assert "episode.toml: warning: [newsletter]: message_id_domain is the example" in sent.stdout
     assert "tool.pipeline" not in own.stdout + sent.stdout
     (site / "episode.toml").unlink()
     (site / "pyproject.toml").write_text('[tool.pipeline.newsletter]\nfooter_text = "Bye."\n')

@@ -97,7 +97,10 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
 
     # Site links resolved and chapters read are not changes to the text: outputs use them.
     # A comment is not one either: post.md keeps it as written.
-    untouched = raw.text if all(n.kind in ("warning", "comment") for n in notes) else None
+    # A separator line is only gone from a post.md written from the Episode: named then.
+    untouched = raw.text if all(n.kind in ("warning", "comment", "separator") for n in notes) else None
+    if untouched:
+        notes = [n for n in notes if n.kind != "separator"]
     episode = Episode(
         unchanged_source=untouched or None,
         stem=raw.stem,

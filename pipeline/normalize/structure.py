@@ -107,6 +107,7 @@ class _Sections:
         item = items[index]
         following = items[index + 1] if index + 1 < len(items) else None
         if isinstance(item, Rule):
+            self.notes.append(Note("separator", "---"))
             if self.heading is not None:  # a `---` ends a labelled section: what follows is not its item
                 self.close()
                 self.heading, self.kind = None, "text"
