@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -52,6 +53,40 @@ class Chapter:
 
 
 SectionKind = Literal["summary", "chapters", "links", "text"]
+
+
+OPENER = re.compile(r"\{\{|\{%")
+"""What opens Liquid: `{{` (output) and `{%` (a tag)."""
+
+
+@dataclass(frozen=True)
+class LiquidLeft:
+    """The Liquid a body still holds once resolved: `kept`, the tags left for Jekyll to run
+    (unresolved, kept as written); `shows_text`, whether the body also shows Liquid-looking text
+    as text (from `{% raw %}` blocks, or a Liquid string such as `{{ "{{" }}`)."""
+
+    kept: tuple[str, ...] = ()
+    shows_text: bool = False
+
+    def _pattern(self) -> re.Pattern[str]:
+        tags = "|".join(re.escape(k) for k in sorted(self.kept, key=len, reverse=True))
+        return re.compile(f"({tags})|" + OPENER.pattern if tags else f"()(?!)|{OPENER.pattern}")
+
+    def openers_shown(self, text: str) -> list[re.Match[str]]:
+        """Each `{{` or `{%` of `text` that does not open one of the `kept` tags."""
+        return [m for m in self._pattern().finditer(text) if not m.group(1)]
+
+    def protect(self, text: str) -> str:
+        """`text` for Jekyll to show as it reads: every `{{` and `{%` that opens no kept tag
+        written as a Liquid string (`{{ "{{" }}`), which Jekyll and this reader both show as
+        `{{`; a kept tag stays for Jekyll to run."""
+        if not self.shows_text:
+            return text
+
+        def shown(match: re.Match[str]) -> str:
+            return match.group() if match.group(1) else '{{ "' + match.group() + '" }}'
+
+        return self._pattern().sub(shown, text)
 
 
 @dataclass(frozen=True)
@@ -146,9 +181,17 @@ class Episode:
     """The chapter list as written in the body (`00:46 Title`, links kept), invalid lines included."""
     comments: tuple[Comment, ...] = field(default=())
     """The body's HTML comments, for `post.md` only, in the order of the body."""
-    literal_liquid: tuple[str, ...] = field(default=())
-    """Liquid-looking text the body shows as text (from `{% raw %}` blocks): a `post.md` written
-    from the Episode protects it again, so Jekyll shows it instead of running it."""
+    liquid: LiquidLeft = field(default_factory=LiquidLeft)
+    """The Liquid the body still holds: a `post.md` written from the Episode protects what it
+    shows as text, so Jekyll shows it instead of running it, and leaves Jekyll's tags alone."""
+
+    @property
+    def report(self) -> tuple[Note, ...]:
+        """The notes `report.txt` and the build show: a separator line is named only when
+        `post.md` is written from the Episode (a post kept as written keeps its separators)."""
+        if self.unchanged_source is None:
+            return self.notes
+        return tuple(n for n in self.notes if n.kind != "separator")
 
     @property
     def summary(self) -> tuple[Block, ...]:

@@ -79,10 +79,10 @@ def report_diagnostics(episode: Episode) -> tuple[list[Diagnostic], list[Diagnos
     its other lines as notes."""
     warnings = [
         Diagnostic("warning", n.warning_text, rule=None if n.kind == "warning" else n.kind)
-        for n in episode.notes
+        for n in episode.report
         if n.is_warning
     ]
-    notes = [Diagnostic("note", n.message, rule=n.kind) for n in episode.notes if not n.is_warning]
+    notes = [Diagnostic("note", n.message, rule=n.kind) for n in episode.report if not n.is_warning]
     return warnings, notes
 
 

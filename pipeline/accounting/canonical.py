@@ -6,9 +6,6 @@ written, so they live beside it rather than in an output format.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-
 from ..model import BulletList, Episode, ListItem, Span
 from ..text.block_writers import blocks_to_markdown, spans_to_markdown
 
@@ -40,30 +37,10 @@ def rendered_markdown(episode: Episode) -> str:
             parts.extend(comments.get((s, b), ()))  # each an HTML block of its own
             parts.append(blocks_to_markdown([block]))
     parts.extend(c.text for c in episode.comments if c.section is None)
-    body = protect_liquid("\n\n".join(p for p in parts if p), episode.literal_liquid)
+    body = episode.liquid.protect("\n\n".join(p for p in parts if p))
     # No blank line is added after the front matter and the post ends with one newline: the
     # layout a post's author gave it is theirs (`episode normalize --write` keeps the rest of it).
     return front_matter_block(episode) + (f"{body}\n" if body else "")
-
-
-_RAW_TAG = re.compile(r"^\{%-?\s*(end)?raw\s*-?%\}$")
-
-
-def protect_liquid(text: str, literal: Sequence[str]) -> str:
-    """`text` with each of the `literal` Liquid-looking pieces made text for Jekyll again: inside
-    `{% raw %}…{% endraw %}`, or, for a raw tag itself (which cannot stand inside one), with its
-    `{%` written as a Liquid string."""
-    if not literal:
-        return text
-    pieces = sorted(set(literal), key=len, reverse=True)
-
-    def shown(match: re.Match[str]) -> str:
-        piece = match.group()
-        if _RAW_TAG.match(piece):
-            return '{{ "{%" }}' + piece[2:]
-        return "{% raw %}" + piece + "{% endraw %}"
-
-    return re.sub("|".join(map(re.escape, pieces)), shown, text)
 
 
 def front_matter_block(episode: Episode) -> str:
@@ -73,6 +50,6 @@ def front_matter_block(episode: Episode) -> str:
 
 def report_text(episode: Episode) -> str:
     """One line per note, `<reason>: <the whole sentence or URL>`; warnings and changes too."""
-    if not episode.notes:
+    if not episode.report:
         return "nothing dropped or changed\n"
-    return "".join(f"{note.kind}: {' '.join(note.message.splitlines())}\n" for note in episode.notes)
+    return "".join(f"{note.kind}: {' '.join(note.message.splitlines())}\n" for note in episode.report)

@@ -149,6 +149,7 @@ def _append_sentence(out: list[tuple[int, str]], text: str, start: int, end: int
 
 # --- the inventory ----------------------------------------------------------------------------------
 
+_STRING_OUTPUT = re.compile(r"""\{\{-?\s*(["'])(.*?)\1\s*-?\}\}""")
 _OUTER = "".join(map(chr, range(0x21)))  # what a browser strips around an href: C0 controls, space
 _LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
 _PLACEHOLDER = re.compile("\ue000(\\d+) ?\ue001")
@@ -602,7 +603,8 @@ def unaccounted(
     pieces: Sequence[Piece], post_md: str, report: str, *, site_url: str = "", baseurl: str = ""
 ) -> list[Piece]:
     """The pieces `post_md` does not keep and no `<reason>: …` line of `report` names."""
-    body = _post_body(post_md)
+    # A Liquid string (`{{ "{{" }}`) is its text to Jekyll: the post shows what it says.
+    body = _STRING_OUTPUT.sub(lambda m: m.group(2), _post_body(post_md))
     post = _collect(body)
     texts: list[str] = []
     urls_kept: list[str] = [body]  # the body only: a URL in the front matter keeps no link

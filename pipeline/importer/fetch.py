@@ -16,7 +16,9 @@ import re
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +47,9 @@ class Fetched:
     """False when the server said the feed is as it was (304): `data` is the copy kept."""
     charset: str | None = None
     """The charset of the answer's Content-Type, which an XML parser takes over the declaration."""
+    remember: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
+    """Keeps this answer for the next conditional request: called once the feed has been read
+    (a copy that does not parse is never kept)."""
 
 
 def is_url(source: str) -> bool:
@@ -93,17 +98,17 @@ def as_utf8(data: bytes, field: str, charset: str | None = None) -> bytes:
     return text.encode("utf-8")
 
 
-def fetch_feed(source: str, *, base: Path, cache: Path, field: str, keep: bool = True) -> Fetched:
+def fetch_feed(source: str, *, base: Path, cache: Path, field: str) -> Fetched:
     """The bytes of one feed, as UTF-8 (`as_utf8`): `source` is an http(s) URL or a file path
-    (relative to `base`). `keep`: remember the answer for the next conditional request."""
+    (relative to `base`)."""
     if not is_url(source):
         try:
             data = read_bytes(base / source, "feed", field=field)
         except UserFileError as exc:
             raise FeedError(exc.message, path=exc.path, field=field) from None
         return Fetched(as_utf8(data, field), changed=True)
-    fetched = _fetch_url(source, cache, field, keep)
-    return Fetched(as_utf8(fetched.data, field, fetched.charset), fetched.changed, fetched.charset)
+    fetched = _fetch_url(source, cache, field)
+    return replace(fetched, data=as_utf8(fetched.data, field, fetched.charset))
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -134,7 +139,7 @@ def _validators(meta: Path, body: Path) -> dict[str, str]:
     return {k: v for k, v in kept.items() if k in ("etag", "last_modified", "charset") and isinstance(v, str)}
 
 
-def _fetch_url(url: str, cache: Path, field: str, keep: bool) -> Fetched:
+def _fetch_url(url: str, cache: Path, field: str) -> Fetched:
     body_file, meta_file = _kept(cache, url)
     validators = _validators(meta_file, body_file)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
@@ -161,6 +166,10 @@ def _fetch_url(url: str, cache: Path, field: str, keep: bool) -> Fetched:
             raise FeedError(
                 f"redirected to {location!r}: refused (http and https only)", field=field
             ) from None
+        if 300 <= exc.code < 400 and not location:
+            raise FeedError(
+                f"the server answered {exc.code} {exc.reason} without a Location", field=field
+            ) from None
         if 300 <= exc.code < 400:
             raise FeedError(f"more than {MAX_REDIRECTS} redirects, or a redirect loop", field=field) from None
         raise FeedError(f"the server answered {exc.code} {exc.reason}", field=field) from None
@@ -169,9 +178,13 @@ def _fetch_url(url: str, cache: Path, field: str, keep: bool) -> Fetched:
     except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise FeedError(f"could not be fetched: {reason}", field=field) from None
-    if keep:
-        _keep(body_file, meta_file, data, headers.get("ETag"), headers.get("Last-Modified"), charset)
-    return Fetched(data, changed=True, charset=charset)
+    answered = {
+        "etag": headers.get("ETag"),
+        "last_modified": headers.get("Last-Modified"),
+        "charset": charset,
+    }
+    keep = partial(_keep, body_file, meta_file, data, answered)
+    return Fetched(data, changed=True, charset=charset, remember=keep)
 
 
 def _read_bounded(answer: Any, field: str) -> bytes:
@@ -190,15 +203,14 @@ def _read_bounded(answer: Any, field: str) -> bytes:
             raise FeedError(f"is over {size_text(MAX_FEED_BYTES)}: feeds are at most that", field=field)
         if time.monotonic() > deadline:
             raise FeedError(f"took over {4 * TIMEOUT:.0f} s to arrive", field=field)
+    if length is not None and length.isdigit() and size != int(length):
+        raise FeedError(f"ended after {size:,} of its {int(length):,} bytes: cut off on the way", field=field)
     return b"".join(chunks)
 
 
-def _keep(
-    body_file: Path, meta_file: Path, data: bytes, etag: str | None, modified: str | None, charset: str | None
-) -> None:
+def _keep(body_file: Path, meta_file: Path, data: bytes, validators: dict[str, str | None]) -> None:
     """The feed and its validators, for the next conditional request (written only when new)."""
-    kept = {"etag": etag, "last_modified": modified, "charset": charset}
-    meta = json.dumps(kept, sort_keys=True).encode("utf-8")
+    meta = json.dumps(validators, sort_keys=True).encode("utf-8")
     for path, content in ((body_file, data), (meta_file, meta)):
         if path.is_file() and path.read_bytes() == content:
             continue

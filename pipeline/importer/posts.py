@@ -11,7 +11,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,7 @@ def propose(
             raise PipelineError(f"{episode.title!r}: {exc.message}", field="podcast_feed") from None
     text = rendered_markdown(normalized)
     body_md = text[len(front_matter_block(normalized)) :]
-    report = report_text(normalized)
+    report = report_text(replace(normalized, unchanged_source=None))  # the post is written from it
     return Proposal(name, front_matter_block(normalized) + "\n" + body_md, report, values)
 
 

@@ -176,9 +176,17 @@ class _Run:
 
 
 def _front_lines(text: str) -> dict[str, str]:
-    """`{key: its line}` of a front matter the import wrote (one line a key)."""
-    front = text.split("\n---\n", 1)[0]
-    return {line.split(":", 1)[0]: line for line in front.splitlines()[1:] if re.match(r"^[\w-]+:", line)}
+    """`{key: its lines}` of a front matter the import wrote: a key's line and the indented or
+    `- ` lines under it (a list of categories)."""
+    found: dict[str, str] = {}
+    key = None
+    for line in text.split("\n---\n", 1)[0].splitlines()[1:]:
+        if re.match(r"^[\w-]+:", line):
+            key = line.split(":", 1)[0]
+            found[key] = line
+        elif key is not None:
+            found[key] += "\n" + line
+    return found
 
 
 def _changed(old_text: str, new_text: str) -> str:
@@ -195,7 +203,11 @@ def read_feed(
 ) -> Feed:
     """One feed fetched and parsed; its FeedError names the file (or the URL) and the setting."""
     try:
-        return parse(fetch_feed(source, base=site, cache=cache, field=key, keep=keep).data, key)
+        fetched = fetch_feed(source, base=site, cache=cache, field=key)
+        feed = parse(fetched.data, key)
+        if keep:
+            fetched.remember()  # only a copy that was read is kept for the next request
+        return feed
     except FeedError as exc:
         if is_url(source):
             raise FeedError(exc.message, field=f"{key}: {source}") from None
@@ -301,7 +313,7 @@ def _one_episode(
             run.say(f"kept: {entry.file}: deleted since it was imported: not written again")
             run.summary.counts["kept"] += 1
             return
-        entry = Entry(moved[0].path.relative_to(run.site).as_posix(), entry.written)
+        entry = replace(entry, file=moved[0].path.relative_to(run.site).as_posix())
         state.entries[episode.guid] = entry
     adopted_by = ""
     if entry is None:

@@ -97,10 +97,8 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
 
     # Site links resolved and chapters read are not changes to the text: outputs use them.
     # A comment is not one either: post.md keeps it as written.
-    # A separator line is only gone from a post.md written from the Episode: named then.
+    # A separator line is only gone from a post.md written from the Episode (`Episode.report`).
     untouched = raw.text if all(n.kind in ("warning", "comment", "separator") for n in notes) else None
-    if untouched:
-        notes = [n for n in notes if n.kind != "separator"]
     episode = Episode(
         unchanged_source=untouched or None,
         stem=raw.stem,
@@ -119,7 +117,7 @@ def normalize_prepared(prepared: Prepared, ast: dict[str, Any], settings: Settin
         notes=tuple(notes),
         chapter_lines=structure.chapter_lines,
         comments=place_comments(walker.comments, comment_texts, items, structure.sections),
-        literal_liquid=prepared.literal_liquid,
+        liquid=prepared.liquid,
     )
     verify(raw, episode, settings)
     return episode

@@ -10,12 +10,13 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from ..errors import PipelineError
-from ..model import Note
+from ..model import LiquidLeft, Note
 from ..settings.config import PERMALINK_PLACEHOLDER, Settings, permalink_template, placeholder_name
 from ..text.links import site_root
 from .post_file import read_post
@@ -141,14 +142,14 @@ def find_post(name: str, post_path: Path) -> Path | None:
 
 def resolve_liquid(
     body: str, settings: Settings, page: Mapping[str, Any], post_path: Path
-) -> tuple[str, list[Note], list[Path], tuple[str, ...]]:
+) -> tuple[str, list[Note], list[Path], LiquidLeft]:
     """Replace resolvable Liquid; unresolved `post_url` links lose their target, other Liquid
     stays as written (a URL with any unresolvable Liquid stays whole), each with a warning.
 
     Also returns the post files whose front matter the body's `{% post_url %}` links were
     built from (found beside `post_path` or in its site's `_posts/` tree): its outputs depend
-    on them; and the Liquid-looking text the body shows as text (from `{% raw %}` blocks and
-    Liquid strings such as `{{ "{{" }}`), which a rewritten `post.md` must protect again.
+    on them; and what Liquid is left in the body (`LiquidLeft`): a rewritten `post.md` must
+    protect the Liquid-looking text the body shows as text, and leave Jekyll's alone.
     """
     notes: list[Note] = []
     depends_on: dict[Path, None] = {}
@@ -226,8 +227,8 @@ def resolve_liquid(
     # Outside `{% raw %}` blocks the Liquid is resolved; inside, the text stays as written.
     pieces = RAW_BLOCK.split(body)
     body = "".join(piece if index % 2 else resolve(piece) for index, piece in enumerate(pieces))
-    shown = dict.fromkeys(m.group() for m in ANY_LIQUID.finditer(body) if m.group() not in kept)
-    return body, notes, list(depends_on), tuple(shown)
+    left = LiquidLeft(tuple(dict.fromkeys(kept)))
+    return body, notes, list(depends_on), replace(left, shows_text=bool(left.openers_shown(body)))
 
 
 # `{{ site.x }}`, `{{ page.x }}` or a quoted string, then `relative_url` / `absolute_url` filters.

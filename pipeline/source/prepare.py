@@ -8,13 +8,13 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SourceError
-from ..model import Note
+from ..model import LiquidLeft, Note
 from ..settings.config import Settings
 from .liquid import resolve_liquid
 from .post_file import INVISIBLE, RawPost
@@ -31,7 +31,7 @@ class Prepared:
     body: str
     notes: tuple[Note, ...]
     depends_on: tuple[Path, ...] = ()  # posts its `{% post_url %}` links were resolved from
-    literal_liquid: tuple[str, ...] = ()  # Liquid-looking text shown as text (`{% raw %}`)
+    liquid: LiquidLeft = field(default_factory=LiquidLeft)  # Jekyll's tags left, Liquid-looking text
 
 
 def prepare(raw: RawPost, settings: Settings) -> Prepared:
@@ -39,11 +39,9 @@ def prepare(raw: RawPost, settings: Settings) -> Prepared:
     notes: list[Note] = []
     _check_nesting(raw)
     body = _drop_control_characters(raw, notes)
-    body, liquid_notes, depends_on, literal = resolve_liquid(
-        body, settings, raw.front_matter.values, raw.path
-    )
+    body, liquid_notes, depends_on, liquid = resolve_liquid(body, settings, raw.front_matter.values, raw.path)
     notes += liquid_notes
-    return Prepared(raw, well_formed_html(body), tuple(notes), tuple(depends_on), literal)
+    return Prepared(raw, well_formed_html(body), tuple(notes), tuple(depends_on), liquid)
 
 
 # HTML parsers (html5lib, pandoc's) take time in the square of the nesting depth: 20,000
