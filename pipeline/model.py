@@ -69,8 +69,9 @@ class LiquidLeft:
     shows_text: bool = False
 
     def _pattern(self) -> re.Pattern[str]:
-        tags = "|".join(re.escape(k) for k in sorted(self.kept, key=len, reverse=True))
-        return re.compile(f"({tags})|" + OPENER.pattern if tags else f"()(?!)|{OPENER.pattern}")
+        """A kept tag (group 1; `(?!)`, which never matches, when there is none), or an opener."""
+        tags = "|".join(re.escape(k) for k in sorted(self.kept, key=len, reverse=True)) or "(?!)"
+        return re.compile(f"({tags})|{OPENER.pattern}")
 
     def openers_shown(self, text: str) -> list[re.Match[str]]:
         """Each `{{` or `{%` of `text` that does not open one of the `kept` tags."""

@@ -45,14 +45,6 @@ def settings_warnings(settings: Any, formats: Any) -> list[Any]:
     return warnings
 
 
-def settings_line(problem: Any) -> str:
-    """`episode.toml: warning: [newsletter]: …`; without a settings file, `warning: …`."""
-    from ..reports import diagnostic_line
-
-    line: str = diagnostic_line(problem)
-    return line
-
-
 def place_for(src: str, out: str, config: str | None) -> Any:
     """Posts, output folder and settings of a command; says where the settings came from."""
     from ..settings.site import locate
@@ -126,7 +118,7 @@ def build(
 ) -> None:
     """Build every output of every post: post.md, chapters, newsletter, PDF, descriptions."""
     from ..builder.run import build as run_build
-    from ..reports import reporter_for, summary_line
+    from ..reports import diagnostic_line, reporter_for, summary_line
     from ..settings.site import locate
 
     if verbose and quiet:
@@ -138,7 +130,7 @@ def build(
         if not quiet:
             print(place.settings_line)
             for warning in settings_warnings(place.settings, formats):  # once, not once a post
-                print(settings_line(warning))
+                print(diagnostic_line(warning))
         try:
             summary = run_build(
                 place.posts,
@@ -340,7 +332,7 @@ def check(
     """Report what a build would warn about, writing nothing; exit code 1 on errors (--strict: warnings)."""
     import json as json_module
 
-    from ..reports import grouped, problem_line, shown_names, shown_path
+    from ..reports import diagnostic_line, grouped, problem_line, shown_names, shown_path
     from ..settings.site import locate
     from .check import CHECKED_FORMATS, PDF_SKIPPED, check_archive
 
@@ -351,7 +343,7 @@ def check(
             print(place.settings_line, flush=True)
         warned = settings_warnings(place.settings, formats)
         for warning in [] if json else warned:
-            print(settings_line(warning))
+            print(diagnostic_line(warning))
         report = check_archive(place.posts, place.settings, formats, warned)
     if json:
         document = {

@@ -81,7 +81,7 @@ class EpisodeProgram(Program):
         word = message[len(prefix) : -len(quote)]
         names = sorted(self.namespace.task_names) if self.namespace is not None else []
         if word.startswith("-"):
-            return self._unknown_option(word, names)
+            return self._unknown_option(word)
         close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
         if close:
             return f"error: unknown command '{word}': did you mean {close[0]}?"
@@ -92,9 +92,7 @@ class EpisodeProgram(Program):
     def _no_value(self, name: str) -> str:
         """Invoke's "Flag <Argument: src (s)> needed value…" as `error: build: --src needs a value:
         a post file, …` (its help)."""
-        args = self.argv[1:]
-        names = set(self.namespace.task_names) if self.namespace is not None else set()
-        command = next((a for a in reversed(args) if a in names), None)
+        command = self._command_before(None)
         flag = f"--{name.replace('_', '-')}"
         context = self._context(command) if command is not None else None
         argument = context.args.get(name) if context is not None else None
@@ -102,11 +100,9 @@ class EpisodeProgram(Program):
         where = f"{command}: " if command is not None else ""
         return f"error: {where}{flag} needs a value{said}"
 
-    def _unknown_option(self, flag: str, names: list[str]) -> str:
+    def _unknown_option(self, flag: str) -> str:
         """`episode build --no-pdf`: the command's options, the closest one suggested."""
-        args = self.argv[1:]
-        before = args[: args.index(flag)] if flag in args else args
-        command = next((a for a in reversed(before) if a in names), None)
+        command = self._command_before(flag)
         if command is None:
             return f"error: {flag}: not an option of {self.binary}; see {self.binary} --help"
         context = self._context(command)
@@ -115,6 +111,14 @@ class EpisodeProgram(Program):
         close = difflib.get_close_matches(flag.split("=")[0], flags, n=1, cutoff=0.6)
         hint = f": did you mean {close[0]}?" if close else f"; see {self.binary} {command} --help"
         return f"error: {command}: no option {flag}{hint}"
+
+    def _command_before(self, argument: str | None) -> str | None:
+        """The command an argument of the command line belongs to: the last one before it (the
+        last one of all when `argument` is None or not there)."""
+        args = self.argv[1:]
+        before = args[: args.index(argument)] if argument in args else args
+        names = set(self.namespace.task_names) if self.namespace is not None else set()
+        return next((a for a in reversed(before) if a in names), None)
 
     def _context(self, command: str) -> ParserContext | None:
         """The parser's context of `command` (its flags and their help), once there is a parser."""

@@ -43,8 +43,7 @@ class FeedError(PipelineError):
 @dataclass(frozen=True)
 class Fetched:
     data: bytes
-    changed: bool
-    """False when the server said the feed is as it was (304): `data` is the copy kept."""
+    """The feed; after a 304 (the feed is as it was), the copy kept."""
     charset: str | None = None
     """The charset of the answer's Content-Type, which an XML parser takes over the declaration."""
     remember: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
@@ -106,7 +105,7 @@ def fetch_feed(source: str, *, base: Path, cache: Path, field: str) -> Fetched:
             data = read_bytes(base / source, "feed", field=field)
         except UserFileError as exc:
             raise FeedError(exc.message, path=exc.path, field=field) from None
-        return Fetched(as_utf8(data, field), changed=True)
+        return Fetched(as_utf8(data, field))
     fetched = _fetch_url(source, cache, field)
     return replace(fetched, data=as_utf8(fetched.data, field, fetched.charset))
 
@@ -157,7 +156,7 @@ def _fetch_url(url: str, cache: Path, field: str) -> Fetched:
     except urllib.error.HTTPError as exc:
         exc.close()  # the answer's socket, now: not whenever the collector finds it
         if exc.code == 304 and ("etag" in validators or "last_modified" in validators):
-            return Fetched(body_file.read_bytes(), changed=False, charset=validators.get("charset"))
+            return Fetched(body_file.read_bytes(), charset=validators.get("charset"))
         if exc.code == 304:
             why = "the server answered 304 Not Modified to a request with nothing to compare"
             raise FeedError(why, field=field) from None
@@ -184,7 +183,7 @@ def _fetch_url(url: str, cache: Path, field: str) -> Fetched:
         "charset": charset,
     }
     keep = partial(_keep, body_file, meta_file, data, answered)
-    return Fetched(data, changed=True, charset=charset, remember=keep)
+    return Fetched(data, charset=charset, remember=keep)
 
 
 def _read_bounded(answer: Any, field: str) -> bytes:

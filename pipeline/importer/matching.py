@@ -35,6 +35,7 @@ MIN_LEAD = 0.15
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 C = TypeVar("C", Video, Article)
+P = TypeVar("P", Video, Article, str)
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,8 @@ def match_episodes(
     free_articles = list(articles)
     matches: dict[str, Match] = {}
     links = {e.guid: links_of(e.description) for e in episodes}
-    linked_videos = _alone_ids({e.guid: _linked_video(links[e.guid], shorts) for e in episodes})
-    linked_articles = _alone_ids({e.guid: _linked_article(links[e.guid], e, articles) for e in episodes})
+    linked_videos = _alone({e.guid: _linked_video(links[e.guid], shorts) for e in episodes})
+    linked_articles = _alone({e.guid: _linked_article(links[e.guid], e, articles) for e in episodes})
     for e in episodes:  # rule 1 first for all: what an episode links is surest
         video, article = linked_videos.get(e.guid), linked_articles.get(e.guid)
         matches[e.guid] = Match(video, "linked" if video else "", article, "linked" if article else "")
@@ -186,13 +187,8 @@ def match_episodes(
     return matches
 
 
-def _alone_ids(picks: dict[str, str | None]) -> dict[str, str]:
-    """The ids only one episode links as its own."""
-    counts = Counter(p for p in picks.values() if p is not None)
-    return {guid: p for guid, p in picks.items() if p is not None and counts[p] == 1}
-
-
-def _alone(picks: dict[str, C | None]) -> dict[str, C]:
-    """The picks no other episode made too: a candidate that fits two episodes fits none."""
-    counts = Counter(id(c) for c in picks.values() if c is not None)
-    return {guid: c for guid, c in picks.items() if c is not None and counts[id(c)] == 1}
+def _alone(picks: dict[str, P | None]) -> dict[str, P]:
+    """The picks no other episode made too: a candidate (a video, a post, an id) that fits two
+    episodes fits none."""
+    counts = Counter(c for c in picks.values() if c is not None)
+    return {guid: c for guid, c in picks.items() if c is not None and counts[c] == 1}

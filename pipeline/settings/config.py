@@ -238,11 +238,6 @@ class Settings(CoreSettings):
         path, table = self.written_table(name)
         return path, table if path is not None else f"{table} (no episode.toml: episode init writes one)"
 
-    def table_line(self, name: str) -> str:
-        """`episode.toml: [newsletter]: ` to put before a message about table `name`."""
-        path, table = self.table_in_words(name)
-        return f"{path}: {table}: " if path is not None else f"{table}: "
-
     @property
     def state_dir(self) -> Path:
         """`.episode/` beside the settings file in use (the current folder without one): what
