@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from ..errors import PipelineError, printable
 from ..places import shown_path
 from ..settings.config import Settings
 from ..source.discovery import discover
-from ..source.post_file import RawPost, read_post
+from ..source.post_file import RawPost, read_post, read_post_file
 from .feeds import Article, Episode, Feed, Video, article_feed, podcast_feed, video_feed
 from .fetch import FeedError, fetch_feed, is_url
 from .matching import Match, match_episodes, similarity
@@ -56,8 +57,13 @@ class _Post:
     raw: RawPost
 
     @property
-    def values(self) -> dict[str, Any]:
-        return dict(self.raw.front_matter.values)
+    def values(self) -> Mapping[str, Any]:
+        return self.raw.front_matter.values
+
+    @cached_property
+    def urls(self) -> set[str]:
+        """The URLs its body holds, trailing punctuation set aside (read once a run)."""
+        return {url.rstrip(".,;:!?") for url in _URL.findall(self.raw.body)}
 
 
 def _site_posts(folders: Iterable[Path], say: Callable[[str], None]) -> list[_Post]:
@@ -76,11 +82,6 @@ def _site_posts(folders: Iterable[Path], say: Callable[[str], None]) -> list[_Po
 
 
 _URL = re.compile(r"https?://[^\s<>\"'()\[\]]+")
-
-
-def _body_urls(post: _Post) -> set[str]:
-    """The URLs a post's body holds, trailing punctuation set aside."""
-    return {url.rstrip(".,;:!?") for url in _URL.findall(post.raw.body)}
 
 
 def site_shape(posts: Sequence[_Post]) -> SiteShape:
@@ -106,10 +107,11 @@ def _adoptable(
     """The posts already in the site that are this episode, and the rule that found them. A
     post that belongs to another episode (the import's memory, its `podcast_guid`) is never one;
     one found by anything but its guid must not have both a date and a title far from it."""
+    owners = state.owners()
     free = [
         p
         for p in posts
-        if state.owner(p.path.relative_to(site).as_posix()) in (None, episode.guid)
+        if owners.get(p.path.relative_to(site).as_posix(), episode.guid) == episode.guid
         and p.values.get("podcast_guid") in (None, episode.guid)
     ]
     links = {u for u in (episode.enclosure, episode.link) if u}
@@ -120,7 +122,7 @@ def _adoptable(
             "substack_url",
             lambda p: match.substack is not None and p.raw.front_matter.substack_url == match.substack,
         ),
-        ("a link to the episode in its body", lambda p: bool(links & _body_urls(p))),
+        ("a link to the episode in its body", lambda p: bool(links & p.urls)),
         (
             "its date and title",
             lambda p: (
@@ -333,8 +335,10 @@ def _one_episode(
         if found:
             entry, adopted_by = Entry(found[0].path.relative_to(run.site).as_posix(), None), rule
     path = run.site / entry.file if entry is not None else None
+    current, values = b"", {}
     if path is not None:
-        values = read_post(path).front_matter.values
+        current, read = read_post_file(path)  # read once: compared, and edited by `_theirs`
+        values = read.front_matter.values
         if values.get("podcast_guid") not in (None, episode.guid):
             raise PipelineError(
                 f"{run.shown(path)}, this episode's post, now holds the episode {values['podcast_guid']}: "
@@ -354,7 +358,7 @@ def _one_episode(
     if entry is None or path is None:
         name = proposal.name if not run.options.drafts else proposal.name[len("YYYY-MM-DD-") :]
         target = run.site / ("_drafts" if run.options.drafts else "_posts") / name
-        if target.exists() or state.owner(target.relative_to(run.site).as_posix()) is not None:
+        if target.exists() or target.relative_to(run.site).as_posix() in state.owners():
             raise PipelineError(f"{run.shown(target)} exists and is another post: not overwritten")
         run.write(target, data)
         run.keep_report(proposal)
@@ -363,7 +367,6 @@ def _one_episode(
         run.say(f"{would}write: {run.shown(target)}")
         _unmatched(run, episode, match, have_videos)
         return
-    current = path.read_bytes()
     if adopted_by:
         # A post exactly as the import would write it is the import's own again (its memory was
         # deleted); any other is the user's from now on.
@@ -372,7 +375,9 @@ def _one_episode(
         run.summary.counts["adopted" if entry.written is None else "unchanged"] += 1
         if entry.written is None:
             run.say(f"{would}adopt: {run.shown(path)} (by {adopted_by})")
-            _theirs(run, path, proposal, match, state, episode.guid, why="not written by the import")
+            _theirs(
+                run, path, current, values, proposal, match, state, episode.guid, "not written by the import"
+            )
         return
     if entry.written is not None and digest(current) == entry.written:
         if data == current:
@@ -386,7 +391,7 @@ def _one_episode(
         _unmatched(run, episode, match, have_videos)
         return
     run.summary.counts["kept"] += 1
-    _theirs(run, path, proposal, match, state, episode.guid)
+    _theirs(run, path, current, values, proposal, match, state, episode.guid)
 
 
 def _with_kept_ids(match: Match, values: Mapping[str, Any]) -> Match:
@@ -403,6 +408,8 @@ def _with_kept_ids(match: Match, values: Mapping[str, Any]) -> Match:
 def _theirs(
     run: _Run,
     path: Path,
+    data: bytes,
+    values: Mapping[str, Any],
     proposal: Proposal,
     match: Match,
     state: ImportState,
@@ -413,8 +420,6 @@ def _theirs(
     (one the user deletes afterwards stays deleted); an id the feed gives differently is named;
     the import's version goes beside the outputs, with a line when it changed."""
     would = "would " if run.dry_run else ""
-    data = path.read_bytes()
-    values = read_post(path).front_matter.values
     for key, found in (("youtubeID", match.video), ("substack_url", match.substack)):
         if found and values.get(key) and str(values[key]) != found:
             run.say(f"note: {run.shown(path)}: {key} {values[key]} kept; the episode's feed gives {found}")

@@ -58,8 +58,9 @@ class ImportState:
             ) from None
         return cls(folder, entries, data)
 
-    def owner(self, file: str) -> str | None:
-        return next((guid for guid, e in self.entries.items() if e.file == file), None)
+    def owners(self) -> dict[str, str]:
+        """`{post file: the guid of its episode}`."""
+        return {e.file: guid for guid, e in self.entries.items()}
 
     def _bytes(self) -> bytes:
         posts = {

@@ -392,6 +392,11 @@ def parse_front_matter(front: str, path: Path) -> FrontMatter:
 
 def read_post(path: Path) -> RawPost:
     """Read and validate one post file."""
+    return read_post_file(path)[1]
+
+
+def read_post_file(path: Path) -> tuple[bytes, RawPost]:
+    """`read_post`, and the file's bytes as read (for a caller that compares or edits them)."""
     try:
         # A regular file only (a FIFO or a device is one line, at once), never more than 5 MB read.
         data = read_bytes(path, "post", limit=MAX_POST_BYTES)
@@ -400,4 +405,4 @@ def read_post(path: Path) -> RawPost:
         raise error(exc.message, path=path) from None
     text = decode(data, path)
     front, body, body_line = split_front_matter(text, path)
-    return RawPost(path, front, body, body_line, parse_front_matter(front, path), text)
+    return data, RawPost(path, front, body, body_line, parse_front_matter(front, path), text)
