@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..model import Episode
 from ..results import Diagnostic
 from .descriptions.options import podcast_options, youtube_options
-
-# Aliased: the package's attributes `newsletter_options` and `pdf_options` stay the modules.
-from .newsletter.options import newsletter_options as _newsletter_options
-from .pdf.options import pdf_options as _pdf_options
+from .newsletter.options import newsletter_options
+from .pdf.options import pdf_options
 
 if TYPE_CHECKING:
     from ..settings.config import Settings
@@ -92,7 +90,7 @@ FORMATS: dict[str, Format] = {
             "newsletter.edition",
             ("newsletter.html.j2", "newsletter.txt.j2"),
             "newsletter",
-            _newsletter_options,
+            newsletter_options,
             ("newsletter.options", "newsletter.message"),
         ),
         Format(
@@ -100,7 +98,7 @@ FORMATS: dict[str, Format] = {
             "pdf.show_notes",
             ("show-notes.html.j2", "show-notes.css", "assets"),
             "pdf",
-            _pdf_options,
+            pdf_options,
             ("pdf.engine", "pdf.options", "pdf.fetcher"),
         ),
         Format("youtube", "descriptions.youtube", (), "youtube", youtube_options),

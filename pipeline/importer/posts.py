@@ -19,6 +19,7 @@ import yaml
 
 from ..accounting.canonical import front_matter_block, rendered_markdown, report_text
 from ..errors import PipelineError
+from ..model import OPENER
 from ..normalize.stages import normalize_file
 from ..settings.config import Settings
 from .feeds import Episode, Video
@@ -30,7 +31,6 @@ ID_KEYS = ("youtubeID", "substack_url")
 """The keys the import may add to a post it does not own (nothing else of such a post changes)."""
 SHORT_DESCRIPTION = 200
 """A podcast description with fewer characters of text than this gives way to the video's."""
-_LIQUID = re.compile(r"\{\{|\{%")
 RAW_END = re.compile(r"\{%-?\s*endraw\s*-?%\}")
 MAX_SLUG = 150
 """Characters of a new post's name after its date: whole words, well under a file name's 255 bytes."""
@@ -117,7 +117,7 @@ def body_html(episode: Episode, video: Video | None) -> str:
 def protected(text: str) -> str:
     """`text` as Jekyll shows it but never runs it: inside `{% raw %}…{% endraw %}` when it looks
     like Liquid (an `{% endraw %}` in it written with its `{%` as a Liquid string)."""
-    if not _LIQUID.search(text):
+    if not OPENER.search(text):
         return text
     text = RAW_END.sub(lambda m: '{% endraw %}{{ "{%" }}' + m.group()[2:] + "{% raw %}", text)
     return "{% raw %}" + text + "{% endraw %}"
